@@ -1,0 +1,1 @@
+"""Plain Python + numpy: layer types, network graphs, shapes, project files, datasets."""

@@ -1,0 +1,1 @@
+"""JAX / Flax / Optax: models built from graphs, training sessions, probes."""
