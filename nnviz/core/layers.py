@@ -1,0 +1,400 @@
+"""Layer types: their parameters, explanations, shape rules and parameter counts.
+
+Everything here is plain data plus small pure functions, so the editor (tooltips,
+inspector widgets), the validator, the CLI summary and the engine all read the same
+definitions. A new layer type is one ``LayerType`` added to ``LAYER_TYPES``; the
+engine then needs one builder for it in ``nnviz.engine.model``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+Shape = tuple[int, ...]
+
+ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+ACTIVATION_FORMULAS = {
+    "linear": "f(z) = z",
+    "sigmoid": "f(z) = 1 / (1 + e^-z)",
+    "tanh": "f(z) = tanh(z)",
+    "relu": "f(z) = max(0, z)",
+    "leaky_relu": "f(z) = max(alpha*z, z)",
+    "softmax": "f(z)_i = e^z_i / sum_j e^z_j",
+}
+LOSSES = ("cross_entropy", "mse")
+
+
+class ShapeError(Exception):
+    """A node cannot work on the shapes it is given; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One typed parameter of a layer type: default, limits and a one-line help."""
+
+    name: str
+    kind: str  # "int", "float", "choice" or "bool"
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+    def check(self, value: Any) -> str | None:
+        """None when ``value`` is acceptable, else a message saying what is allowed."""
+        if self.kind == "bool":
+            return None if isinstance(value, bool) else f"{self.name} must be true or false"
+        if self.kind == "choice":
+            if value in self.choices:
+                return None
+            return f"{self.name} must be one of {', '.join(self.choices)} (got {value!r})"
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"{self.name} must be a whole number (got {value!r})"
+        elif self.kind == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return f"{self.name} must be a number (got {value!r})"
+        if self.minimum is not None and value < self.minimum:
+            return f"{self.name} must be at least {_fmt(self.minimum)} (got {_fmt(value)})"
+        if self.maximum is not None and value > self.maximum:
+            return f"{self.name} must be at most {_fmt(self.maximum)} (got {_fmt(value)})"
+        return None
+
+    def coerce(self, value: Any) -> Any:
+        """Bring JSON-ish input (e.g. 3.0 for an int, 1 for a float) to this kind, unchanged if impossible."""
+        if self.kind == "int" and isinstance(value, float) and value.is_integer():
+            return int(value)
+        if self.kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def shape_text(shape: Shape | None) -> str:
+    """A shape as people read it: ``28×28×1`` or ``784``."""
+    if shape is None:
+        return "?"
+    return "×".join(str(d) for d in shape) if shape else "scalar"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What shape inference needs from outside the graph: the dataset's sample shape and classes."""
+
+    input_shape: Shape | None = None
+    n_classes: int | None = None
+    dataset_name: str = ""
+
+
+@dataclass(frozen=True)
+class LayerType:
+    """A kind of node: what it is for, its parameters, and how it maps shapes."""
+
+    name: str
+    category: str
+    summary: str
+    formula: str
+    params: tuple[ParamSpec, ...]
+    infer: Callable[[dict, list[Shape], Context], Shape]
+    count: Callable[[dict, list[Shape], Shape], int] = lambda p, ins, out: 0
+    min_inputs: int = 1
+    max_inputs: int | None = 1  # None: any number
+    has_output: bool = True
+    icon: str = ""
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+    def param(self, name: str) -> ParamSpec:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(f"{self.name} has no parameter {name!r}")
+
+    def tooltip(self) -> str:
+        return f"{self.name}: {self.summary}\n{self.formula}"
+
+    def check_params(self, params: dict) -> list[str]:
+        """Every problem with these parameter values, as messages."""
+        problems = []
+        for spec in self.params:
+            if spec.name not in params:
+                problems.append(f"missing parameter {spec.name}")
+                continue
+            msg = spec.check(params[spec.name])
+            if msg:
+                problems.append(msg)
+        unknown = sorted(set(params) - {p.name for p in self.params})
+        problems += [f"unknown parameter {u!r}" for u in unknown]
+        return problems
+
+
+# ---------------------------------------------------------------- shape rules
+
+
+def _only(inputs: list[Shape]) -> Shape:
+    return inputs[0]
+
+
+def _need_flat(kind: str, shape: Shape) -> None:
+    if len(shape) != 1:
+        raise ShapeError(
+            f"{kind} needs a flat vector but gets an image of {shape_text(shape)}; "
+            "insert a Flatten before it"
+        )
+
+
+def _need_image(kind: str, shape: Shape) -> None:
+    if len(shape) != 3:
+        raise ShapeError(
+            f"{kind} needs an image (height×width×channels) but gets a flat vector of "
+            f"{shape_text(shape)}; move it before the Flatten, or use Dense instead"
+        )
+
+
+def window_output(size: int, window: int, stride: int, padding: str) -> int:
+    """Output length of a sliding window along one axis (TensorFlow / Flax convention)."""
+    if padding == "same":
+        return -(-size // stride)
+    return (size - window) // stride + 1
+
+
+def _infer_input(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
+    if ctx.input_shape is None:
+        raise ShapeError("the input shape is unknown until a dataset is chosen")
+    return tuple(ctx.input_shape)
+
+
+def _infer_dense(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
+    _need_flat("Dense", _only(inputs))
+    return (params["units"],)
+
+
+def _infer_conv(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
+    shape = _only(inputs)
+    _need_image("Conv2D", shape)
+    h, w, _ = shape
+    k, s, pad = params["kernel_size"], params["stride"], params["padding"]
+    if pad == "valid" and (k > h or k > w):
+        raise ShapeError(
+            f"kernel {k}×{k} is larger than its {h}×{w} input; use a kernel of at most "
+            f"{min(h, w)} or padding 'same'"
+        )
+    return (window_output(h, k, s, pad), window_output(w, k, s, pad), params["filters"])
+
+
+def _infer_pool(kind: str):
+    def infer(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
+        shape = _only(inputs)
+        _need_image(kind, shape)
+        h, w, c = shape
+        win, s = params["window"], params["stride"]
+        if win > h or win > w:
+            raise ShapeError(
+                f"window {win}×{win} is larger than its {h}×{w} input; use a window of at "
+                f"most {min(h, w)} or remove this pooling layer"
+            )
+        return (window_output(h, win, s, "valid"), window_output(w, win, s, "valid"), c)
+
+    return infer
+
+
+def _infer_flatten(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
+    return (math.prod(_only(inputs)),)
+
+
+def _infer_add(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
+    first = inputs[0]
+    for other in inputs[1:]:
+        if other != first:
+            raise ShapeError(
+                "Add needs inputs of the same shape but gets "
+                + " and ".join(shape_text(s) for s in inputs)
+                + "; give the branches the same number of units or filters"
+            )
+    return first
+
+
+def _infer_concat(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
+    ranks = {len(s) for s in inputs}
+    if len(ranks) != 1:
+        raise ShapeError(
+            "Concatenate cannot join flat vectors and images ("
+            + ", ".join(shape_text(s) for s in inputs)
+            + "); Flatten the images first"
+        )
+    if ranks == {3}:
+        sizes = {s[:2] for s in inputs}
+        if len(sizes) != 1:
+            raise ShapeError(
+                "Concatenate joins images along channels, so their height×width must match, "
+                "but gets " + ", ".join(shape_text(s) for s in inputs)
+            )
+        return (*inputs[0][:2], sum(s[2] for s in inputs))
+    return (sum(s[-1] for s in inputs),) if ranks == {1} else _bad_rank(inputs)
+
+
+def _bad_rank(inputs: list[Shape]) -> Shape:
+    raise ShapeError("Concatenate cannot join " + ", ".join(shape_text(s) for s in inputs))
+
+
+def _infer_output(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
+    shape = _only(inputs)
+    _need_flat("Output", shape)
+    k = ctx.n_classes
+    if k is not None:
+        allowed = {k, 1} if k == 2 else {k}
+        if shape[0] not in allowed:
+            what = f"{k} values, one per class" + (f" of {ctx.dataset_name}" if ctx.dataset_name else "")
+            if k == 2:
+                what += " (or 1 for a yes/no output)"
+            raise ShapeError(
+                f"Output expects {what}, but its input gives {shape[0]}; "
+                f"set the layer before it to {k} units"
+            )
+    return shape
+
+
+def _count_dense(params: dict, inputs: list[Shape], out: Shape) -> int:
+    n_in = inputs[0][0]
+    return n_in * params["units"] + (params["units"] if params["use_bias"] else 0)
+
+
+def _count_conv(params: dict, inputs: list[Shape], out: Shape) -> int:
+    k, cin, f = params["kernel_size"], inputs[0][-1], params["filters"]
+    return k * k * cin * f + (f if params["use_bias"] else 0)
+
+
+# ---------------------------------------------------------------- the registry
+
+_ACT = ParamSpec(
+    "activation", "choice", "relu",
+    "Non-linearity applied to each output; without one, stacked layers collapse to one linear map.",
+    choices=ACTIVATIONS,
+)
+_ALPHA = ParamSpec(
+    "alpha", "float", 0.01,
+    "Slope of leaky ReLU for negative inputs; keeps a small gradient so units cannot die.",
+    minimum=0.0, maximum=1.0,
+)
+_BIAS = ParamSpec("use_bias", "bool", True, "Add a learned bias b to every output.", label="Use bias")
+
+LAYER_TYPES: dict[str, LayerType] = {}
+
+
+def _register(t: LayerType) -> LayerType:
+    LAYER_TYPES[t.name] = t
+    return t
+
+
+_register(LayerType(
+    "Input", "Data",
+    "Feeds one sample of the dataset into the network; its shape comes from the dataset.",
+    "output = x",
+    (), _infer_input, min_inputs=0, max_inputs=0, icon="input",
+))
+_register(LayerType(
+    "Dense", "Layers",
+    "Every output unit is a weighted sum of all inputs plus a bias, passed through an activation.",
+    "output = f(W·x + b)",
+    (
+        ParamSpec("units", "int", 16, "Number of neurons in this layer.", 1, 4096),
+        _ACT, _ALPHA, _BIAS,
+    ),
+    _infer_dense, _count_dense, icon="dense",
+))
+_register(LayerType(
+    "Conv2D", "Layers",
+    "Slides small learned filters over the image; each filter yields one feature map.",
+    "output[i,j,f] = act(sum_{u,v,c} K[u,v,c,f] · x[i*s+u, j*s+v, c] + b[f])",
+    (
+        ParamSpec("filters", "int", 8, "Number of filters, i.e. output feature maps.", 1, 512),
+        ParamSpec("kernel_size", "int", 3, "Height and width of each filter.", 1, 11, label="Kernel size"),
+        ParamSpec("stride", "int", 1, "Step between filter positions.", 1, 8),
+        ParamSpec("padding", "choice", "same",
+                  "'same' pads the border so the size only shrinks by the stride; 'valid' does not pad.",
+                  choices=("same", "valid")),
+        _ACT, _ALPHA, _BIAS,
+    ),
+    _infer_conv, _count_conv, icon="conv",
+))
+for _pool, _what, _formula in (
+    ("MaxPool2D", "the largest value", "output[i,j,c] = max over the window of x"),
+    ("AvgPool2D", "the average", "output[i,j,c] = mean over the window of x"),
+):
+    _register(LayerType(
+        _pool, "Pooling",
+        f"Shrinks each feature map by keeping {_what} of every window; no weights to learn.",
+        _formula,
+        (
+            ParamSpec("window", "int", 2, "Height and width of the pooling window.", 1, 16),
+            ParamSpec("stride", "int", 2, "Step between windows (equal to the window: no overlap).", 1, 16),
+        ),
+        _infer_pool(_pool), icon=_pool.lower(),
+    ))
+_register(LayerType(
+    "Flatten", "Structure",
+    "Unrolls an image (height×width×channels) into one long vector for Dense layers.",
+    "output = reshape(x, [h·w·c])",
+    (), _infer_flatten, icon="flatten",
+))
+_register(LayerType(
+    "Activation", "Layers",
+    "Applies a non-linearity to every value on its own.",
+    "output = f(x)",
+    (
+        ParamSpec("function", "choice", "relu", "The activation function.", choices=ACTIVATIONS),
+        _ALPHA,
+    ),
+    lambda p, ins, ctx: _only(ins), icon="activation",
+))
+_register(LayerType(
+    "Dropout", "Regularisation",
+    "While training, zeroes a random fraction of its inputs so no unit can rely on another.",
+    "output = mask · x / (1 - rate), mask ~ Bernoulli(1 - rate)",
+    (ParamSpec("rate", "float", 0.5, "Fraction of inputs dropped at each training step.", 0.0, 0.95),),
+    lambda p, ins, ctx: _only(ins), icon="dropout",
+))
+_register(LayerType(
+    "Add", "Merge",
+    "Adds its inputs element by element, e.g. for a residual (skip) connection.",
+    "output = x1 + x2 + ...",
+    (), _infer_add, min_inputs=2, max_inputs=None, icon="add",
+))
+_register(LayerType(
+    "Concatenate", "Merge",
+    "Joins its inputs side by side (images along their channels).",
+    "output = [x1, x2, ...]",
+    (), _infer_concat, min_inputs=2, max_inputs=None, icon="concat",
+))
+_register(LayerType(
+    "Output", "Data",
+    "Compares the network's answer with the target and turns the difference into the loss.",
+    "cross-entropy: L = -sum_k y_k log p_k;  MSE: L = mean_k (p_k - y_k)^2",
+    (
+        ParamSpec(
+            "loss", "choice", "cross_entropy",
+            "cross_entropy for classes (softmax), mse for regression or one-hot targets.",
+            choices=LOSSES,
+        ),
+    ),
+    _infer_output, max_inputs=1, has_output=False, icon="output",
+))
+
+
+def layer_type(name: str) -> LayerType:
+    """The registered type called ``name``; KeyError with the known names otherwise."""
+    try:
+        return LAYER_TYPES[name]
+    except KeyError:
+        raise KeyError(f"unknown layer type {name!r}; known: {', '.join(LAYER_TYPES)}") from None

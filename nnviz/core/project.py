@@ -1,0 +1,224 @@
+"""Project files: the network, node positions, dataset, training settings and seed.
+
+A file is parsed into plain data and checked first, then live objects are built, so a
+bad file is refused with a message naming it and nothing is half-loaded. Saving writes
+a temporary file and renames it over the old one, so a failed save never leaves a
+truncated project behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .datasets import DatasetError, DatasetSpec
+from .graph import GraphError, Network
+
+FORMAT = "nnviz-project"
+FORMAT_VERSION = 1
+WEIGHTS_SUFFIX = ".weights.msgpack"
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+OPTIMIZER_NAMES = {
+    "sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "Nesterov momentum",
+    "adagrad": "Adagrad", "rmsprop": "RMSProp", "adam": "Adam",
+}
+INITIALIZERS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
+                "lecun_normal", "zeros")
+
+
+class ProjectError(Exception):
+    """A project file that cannot be read or written; the message names the file."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How to train: optimizer, learning rate, batches, epochs, initialisation, regularisation, seed."""
+
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    momentum: float = 0.9
+    batch_size: int = 32
+    epochs: int = 5
+    max_steps: int = 0  # 0: as many as the epochs take; else stop after this many mini-batches
+    init: str = "auto"  # auto: He for ReLU layers, Glorot otherwise
+    l1: float = 0.0
+    l2: float = 0.0
+    seed: int = 0
+
+    def validate(self) -> list[str]:
+        """Human-readable problems with these settings, empty when all is well."""
+        out = []
+        if self.optimizer not in OPTIMIZERS:
+            out.append(f"optimizer must be one of {', '.join(OPTIMIZERS)} (got {self.optimizer!r})")
+        if not _num(self.learning_rate) or not 0 < self.learning_rate <= 100:
+            out.append(f"learning rate must be above 0 and at most 100 (got {self.learning_rate!r})")
+        if not _num(self.momentum) or not 0 <= self.momentum < 1:
+            out.append(f"momentum must be in [0, 1) (got {self.momentum!r})")
+        if not _int(self.batch_size) or not 1 <= self.batch_size <= 65536:
+            out.append(f"batch size must be a whole number from 1 to 65536 (got {self.batch_size!r})")
+        if not _int(self.epochs) or not 1 <= self.epochs <= 100000:
+            out.append(f"epochs must be a whole number from 1 to 100000 (got {self.epochs!r})")
+        if not _int(self.max_steps) or self.max_steps < 0:
+            out.append(f"max steps must be 0 (no limit) or a positive whole number (got {self.max_steps!r})")
+        if self.init not in INITIALIZERS:
+            out.append(f"initialisation must be one of {', '.join(INITIALIZERS)} (got {self.init!r})")
+        for name in ("l1", "l2"):
+            v = getattr(self, name)
+            if not _num(v) or not 0 <= v <= 10:
+                out.append(f"{name.upper()} regularisation must be in [0, 10] (got {v!r})")
+        if not _int(self.seed) or not 0 <= self.seed < 2**32:
+            out.append(f"seed must be a whole number from 0 to 4294967295 (got {self.seed!r})")
+        return out
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "TrainingConfig":
+        if not isinstance(data, dict):
+            raise ValueError("'training' must be an object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"'training' has unknown settings: {', '.join(unknown)}")
+        cfg = cls(**data)
+        problems = cfg.validate()
+        if problems:
+            raise ValueError("training settings: " + "; ".join(problems))
+        return cfg
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+@dataclass
+class Project:
+    """Everything needed to rebuild and retrain a network exactly."""
+
+    network: Network = field(default_factory=Network)
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    name: str = "Untitled"
+    description: str = ""
+
+    @property
+    def seed(self) -> int:
+        return self.training.seed
+
+    def with_training(self, **changes: Any) -> "Project":
+        return replace(self, training=replace(self.training, **changes))
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "description": self.description,
+            "network": self.network.to_dict(),
+            "dataset": self.dataset.to_dict(),
+            "training": self.training.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "project") -> "Project":
+        """Check plain data section by section; ProjectError names ``source`` and the fault."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ProjectError(f"{source} is not an nnviz project (it lacks \"format\": \"{FORMAT}\")")
+        version = data.get("format_version")
+        if not _int(version) or version < 1:
+            raise ProjectError(f"{source} has no valid format_version")
+        if version > FORMAT_VERSION:
+            raise ProjectError(
+                f"{source} was saved by a newer nnviz (format version {version}; this version reads "
+                f"up to {FORMAT_VERSION}). Update nnviz to open it."
+            )
+        for key in ("network", "dataset", "training"):
+            if key not in data:
+                raise ProjectError(f"{source} is missing its '{key}' section")
+        try:
+            network = Network.from_dict(data["network"])
+        except GraphError as exc:
+            raise ProjectError(f"{source}: network: {exc}") from None
+        try:
+            dataset = DatasetSpec.from_dict(data["dataset"])
+        except (DatasetError, TypeError, ValueError) as exc:
+            raise ProjectError(f"{source}: dataset: {exc}") from None
+        try:
+            training = TrainingConfig.from_dict(data["training"])
+        except (TypeError, ValueError) as exc:
+            raise ProjectError(f"{source}: {exc}") from None
+        name, description = data.get("name", "Untitled"), data.get("description", "")
+        if not isinstance(name, str) or not isinstance(description, str):
+            raise ProjectError(f"{source}: 'name' and 'description' must be text")
+        return cls(network, dataset, training, name, description)
+
+    # ------------------------------------------------------------ files
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the project as JSON, atomically; returns the path written."""
+        path = Path(path)
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        atomic_write(path, text.encode("utf-8"))
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Project":
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise ProjectError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise ProjectError(f"{path} is a folder, not a project file") from None
+        except OSError as exc:
+            raise ProjectError(f"{path} cannot be read: {exc.strerror or exc}") from None
+        if not raw.strip():
+            raise ProjectError(f"{path} is empty")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProjectError(f"{path} is not a text file, so not an nnviz project") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            hint = " (the file looks truncated)" if exc.pos >= len(text.rstrip()) else ""
+            raise ProjectError(
+                f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}{hint}"
+            ) from None
+        return cls.from_dict(data, source=str(path))
+
+
+def weights_path(project_path: str | os.PathLike) -> Path:
+    """Where the trained weights of a project file live: beside it, same stem."""
+    p = Path(project_path)
+    return p.with_name(p.stem + WEIGHTS_SUFFIX)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one step; on any error the old file is untouched."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ProjectError(f"{path} cannot be written: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ProjectError(f"{path} cannot be written: {exc.strerror or exc}") from None

@@ -1,0 +1,1 @@
+"""Data files shipped with nnviz: presets and icons (installed as nnviz.resources)."""
