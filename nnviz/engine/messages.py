@@ -1,0 +1,103 @@
+"""Messages a training session sends to whoever watches it.
+
+Frozen dataclasses holding numpy arrays and plain numbers, never JAX arrays, so a
+listener on another thread can read them without touching JAX.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Loading:
+    """The dataset is being loaded or downloaded (``total`` 0 when unknown)."""
+
+    what: str
+    done: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class Compiling:
+    """JAX is compiling the model; the first step takes longer because of it."""
+
+    what: str
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """running, paused, stopping or idle."""
+
+    state: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Training metrics averaged over the steps since the previous Progress."""
+
+    step: int
+    epoch: int  # 1-based epoch in progress
+    epoch_fraction: float  # 0..1 through the current epoch
+    total_steps: int
+    train_loss: float
+    train_accuracy: float
+    learning_rate: float
+    samples_per_second: float
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    """An epoch is complete: its mean training metrics and the validation and test metrics."""
+
+    epoch: int
+    step: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float  # nan without a validation split
+    val_accuracy: float
+    test_loss: float
+    test_accuracy: float
+    seconds: float  # wall time of the epoch's training, evaluation excluded
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the network looks like inside at ``step``, on a fixed probe batch.
+
+    ``activations`` maps node id to its values for the probe batch (images NHWC),
+    ``params`` node id to ``{"kernel": ..., "bias": ...}`` in Flax layouts, and
+    ``grad_norms`` node id to the L2 norm of the last training step's gradient.
+    """
+
+    step: int
+    epoch: int
+    probe_x: np.ndarray
+    probe_y: np.ndarray
+    activations: dict[str, np.ndarray]
+    params: dict[str, dict[str, np.ndarray]]
+    grad_norms: dict[str, float]
+    probabilities: np.ndarray
+    loss: float
+    learning_rate: float
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Training ended: ``reason`` is "completed" or "stopped"; ``metrics`` holds the final numbers."""
+
+    reason: str
+    step: int
+    epoch: int
+    seconds: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Training could not go on; ``reason`` is written for the user, the last good weights are kept."""
+
+    reason: str
+    step: int = 0

@@ -1,0 +1,550 @@
+"""The training session: one thread that owns every JAX call of a training run.
+
+Commands come in through a queue and are read between chunks of steps; messages go
+out through a bounded event buffer, a "latest wins" snapshot mailbox and an optional
+callback, so the session never waits for whoever is watching. ``run()`` is the
+synchronous mode (tests, CLI); ``start()`` runs the same code on a daemon thread.
+
+Training runs in chunks: K mini-batch steps inside one jitted ``lax.scan``, with the
+dataset on the device and the batches gathered inside the jitted code, so Python is
+visited only once per chunk. K is chosen by timing the first single steps so that a
+chunk takes about ``chunk_seconds``: long enough to hide Python's overhead, short enough
+that pause, stop and the live learning rate answer quickly.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ..core.datasets import Dataset, DatasetError, load_dataset
+from ..core.graph import analyze
+from ..core.layers import Context
+from ..core.project import OPTIMIZER_NAMES, Project, ProjectError
+from .messages import (Compiling, EpochEnd, Failed, Finished, Loading, Progress, Snapshot,
+                       StateChanged)
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Any], None]
+
+
+class _Stop(Exception):
+    """Raised inside the loop when a stop command arrives."""
+
+
+@dataclass
+class _Command:
+    name: str
+    value: Any = None
+
+
+def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
+    """An Optax optimizer whose learning rate lives in its state, so it can change live."""
+    import optax
+
+    def factory(learning_rate):
+        if name == "sgd":
+            return optax.sgd(learning_rate)
+        if name == "momentum":
+            return optax.sgd(learning_rate, momentum=momentum)
+        if name == "nesterov":
+            return optax.sgd(learning_rate, momentum=momentum, nesterov=True)
+        if name == "adagrad":
+            return optax.adagrad(learning_rate)
+        if name == "rmsprop":
+            return optax.rmsprop(learning_rate)
+        if name == "adam":
+            return optax.adam(learning_rate)
+        raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZER_NAMES)}")
+
+    return optax.inject_hyperparams(factory)(learning_rate=learning_rate)
+
+
+class TrainingSession:
+    """Trains one project on its own thread and reports what happens inside the network."""
+
+    def __init__(
+        self,
+        project: Project,
+        *,
+        dataset: Dataset | None = None,
+        data_dir: str | None = None,
+        download: bool = True,
+        on_message: Listener | None = None,
+        probe_size: int = 32,
+        snapshot_interval: float = 0.1,
+        progress_interval: float = 0.1,
+        chunk_seconds: float = 0.05,
+        max_chunk: int = 256,
+        initial_params: dict | None = None,
+        eval_batch: int = 1000,
+        epochs: int | None = None,
+    ) -> None:
+        self.project = project
+        self.config = project.training
+        if epochs is not None:
+            self.config = project.with_training(epochs=epochs).training
+        self.dataset = dataset
+        self.data_dir = data_dir
+        self.download = download
+        self.on_message = on_message
+        self.probe_size = probe_size
+        self.snapshot_interval = snapshot_interval
+        self.progress_interval = progress_interval
+        self.chunk_seconds = chunk_seconds
+        self.max_chunk = max_chunk
+        self.initial_params = initial_params
+        self.eval_batch = eval_batch
+
+        self.events: collections.deque = collections.deque(maxlen=10000)
+        self._snapshot: Snapshot | None = None
+        self._snapshot_lock = threading.Lock()
+        self._commands: queue.Queue[_Command] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.state = "idle"
+        self.result: Finished | Failed | None = None
+        self.history: list[EpochEnd] = []
+        self.final_params: dict[str, dict[str, np.ndarray]] | None = None
+        self.node_types: dict[str, str] = {}
+        self.param_count = 0
+        self.chunk_steps = 1
+
+    # ------------------------------------------------------------ control (any thread)
+
+    def start(self, paused: bool = False) -> None:
+        """Run the session on a daemon thread."""
+        if self._thread is not None:
+            raise RuntimeError("a session can be started once")
+        if paused:
+            self.pause()
+        self._thread = threading.Thread(target=self.run, name="nnviz-training", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        self._commands.put(_Command("pause"))
+
+    def resume(self) -> None:
+        self._commands.put(_Command("resume"))
+
+    def step(self, n: int = 1) -> None:
+        """While paused: train exactly ``n`` mini-batches, then report."""
+        self._commands.put(_Command("step", int(n)))
+
+    def stop(self) -> None:
+        self._commands.put(_Command("stop"))
+
+    def set_learning_rate(self, lr: float) -> None:
+        self._commands.put(_Command("lr", float(lr)))
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True when it has ended."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def take_snapshot(self) -> Snapshot | None:
+        """The newest snapshot not yet taken, or None."""
+        with self._snapshot_lock:
+            snap, self._snapshot = self._snapshot, None
+        return snap
+
+    def drain_events(self) -> list[Any]:
+        """Every small message (progress, epoch ends, state) since the last call."""
+        out = []
+        while True:
+            try:
+                out.append(self.events.popleft())
+            except IndexError:
+                return out
+
+    # ------------------------------------------------------------ messages (training thread)
+
+    def _send(self, msg: Any) -> None:
+        if isinstance(msg, Snapshot):
+            with self._snapshot_lock:
+                self._snapshot = msg
+        else:
+            self.events.append(msg)
+        if self.on_message is not None:
+            self.on_message(msg)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._send(StateChanged(state))
+
+    # ------------------------------------------------------------ the run
+
+    def run(self) -> Finished | Failed:
+        """Train to the end (or until stopped) in the calling thread; returns the last message."""
+        try:
+            self.result = self._run()
+        except _Stop:  # stopped before training began
+            self.result = Finished("stopped", 0, 0, 0.0, {})
+        except (DatasetError, ProjectError) as exc:
+            self.result = Failed(str(exc))
+        except MemoryError:
+            self.result = Failed("Out of memory: try a smaller batch size, fewer units or filters, "
+                                 "or a smaller dataset.")
+        except Exception as exc:  # never let a traceback reach the user; keep it in the log
+            log.exception("training failed")
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "RESOURCE_EXHAUSTED" in str(exc) or "out of memory" in str(exc).lower():
+                self.result = Failed("Out of memory: try a smaller batch size or a smaller network.")
+            else:
+                self.result = Failed(f"Training stopped by an internal error: {text}")
+        self._set_state("idle")
+        self._send(self.result)
+        return self.result
+
+    def _run(self) -> Finished | Failed:
+        self._set_state("running")
+        cfg = self.config
+        problems = cfg.validate()
+        if problems:
+            return Failed("The training settings are not valid: " + "; ".join(problems))
+        if self.dataset is None:
+            self._send(Loading(f"Loading {self.project.dataset.name}"))
+            self.dataset = load_dataset(
+                self.project.dataset, self.data_dir, download=self.download,
+                progress=lambda name, done, total: self._send(Loading(f"Downloading {name}", done, total)),
+                cancel=self._cancel_requested)
+        ds = self.dataset
+        ctx = Context(tuple(ds.input_shape), ds.n_classes, ds.name)
+        network = self.project.network
+        analysis = analyze(network, ctx)
+        if not analysis.ok:
+            return Failed("The network is not valid:\n" + "\n".join(analysis.messages(network)))
+        if len(ds.x_train) == 0:
+            return Failed(f"The dataset {ds.name} has no training samples.")
+        self.param_count = analysis.total_params
+
+        self._send(Compiling("building the model"))
+        import jax
+        import jax.numpy as jnp
+        import optax
+        from flax import nnx
+
+        from .model import build_model, head_losses, head_probabilities
+        from .weights import check_compatible
+
+        model = build_model(network, analysis, ctx, init=cfg.init, seed=cfg.seed)
+        graphdef, state = nnx.split(model)
+        params = nnx.to_pure_dict(state)
+        head = model.head
+        self.node_types = {nid: network.nodes[nid].type for nid in params.get("layers", {})}
+        if self.initial_params is not None:
+            expected = {nid: {k: v.shape for k, v in p.items()} for nid, p in params["layers"].items()}
+            saved, saved_types = self.initial_params
+            check_compatible(saved, saved_types, expected, self.node_types,
+                             {n.id: n.name for n in network.nodes.values()}, "the saved weights")
+            params = {"layers": {nid: {k: jnp.asarray(saved[nid][k]) for k in p}
+                                 for nid, p in params["layers"].items()}}
+        layer_ids = list(params.get("layers", {}))
+
+        tx = make_optimizer(cfg.optimizer, cfg.learning_rate, cfg.momentum)
+        opt_state = tx.init(params)
+        l1, l2 = float(cfg.l1), float(cfg.l2)
+
+        def loss_fn(p, x, y, key, train):
+            out = nnx.merge(graphdef, p)(x, train=train, key=key)
+            per = head_losses(head, out, y)
+            data_loss = per.mean()
+            loss = data_loss
+            if l1 or l2:
+                kernels = [lp["kernel"] for lp in p["layers"].values()]
+                if l2:
+                    loss = loss + l2 * sum(jnp.sum(k * k) for k in kernels)
+                if l1:
+                    loss = loss + l1 * sum(jnp.sum(jnp.abs(k)) for k in kernels)
+            probs = head_probabilities(head, out)
+            acc = jnp.mean(jnp.argmax(probs, axis=-1) == y)
+            return loss, (data_loss, acc)
+
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+        def train_chunk(p, o, key, X, Y, idx):
+            def body(carry, batch_idx):
+                p, o, key = carry
+                key, sub = jax.random.split(key)
+                (_, (data_loss, acc)), g = grad_fn(p, X[batch_idx], Y[batch_idx], sub, True)
+                updates, o = tx.update(g, o, p)
+                p = optax.apply_updates(p, updates)
+                norms = jnp.stack([optax.global_norm(g["layers"][nid]) for nid in layer_ids]) \
+                    if layer_ids else jnp.zeros((0,))
+                return (p, o, key), (data_loss, acc, norms)
+
+            (p, o, key), (losses, accs, norms) = jax.lax.scan(body, (p, o, key), idx)
+            return p, o, key, losses, accs, norms[-1]
+
+        train_chunk = jax.jit(train_chunk)
+
+        def eval_batch(p, x, y, mask):
+            out = nnx.merge(graphdef, p)(x)
+            per = head_losses(head, out, y)
+            correct = jnp.argmax(head_probabilities(head, out), axis=-1) == y
+            return jnp.sum(per * mask), jnp.sum(correct * mask)
+
+        eval_batch = jax.jit(eval_batch)
+
+        def probe(p, x, y):
+            out = nnx.merge(graphdef, p)(x, collect=True)
+            return out["nodes"], head_probabilities(head, out), head_losses(head, out, y).mean()
+
+        probe = jax.jit(probe)
+
+        # ---- data on the device
+        x_train = jnp.asarray(ds.x_train)
+        y_train = jnp.asarray(ds.y_train, dtype=jnp.int32)
+        n_train = len(ds.x_train)
+        batch = min(cfg.batch_size, n_train)
+        steps_per_epoch = max(1, n_train // batch)
+        total_steps = cfg.epochs * steps_per_epoch
+        if cfg.max_steps:
+            total_steps = cfg.max_steps
+        n_epochs = math.ceil(total_steps / steps_per_epoch)
+        eval_sets = {"val": self._eval_arrays(ds.x_val, ds.y_val),
+                     "test": self._eval_arrays(ds.x_test, ds.y_test)}
+        probe_src = (ds.x_test, ds.y_test) if len(ds.x_test) else (ds.x_train, ds.y_train)
+        probe_x = np.asarray(probe_src[0][: self.probe_size])
+        probe_y = np.asarray(probe_src[1][: self.probe_size]).astype(np.int32)
+        probe_xj, probe_yj = jnp.asarray(probe_x), jnp.asarray(probe_y)
+
+        def evaluate(p, which):
+            arrays = eval_sets[which]
+            if arrays is None:
+                return math.nan, math.nan
+            xs, ys, masks, n = arrays
+            tot_loss = tot_ok = 0.0
+            for x, y, m in zip(xs, ys, masks):
+                s_loss, s_ok = eval_batch(p, x, y, m)
+                tot_loss += float(s_loss)
+                tot_ok += float(s_ok)
+            return tot_loss / n, tot_ok / n
+
+        def lr_of(o) -> float:
+            return float(o.hyperparams["learning_rate"])
+
+        def snapshot(p, o, norms, step, epoch):
+            nodes, probs, loss = probe(p, probe_xj, probe_yj)
+            self._send(Snapshot(
+                step=step, epoch=epoch, probe_x=probe_x, probe_y=probe_y,
+                activations={k: np.asarray(v) for k, v in nodes.items()},
+                params={nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in p["layers"].items()},
+                grad_norms={nid: float(v) for nid, v in zip(layer_ids, np.asarray(norms))} if norms is not None else {},
+                probabilities=np.asarray(probs), loss=float(loss), learning_rate=lr_of(o)))
+
+        # ---- the loop
+        rng = np.random.default_rng(cfg.seed)
+        key = jax.random.PRNGKey(cfg.seed)
+        step = 0
+        t_start = time.perf_counter()
+        train_seconds = 0.0
+        norms = None
+        good = (params, opt_state)  # the last weights known to give a finite loss
+        epoch_losses: list[float] = []
+        epoch_accs: list[float] = []
+        since_losses: list[np.ndarray] = []
+        since_accs: list[np.ndarray] = []
+        last_progress = last_snapshot = 0.0
+        chunk = 1 if self.max_chunk <= 1 else 0  # 0: not measured yet
+        chunk_compiled = False
+        single_times: list[float] = []
+        paused = False
+        epoch = 1
+        order = np.zeros((0, batch), np.int32)
+        pos = 0
+
+        self._send(Compiling(f"{OPTIMIZER_NAMES[cfg.optimizer]} training step"))
+        snapshot(params, opt_state, None, 0, 1)
+
+        def run_steps(n, p, o, key):
+            nonlocal step
+            idx = order[pos: pos + n]
+            t0 = time.perf_counter()
+            p, o, key, losses, accs, nrm = train_chunk(p, o, key, x_train, y_train, jnp.asarray(idx))
+            losses_np = np.asarray(losses)  # waits for the chunk
+            dt = time.perf_counter() - t0
+            return p, o, key, losses_np, np.asarray(accs), nrm, dt
+
+        def emit_progress(now):
+            nonlocal since_losses, since_accs, last_progress
+            if not since_losses:
+                return
+            ls, ac = np.concatenate(since_losses), np.concatenate(since_accs)
+            since_losses, since_accs = [], []
+            sps = (len(ls) * batch) / max(now - last_progress, 1e-9) if last_progress else 0.0
+            last_progress = now
+            self._send(Progress(step, epoch, min(1.0, pos / steps_per_epoch), total_steps,
+                                float(ls.mean()), float(ac.mean()), lr_of(opt_state), sps))
+
+        pending_steps = 0  # single steps asked for while paused
+
+        def handle(cmd: _Command) -> None:
+            nonlocal paused, pending_steps
+            if cmd.name == "stop":
+                raise _Stop
+            if cmd.name == "pause":
+                paused = True
+                self._set_state("paused")
+            elif cmd.name == "resume":
+                paused, pending_steps = False, 0
+                self._set_state("running")
+            elif cmd.name == "lr":
+                opt_state.hyperparams["learning_rate"] = jnp.asarray(cmd.value, dtype=jnp.float32)
+            elif cmd.name == "step":
+                pending_steps += max(0, cmd.value)
+
+        def next_command_wait() -> None:
+            """Apply every queued command; while paused with nothing to do, wait for one."""
+            while True:
+                try:
+                    handle(self._commands.get(block=paused and pending_steps == 0))
+                except queue.Empty:
+                    return
+                if not (paused and pending_steps == 0) and self._commands.empty():
+                    return
+
+        stopped = False
+        try:
+            for epoch in range(1, n_epochs + 1):
+                perm = rng.permutation(n_train)[: steps_per_epoch * batch]
+                order = perm.reshape(steps_per_epoch, batch).astype(np.int32)
+                pos = 0
+                epoch_losses, epoch_accs = [], []
+                t_epoch = 0.0
+                while pos < steps_per_epoch and step < total_steps:
+                    next_command_wait()
+                    left = min(steps_per_epoch - pos, total_steps - step)
+                    # Single steps until the step time is known, while paused, and for an
+                    # epoch's tail shorter than a chunk (one compiled chunk length only).
+                    n = 1 if (paused or chunk == 0 or left < chunk) else chunk
+                    if paused:
+                        pending_steps -= 1
+                    if n > 1 and not chunk_compiled:
+                        self._send(Compiling(f"a loop of {chunk} steps"))
+                        chunk_compiled = True
+                    p0, o0 = params, opt_state
+                    params, opt_state, key, losses, accs, norms, dt = run_steps(n, params, opt_state, key)
+                    if chunk == 0:
+                        single_times.append(dt)
+                        if len(single_times) >= 4:  # the first one includes compiling
+                            t_step = float(np.median(single_times[1:]))
+                            chunk = int(np.clip(self.chunk_seconds / max(t_step, 1e-6), 1, self.max_chunk))
+                            self.chunk_steps = chunk = min(chunk, steps_per_epoch)
+                    if not np.all(np.isfinite(losses)):
+                        params, opt_state = p0, o0
+                        self.final_params = self._to_numpy(params)
+                        return Failed(
+                            f"The loss became {'NaN' if np.any(np.isnan(losses)) else 'infinite'} "
+                            f"at step {step + 1 + int(np.argmin(np.isfinite(losses)))}: training diverged, "
+                            f"probably because the learning rate ({lr_of(opt_state):g}) is too high. "
+                            f"Training stopped; the weights from step {step} are kept.", step)
+                    good = (params, opt_state)
+                    step += n
+                    pos += n
+                    t_epoch += dt
+                    train_seconds += dt
+                    epoch_losses.append(losses)
+                    epoch_accs.append(accs)
+                    since_losses.append(losses)
+                    since_accs.append(accs)
+                    now = time.perf_counter()
+                    if paused or now - last_progress >= self.progress_interval:
+                        emit_progress(now)
+                    if paused or now - last_snapshot >= self.snapshot_interval:
+                        snapshot(params, opt_state, norms, step, epoch)
+                        last_snapshot = time.perf_counter()
+                emit_progress(time.perf_counter())
+                self._epoch_end(epoch, step, epoch_losses, epoch_accs, t_epoch, params, evaluate)
+                snapshot(params, opt_state, norms, step, epoch)
+                last_snapshot = time.perf_counter()
+        except _Stop:
+            stopped = True
+            params, opt_state = good
+        self._set_state("stopping" if stopped else "running")
+        self.final_params = self._to_numpy(params)
+        metrics = self._final_metrics(params, evaluate, epoch_losses, epoch_accs, stopped, step, epoch)
+        metrics["seconds"] = time.perf_counter() - t_start
+        metrics["train_seconds"] = train_seconds
+        return Finished("stopped" if stopped else "completed", step, epoch, metrics["seconds"], metrics)
+
+    # ------------------------------------------------------------ helpers (training thread)
+
+    def _cancel_requested(self) -> bool:
+        try:
+            cmd = self._commands.get_nowait()
+        except queue.Empty:
+            return False
+        if cmd.name == "stop":
+            return True
+        self._commands.put(cmd)
+        return False
+
+    def _eval_arrays(self, x: np.ndarray, y: np.ndarray):
+        """Split a set into equal padded batches (one compiled shape) with masks."""
+        import jax.numpy as jnp
+
+        n = len(x)
+        if n == 0:
+            return None
+        b = min(self.eval_batch, n)
+        n_batches = math.ceil(n / b)
+        pad = n_batches * b - n
+        xp = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else x
+        yp = np.concatenate([y, np.zeros(pad, y.dtype)]) if pad else y
+        mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+        xs = [jnp.asarray(xp[i * b:(i + 1) * b]) for i in range(n_batches)]
+        ys = [jnp.asarray(yp[i * b:(i + 1) * b].astype(np.int32)) for i in range(n_batches)]
+        ms = [jnp.asarray(mask[i * b:(i + 1) * b]) for i in range(n_batches)]
+        return xs, ys, ms, n
+
+    def _epoch_end(self, epoch, step, losses, accs, seconds, params, evaluate) -> None:
+        tl = float(np.concatenate(losses).mean()) if losses else math.nan
+        ta = float(np.concatenate(accs).mean()) if accs else math.nan
+        vl, va = evaluate(params, "val")
+        sl, sa = evaluate(params, "test")
+        msg = EpochEnd(epoch, step, tl, ta, vl, va, sl, sa, seconds)
+        self.history.append(msg)
+        self._send(msg)
+
+    def _final_metrics(self, params, evaluate, losses, accs, stopped, step, epoch) -> dict[str, float]:
+        if self.history and not stopped and self.history[-1].step == step:
+            last = self.history[-1]
+            tl, ta, vl, va, sl, sa = (last.train_loss, last.train_accuracy, last.val_loss,
+                                      last.val_accuracy, last.test_loss, last.test_accuracy)
+        else:
+            tl = float(np.concatenate(losses).mean()) if losses else math.nan
+            ta = float(np.concatenate(accs).mean()) if accs else math.nan
+            vl, va = evaluate(params, "val")
+            sl, sa = evaluate(params, "test")
+        return {"train_loss": tl, "train_accuracy": ta, "val_loss": vl, "val_accuracy": va,
+                "test_loss": sl, "test_accuracy": sa, "steps": step, "epochs": epoch,
+                "params": self.param_count}
+
+    @staticmethod
+    def _to_numpy(params) -> dict[str, dict[str, np.ndarray]]:
+        return {nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in params.get("layers", {}).items()}
+
+    def save_weights(self, path) -> None:
+        """Write the final (or last good) weights beside a project; after the run has ended."""
+        from .weights import save_weights
+
+        if self.final_params is None:
+            raise RuntimeError("there are no trained weights yet")
+        save_weights(path, self.final_params, self.node_types,
+                     self.result.step if self.result is not None else 0)
