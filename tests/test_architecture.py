@@ -1,0 +1,22 @@
+"""The layering rule: core never imports JAX or Qt, engine never imports Qt."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts_hold(monkeypatch):
+    from importlinter.cli import lint_imports
+
+    monkeypatch.chdir(ROOT)
+    assert lint_imports(no_cache=True) == 0
+
+
+def test_core_imports_without_jax_or_qt():
+    code = ("import sys, nnviz.core.graph, nnviz.core.project, nnviz.core.presets, nnviz.core.datasets;"
+            "bad = [m for m in ('jax', 'flax', 'optax', 'PySide6', 'pyqtgraph') if m in sys.modules];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
