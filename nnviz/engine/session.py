@@ -355,7 +355,11 @@ class TrainingSession:
         t_start = time.perf_counter()
         train_seconds = 0.0
         norms = None
-        good = (params, opt_state)  # the last weights known to give a finite loss
+        good = (params, opt_state)  # the weights after the last chunk whose losses were finite
+        # ``losses[i]`` of a chunk is the loss of the weights *before* its i-th update, so
+        # a chunk's final weights are only known good once the next chunk's first loss
+        # is finite. These are the newest weights whose own loss was seen to be finite.
+        verified_params, verified_step = params, 0
         epoch_losses: list[float] = []
         epoch_accs: list[float] = []
         since_losses: list[np.ndarray] = []
@@ -447,13 +451,18 @@ class TrainingSession:
                             chunk = int(np.clip(self.chunk_seconds / max(t_step, 1e-6), 1, self.max_chunk))
                             self.chunk_steps = chunk = min(chunk, steps_per_epoch)
                     if not np.all(np.isfinite(losses)):
-                        params, opt_state = p0, o0
+                        bad = int(np.argmin(np.isfinite(losses)))
+                        # The chunk's starting weights are good only if their loss (the
+                        # first) was finite; else fall back to the last verified ones.
+                        kept, kept_step = (p0, step) if bad > 0 else (verified_params, verified_step)
+                        params, opt_state = kept, o0
                         self.final_params = self._to_numpy(params)
                         return Failed(
-                            f"The loss became {'NaN' if np.any(np.isnan(losses)) else 'infinite'} "
-                            f"at step {step + 1 + int(np.argmin(np.isfinite(losses)))}: training diverged, "
+                            f"The loss became {'NaN' if np.isnan(losses[bad]) else 'infinite'} "
+                            f"at step {step + 1 + bad}: training diverged, "
                             f"probably because the learning rate ({lr_of(opt_state):g}) is too high. "
-                            f"Training stopped; the weights from step {step} are kept.", step)
+                            f"Training stopped; the weights from step {kept_step} are kept.", step)
+                    verified_params, verified_step = p0, step  # its loss, losses[0], was finite
                     good = (params, opt_state)
                     step += n
                     pos += n
