@@ -1,0 +1,386 @@
+"""TrainingSession on toy data: learning, messages, commands, divergence, weights files.
+
+Every run is tiny (2D toy sets of a few hundred points, a few epochs or a fixed number
+of steps); ``max_chunk=1`` is used where the chunk length does not matter so that only
+one training step gets compiled per session.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from nnviz.core.datasets import Dataset, DatasetSpec
+from nnviz.core.graph import Network
+from nnviz.core.presets import load_preset
+from nnviz.core.project import OPTIMIZERS, Project, TrainingConfig
+from nnviz.engine.messages import (Compiling, EpochEnd, Failed, Finished, Progress, Snapshot,
+                                   StateChanged)
+from nnviz.engine.session import TrainingSession
+from nnviz.engine.weights import WeightsError, check_compatible, load_weights, save_weights
+
+
+def mlp(hidden=8, activation="tanh", out_units=2, out_act="softmax", loss="cross_entropy"):
+    return Network.chain("Input", ("Dense", {"units": hidden, "activation": activation}),
+                         ("Dense", {"units": out_units, "activation": out_act}),
+                         ("Output", {"loss": loss}))
+
+
+def project(net=None, dataset="xor", n_samples=200, validation_split=0.0, **training):
+    training.setdefault("batch_size", 10)
+    training.setdefault("epochs", 2)
+    training.setdefault("learning_rate", 0.03)
+    return Project(net or mlp(), DatasetSpec(dataset, n_samples=n_samples, validation_split=validation_split),
+                   TrainingConfig(**training), name="test")
+
+
+def run(proj, **kw):
+    msgs: list = []
+    kw.setdefault("max_chunk", 1)
+    session = TrainingSession(proj, on_message=msgs.append, **kw)
+    result = session.run()
+    return session, result, msgs
+
+
+def of(msgs, cls):
+    return [m for m in msgs if isinstance(m, cls)]
+
+
+def wait_for(msgs, pred, timeout=60.0):
+    """The first message in ``msgs`` (appended to by another thread) that ``pred`` accepts."""
+    end = time.monotonic() + timeout
+    seen = 0
+    while time.monotonic() < end:
+        while seen < len(msgs):
+            m = msgs[seen]
+            seen += 1
+            if pred(m):
+                return m
+        time.sleep(0.005)
+    raise AssertionError(f"timed out; last messages: {msgs[-5:]}")
+
+
+def l2(params, node_ids=None):
+    return math.sqrt(sum(float(np.sum(p["kernel"] ** 2)) for nid, p in params.items()
+                         if node_ids is None or nid in node_ids))
+
+
+# ---------------------------------------------------------------- a shared trained run
+
+
+@pytest.fixture(scope="module")
+def xor_run():
+    proj = load_preset("xor-one-hidden").with_training(epochs=12)
+    msgs: list = []
+    session = TrainingSession(proj, on_message=msgs.append, snapshot_interval=0.0, probe_size=16)
+    result = session.run()
+    return proj, session, result, msgs
+
+
+def test_xor_preset_learns(xor_run):
+    _, session, result, _ = xor_run
+    assert isinstance(result, Finished), result
+    assert result.reason == "completed"
+    assert result.metrics["test_accuracy"] > 0.9
+    assert result.metrics["train_accuracy"] > 0.9
+    assert result.metrics["params"] == 4 * 2 + 4 + 4 * 2 + 2
+    assert session.history[-1].train_loss < session.history[0].train_loss
+
+
+def test_messages_arrive_in_order(xor_run):
+    proj, session, result, msgs = xor_run
+    names = [type(m).__name__ for m in msgs]
+    assert names[0] == "StateChanged" and msgs[0].state == "running"
+    assert msgs[-1] is result and isinstance(msgs[-2], StateChanged) and msgs[-2].state == "idle"
+    first_progress = names.index("Progress")
+    assert "Compiling" in names[:first_progress]
+    epochs = of(msgs, EpochEnd)
+    assert [e.epoch for e in epochs] == list(range(1, 13))
+    steps_per_epoch = 250 // 10
+    assert [e.step for e in epochs] == [steps_per_epoch * i for i in range(1, 13)]
+    assert all(0 <= e.test_accuracy <= 1 and math.isnan(e.val_loss) for e in epochs)
+    progress = of(msgs, Progress)
+    assert [p.step for p in progress] == sorted(p.step for p in progress)
+    assert progress[-1].step == result.step == 12 * steps_per_epoch
+    assert all(p.total_steps == 12 * steps_per_epoch and p.learning_rate == pytest.approx(0.03)
+               for p in progress)
+    assert all(math.isfinite(p.train_loss) and 0 <= p.epoch_fraction <= 1 for p in progress)
+    # Each epoch's end comes after that epoch's progress.
+    assert names.index("EpochEnd") > first_progress
+    assert session.history == epochs
+
+
+def test_snapshot_contents(xor_run):
+    proj, session, result, msgs = xor_run
+    snaps = of(msgs, Snapshot)
+    assert snaps[0].step == 0 and snaps[-1].step == result.step
+    assert [s.step for s in snaps] == sorted(s.step for s in snaps)
+    net = proj.network
+    weighted = {n.id for n in net.nodes_of_type("Dense")}
+    last = snaps[-1]
+    assert last.probe_x.shape == (16, 2) and last.probe_y.shape == (16,)
+    assert set(last.activations) == set(net.nodes)
+    for nid, act in last.activations.items():
+        assert isinstance(act, np.ndarray) and act.shape[0] == 16, net.nodes[nid].name
+    assert set(last.params) == weighted == set(last.grad_norms)
+    for nid, p in last.params.items():
+        for k, v in p.items():
+            assert v.shape == session.final_params[nid][k].shape
+            np.testing.assert_array_equal(v, session.final_params[nid][k])
+    assert all(math.isfinite(g) and g >= 0 for g in last.grad_norms.values())
+    assert any(g > 0 for g in last.grad_norms.values())
+    assert snaps[0].grad_norms == {}  # before any step there is no gradient
+    assert last.probabilities.shape == (16, 2)
+    np.testing.assert_allclose(last.probabilities.sum(axis=1), 1, rtol=1e-5)
+    assert math.isfinite(last.loss) and last.learning_rate == pytest.approx(0.03)
+    assert not np.array_equal(snaps[0].params[next(iter(weighted))]["kernel"],
+                              last.params[next(iter(weighted))]["kernel"])
+
+
+def test_weights_round_trip_bit_exact_and_reproduce_eval_loss(xor_run, tmp_path):
+    proj, session, result, _ = xor_run
+    path = tmp_path / "xor.weights.msgpack"
+    session.save_weights(path)
+    params, types, step = load_weights(path)
+    assert step == result.step
+    assert types == session.node_types
+    assert set(params) == set(session.final_params)
+    for nid, p in session.final_params.items():
+        for k, v in p.items():
+            assert params[nid][k].dtype == v.dtype
+            assert params[nid][k].tobytes() == v.tobytes()
+    # A new session starting from them, stopped before its first step, evaluates the same.
+    again = TrainingSession(proj, initial_params=(params, types), max_chunk=1)
+    again.stop()
+    res = again.run()
+    assert isinstance(res, Finished) and res.reason == "stopped" and res.step == 0
+    assert res.metrics["test_loss"] == result.metrics["test_loss"]
+    assert res.metrics["test_accuracy"] == result.metrics["test_accuracy"]
+
+
+def test_incompatible_weights_are_refused(xor_run, tmp_path):
+    proj, session, _, _ = xor_run
+    path = tmp_path / "w.msgpack"
+    session.save_weights(path)
+    params, types, _ = load_weights(path)
+    other = project(mlp(hidden=5))  # same layout, another hidden size and other node ids
+    res = TrainingSession(other, initial_params=(params, types)).run()
+    assert isinstance(res, Failed)
+    assert "does not fit this network" in res.reason and "dense_1 (Dense)" in res.reason
+    # Same ids but one kernel of the wrong shape: named precisely.
+    net = proj.network
+    d1 = net.nodes_of_type("Dense")[0].id
+    bad = {nid: dict(p) for nid, p in params.items()}
+    bad[d1]["kernel"] = np.zeros((2, 7), np.float32)
+    with pytest.raises(WeightsError, match=r"dense_1 \(Dense\) kernel: saved 2×7, network needs 2×4"):
+        check_compatible(bad, types, {nid: {k: v.shape for k, v in p.items()} for nid, p in params.items()},
+                         types, {n.id: n.name for n in net.nodes.values()}, "the saved weights")
+
+
+def test_bad_weights_files_name_the_file(xor_run, tmp_path):
+    _, session, _, _ = xor_run
+    good = tmp_path / "good.msgpack"
+    session.save_weights(good)
+    raw = good.read_bytes()
+    cases = {
+        "truncated.msgpack": raw[: len(raw) // 2],
+        "empty.msgpack": b"",
+        "garbage.msgpack": bytes(range(256)) * 4,
+        "text.msgpack": b'{"format": "nnviz-weights"}',
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    from flax import serialization
+    (tmp_path / "other.msgpack").write_bytes(serialization.msgpack_serialize({"a": np.zeros(3)}))
+    (tmp_path / "newer.msgpack").write_bytes(serialization.msgpack_serialize(
+        {"format": "nnviz-weights", "format_version": 99, "params": {}, "types": {}}))
+    for name in [*cases, "other.msgpack", "newer.msgpack", "missing.msgpack"]:
+        path = tmp_path / name
+        with pytest.raises(WeightsError) as info:
+            load_weights(path)
+        assert str(path) in str(info.value), name
+    with pytest.raises(WeightsError, match="newer"):
+        load_weights(tmp_path / "newer.msgpack")
+
+
+def test_save_weights_refuses_before_training():
+    with pytest.raises(RuntimeError):
+        TrainingSession(project()).save_weights("/nonexistent/never.msgpack")
+
+
+def test_save_weights_is_atomic(xor_run, tmp_path):
+    _, session, _, _ = xor_run
+    path = tmp_path / "w.msgpack"
+    path.write_bytes(b"old contents")
+    with pytest.raises(Exception):
+        save_weights(path, {"x": {"kernel": object()}}, {"x": "Dense"})
+    assert path.read_bytes() == b"old contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["w.msgpack"]  # no temporary left behind
+
+
+# ---------------------------------------------------------------- determinism, settings
+
+
+def test_same_seed_same_run_and_validation_metrics():
+    proj = project(validation_split=0.2, epochs=2)
+    s1, r1, m1 = run(proj, eval_batch=20)  # one eval batch shape for val and test: one compile
+    s2, r2, m2 = run(proj, eval_batch=20)
+    l1 = [p.train_loss for p in of(m1, Progress)]
+    assert l1 == [p.train_loss for p in of(m2, Progress)] and len(l1) > 0
+    assert r1.metrics["test_loss"] == r2.metrics["test_loss"]
+    for nid in s1.final_params:
+        np.testing.assert_array_equal(s1.final_params[nid]["kernel"], s2.final_params[nid]["kernel"])
+    # The validation split is evaluated at every epoch end and in the final metrics.
+    epochs = of(m1, EpochEnd)
+    assert len(epochs) == 2
+    assert all(math.isfinite(e.val_loss) and 0 <= e.val_accuracy <= 1 for e in epochs)
+    assert math.isfinite(r1.metrics["val_loss"])
+    # 100 training points, 20 of them held out: 80 left, 8 steps per epoch.
+    assert r1.step == 16
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_every_optimizer_trains_and_max_steps_is_honoured(optimizer):
+    lr = {"sgd": 0.3, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.3, "rmsprop": 0.01, "adam": 0.03}
+    proj = project(dataset="gauss", optimizer=optimizer, learning_rate=lr[optimizer],
+                   epochs=50, max_steps=30)
+    session, result, msgs = run(proj)
+    assert isinstance(result, Finished) and result.reason == "completed", result
+    assert result.step == 30 and of(msgs, Progress)[-1].step == 30
+    first, last = of(msgs, Snapshot)[0], of(msgs, Snapshot)[-1]
+    assert last.loss < first.loss * 0.8, (optimizer, first.loss, last.loss)
+    assert result.metrics["test_accuracy"] > 0.8
+
+
+def test_l1_and_l2_regularisation_shrink_weights():
+    base = project(dataset="circle", optimizer="sgd", learning_rate=0.1, epochs=3,
+                   net=mlp(hidden=16, activation="relu"))
+    l1_norm, l2_norm = {}, {}
+    for name, kw in {"none": {}, "l2": {"l2": 0.1}, "l1": {"l1": 0.1}}.items():
+        session, result, _ = run(base.with_training(**kw))
+        assert isinstance(result, Finished), result
+        k = np.concatenate([p["kernel"].ravel() for p in session.final_params.values()])
+        l1_norm[name], l2_norm[name] = float(np.abs(k).sum()), float(np.sqrt((k * k).sum()))
+    assert l2_norm["l2"] < 0.8 * l2_norm["none"], l2_norm
+    assert l1_norm["l1"] < 0.8 * l1_norm["none"], l1_norm
+
+
+def test_invalid_network_fails_with_node_names():
+    net = Network.chain("Input", ("Dense", {"units": 3}), "Output")  # 3 outputs for 2 classes
+    net.add_node("Dense", {"units": 4})  # unconnected
+    session, result, msgs = run(project(net))
+    assert isinstance(result, Failed)
+    assert "output_1 (Output)" in result.reason and "dense_2 (Dense)" in result.reason
+    assert not of(msgs, Progress) and session.final_params is None
+
+
+def test_invalid_training_settings_fail():
+    _, result, _ = run(project().with_training(batch_size=0))
+    assert isinstance(result, Failed) and "batch size" in result.reason
+
+
+def test_missing_dataset_files_fail_clearly(tmp_path):
+    proj = Project(Network.chain("Input", "Flatten", ("Dense", {"units": 10, "activation": "softmax"}),
+                                 "Output"), DatasetSpec("mnist"), TrainingConfig())
+    _, result, msgs = run(proj, data_dir=str(tmp_path), download=False)
+    assert isinstance(result, Failed)
+    assert "MNIST" in result.reason and str(tmp_path) in result.reason
+    assert "Downloading is turned off" in result.reason
+    assert "Traceback" not in result.reason
+
+
+def test_synthetic_dataset_object_and_single_sigmoid_unit():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int32)
+    ds = Dataset("synthetic", x[:200], y[:200], x[:0], y[:0], x[200:], y[200:], ("no", "yes"), "table")
+    net = Network.chain("Input", ("Dense", {"units": 1, "activation": "sigmoid"}), "Output")
+    session, result, msgs = run(project(net, optimizer="adam", learning_rate=0.1, epochs=4), dataset=ds)
+    assert isinstance(result, Finished), result
+    assert result.metrics["test_accuracy"] > 0.9
+    assert of(msgs, Snapshot)[-1].probabilities.shape == (32, 2)
+    assert not any(type(m).__name__ == "Loading" for m in msgs)  # the given dataset is used
+
+
+# ---------------------------------------------------------------- divergence
+
+
+def test_divergence_fails_and_keeps_finite_weights():
+    net = mlp(hidden=8, activation="relu", out_act="linear", loss="mse")
+    proj = project(net, dataset="circle", optimizer="sgd", learning_rate=100.0, epochs=5)
+    session, result, msgs = run(proj, snapshot_interval=0.0)
+    assert isinstance(result, Failed), result
+    assert "diverged" in result.reason and "learning rate (100)" in result.reason
+    assert "weights from step" in result.reason
+    kept_step = int(result.reason.split("weights from step ")[1].split()[0])
+    params = session.final_params
+    assert params is not None
+    assert all(np.all(np.isfinite(v)) for p in params.values() for v in p.values())
+    # The kept weights are those of that step, and their loss was finite.
+    snap = next(s for s in of(msgs, Snapshot) if s.step == kept_step)
+    assert math.isfinite(snap.loss)
+    for nid, p in params.items():
+        np.testing.assert_array_equal(p["kernel"], snap.params[nid]["kernel"])
+    assert not of(msgs, Finished)
+
+
+def test_divergence_inside_a_chunk_keeps_finite_weights():
+    net = mlp(hidden=8, activation="relu", out_act="linear", loss="mse")
+    proj = project(net, dataset="circle", optimizer="sgd", learning_rate=100.0, epochs=5)
+    session, result, _ = run(proj, max_chunk=8, chunk_seconds=10.0)
+    assert isinstance(result, Failed) and "diverged" in result.reason
+    assert all(np.all(np.isfinite(v)) for p in session.final_params.values() for v in p.values())
+
+
+# ---------------------------------------------------------------- threaded mode
+
+
+def test_threaded_pause_step_learning_rate_resume_stop():
+    proj = project(dataset="circle", epochs=1000, learning_rate=0.01)
+    msgs: list = []
+    session = TrainingSession(proj, on_message=msgs.append, snapshot_interval=0.05,
+                              progress_interval=0.02, max_chunk=1)
+    session.start(paused=True)
+    try:
+        with pytest.raises(RuntimeError):
+            session.start()
+        wait_for(msgs, lambda m: isinstance(m, StateChanged) and m.state == "paused")
+        wait_for(msgs, lambda m: isinstance(m, Snapshot) and m.step == 0)
+        assert session.running and not of(msgs, Progress)
+
+        session.step(1)
+        p1 = wait_for(msgs, lambda m: isinstance(m, Progress))
+        s1 = wait_for(msgs, lambda m: isinstance(m, Snapshot) and m.step > 0)
+        assert p1.step == 1 and s1.step == 1 and s1.grad_norms
+        time.sleep(0.3)
+        assert max(p.step for p in of(msgs, Progress)) == 1  # exactly one step, then waits
+
+        session.set_learning_rate(0.123)
+        session.step(2)
+        wait_for(msgs, lambda m: isinstance(m, Snapshot) and m.step == 3)
+        p3 = [p for p in of(msgs, Progress) if p.step > 1]
+        assert [p.step for p in p3] == [2, 3]
+        assert all(p.learning_rate == pytest.approx(0.123) for p in p3)
+        assert of(msgs, Snapshot)[-1].learning_rate == pytest.approx(0.123)
+
+        session.resume()
+        wait_for(msgs, lambda m: isinstance(m, StateChanged) and m.state == "running")
+        wait_for(msgs, lambda m: isinstance(m, Progress) and m.step > 20)
+        session.set_learning_rate(0.0456)
+        wait_for(msgs, lambda m: isinstance(m, Progress) and m.learning_rate == pytest.approx(0.0456))
+        # The queues a GUI would poll see the same messages.
+        assert any(isinstance(e, Progress) for e in session.drain_events())
+        assert isinstance(session.take_snapshot(), Snapshot)
+    finally:
+        t0 = time.monotonic()
+        session.stop()
+        assert session.join(10)
+    assert time.monotonic() - t0 < 5
+    result = session.result
+    assert isinstance(result, Finished) and result.reason == "stopped", result
+    assert msgs[-1] is result
+    assert result.step > 20 and session.final_params is not None
+    assert math.isfinite(result.metrics["test_loss"])
