@@ -154,6 +154,9 @@ class Project:
             dataset = DatasetSpec.from_dict(data["dataset"])
         except (DatasetError, TypeError, ValueError) as exc:
             raise ProjectError(f"{source}: dataset: {exc}") from None
+        problems = dataset.validate()  # from_dict checks types only, not names or ranges
+        if problems:
+            raise ProjectError(f"{source}: dataset: " + " ".join(problems))
         try:
             training = TrainingConfig.from_dict(data["training"])
         except (TypeError, ValueError) as exc:
@@ -168,7 +171,12 @@ class Project:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the project as JSON, atomically; returns the path written."""
         path = Path(path)
-        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        try:
+            # allow_nan=False: NaN/Infinity are not JSON, and load would refuse the file.
+            text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        except (TypeError, ValueError) as exc:
+            raise ProjectError(f"{path} was not saved: the project holds a value that cannot be "
+                               f"stored ({exc})") from None
         atomic_write(path, text.encode("utf-8"))
         return path
 
@@ -186,7 +194,7 @@ class Project:
         if not raw.strip():
             raise ProjectError(f"{path} is empty")
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8-sig")  # a BOM (some Windows editors add one) is not content
         except UnicodeDecodeError:
             raise ProjectError(f"{path} is not a text file, so not an nnviz project") from None
         try:
@@ -205,6 +213,15 @@ def weights_path(project_path: str | os.PathLike) -> Path:
     return p.with_name(p.stem + WEIGHTS_SUFFIX)
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()  # read once, at import, before any other thread could race it
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one step; on any error the old file is untouched."""
     path = Path(path)
@@ -218,6 +235,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
