@@ -1,0 +1,149 @@
+"""The headless CLI: summary, train --json, and exit status 2 without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nnviz.cli import main
+from nnviz.core.presets import load_preset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_summary_of_784_15_10_counts_11935(capsys):
+    code, out, err = cli(capsys, "summary", "--preset", "digits-784-15-10")
+    assert code == 0, err
+    assert "11,935" in out
+    assert "Total params: 11,935" in out
+    for word in ("Node", "Type", "Output shape", "Params", "Flatten", "784", "11,775", "160"):
+        assert word in out, word
+
+
+def test_summary_of_project_file_and_cnn(capsys, tmp_path):
+    path = load_preset("mnist-cnn").save(tmp_path / "cnn.json")
+    code, out, _ = cli(capsys, "summary", str(path))
+    assert code == 0
+    assert "Conv2D" in out and "MaxPool2D" in out and "28×28×1" in out
+
+
+def test_presets_lists_every_preset(capsys):
+    code, out, _ = cli(capsys, "presets")
+    assert code == 0
+    for name in ("digits-784-15-10", "fashion-mlp-sigmoid", "xor-one-hidden", "spiral-playground"):
+        assert name in out
+
+
+def test_train_json_prints_one_object(capsys):
+    code, out, err = cli(capsys, "train", "--preset", "xor-one-hidden", "--epochs", "3", "--json")
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1
+    data = json.loads(lines[0])
+    for key in ("test_accuracy", "test_loss", "train_accuracy", "params", "epochs", "seconds"):
+        assert key in data, key
+    assert data["epochs"] == 3 and data["params"] == 22
+    assert 0 <= data["test_accuracy"] <= 1 and data["test_loss"] > 0 and data["seconds"] > 0
+    assert data["stopped"] is False and len(data["history"]) == 3
+    assert data["val_loss"] is None  # NaN is not JSON: no validation split gives null
+
+
+def test_train_table_and_saved_weights(capsys, tmp_path):
+    from nnviz.engine.weights import load_weights
+
+    project = load_preset("xor-one-hidden").with_training(epochs=1)
+    path = project.save(tmp_path / "xor.json")
+    weights = tmp_path / "xor.weights.msgpack"
+    code, out, err = cli(capsys, "train", str(path), "--seed", "3", "--save-weights", str(weights))
+    assert code == 0, err
+    assert "test" in out and "accuracy" in out and "22 parameters" in out
+    assert "Epoch 1/1" in err  # the per-epoch progress line goes to stderr
+    params, types, step = load_weights(weights)
+    assert set(types.values()) == {"Dense"} and step == 25
+
+
+@pytest.mark.parametrize("argv,expect", [
+    (["train", "--preset", "no-such-preset"], "no preset called 'no-such-preset'"),
+    (["summary", "--preset", "no-such-preset"], "known presets"),
+    (["train"], "give a project file or --preset"),
+    (["train", "a.json", "--preset", "xor-one-hidden"], "not both"),
+    (["train", "--preset", "xor-one-hidden", "--epochs", "0"], "--epochs must be at least 1"),
+    (["train", "--preset", "xor-one-hidden", "--seed", "-1"], "seed"),
+])
+def test_usage_errors_exit_2(capsys, argv, expect):
+    code, out, err = cli(capsys, *argv)
+    assert code == 2
+    assert expect in err and err.startswith("nnviz: ")
+
+
+@pytest.mark.parametrize("content,expect", [
+    (b"", "is empty"),
+    (b'{"format": "nnviz-project", "format_version": 1, "network": {', "truncated"),
+    (b'{"hello": "world"}', "not an nnviz project"),
+    (b"\x00\xff\x00binary", "not a text file"),
+])
+@pytest.mark.parametrize("command", ["train", "summary"])
+def test_invalid_project_file_exits_2(capsys, tmp_path, command, content, expect):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    code, out, err = cli(capsys, command, str(path))
+    assert code == 2
+    assert str(path) in err and expect in err
+    assert path.read_bytes() == content
+
+
+def test_missing_project_file_exits_2(capsys, tmp_path):
+    code, _, err = cli(capsys, "train", str(tmp_path / "nope.json"))
+    assert code == 2 and "no such file" in err
+
+
+def test_invalid_network_exits_2_naming_nodes(capsys, tmp_path):
+    project = load_preset("xor-one-hidden")
+    out_node = project.network.nodes_of_type("Dense")[-1]
+    out_node.params["units"] = 3  # 3 outputs for 2 classes
+    project.network.add_node("Dense", name="loose_end")  # and a node connected to nothing
+    path = project.save(tmp_path / "bad-net.json")
+    code, _, err = cli(capsys, "train", str(path))
+    assert code == 2 and "output_1 (Output)" in err and "loose_end (Dense)" in err
+    code, out, err = cli(capsys, "summary", str(path))
+    assert code == 2 and "Total params" in out and "output_1 (Output)" in err
+
+
+def test_missing_data_without_download_exits_2(capsys, tmp_path):
+    empty = tmp_path / "data"
+    empty.mkdir()
+    code, out, err = cli(capsys, "train", "--preset", "digits-784-15-10", "--data-dir", str(empty),
+                         "--no-download", "--json")
+    assert code == 2
+    assert "MNIST" in err and str(empty) in err and "Downloading is turned off" in err
+    assert out == ""
+
+
+def _subprocess(*args, **kw):
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    return subprocess.run([sys.executable, "-m", "nnviz", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+def test_entry_point_in_a_real_process(tmp_path):
+    ok = _subprocess("summary", "--preset", "digits-784-15-10")
+    assert ok.returncode == 0, ok.stderr
+    assert "11,935" in ok.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "nnviz-project", "format_version": 99}')
+    fail = _subprocess("train", str(bad), "--no-download")
+    assert fail.returncode == 2
+    assert "newer nnviz" in fail.stderr and str(bad) in fail.stderr
+    assert "Traceback" not in fail.stderr + fail.stdout
