@@ -248,12 +248,14 @@ class TrainingSession:
         head = model.head
         self.node_types = {nid: network.nodes[nid].type for nid in params.get("layers", {})}
         if self.initial_params is not None:
-            expected = {nid: {k: v.shape for k, v in p.items()} for nid, p in params["layers"].items()}
+            layers = params.get("layers", {})  # absent when no node has weights
+            expected = {nid: {k: v.shape for k, v in p.items()} for nid, p in layers.items()}
             saved, saved_types = self.initial_params
             check_compatible(saved, saved_types, expected, self.node_types,
                              {n.id: n.name for n in network.nodes.values()}, "the saved weights")
-            params = {"layers": {nid: {k: jnp.asarray(saved[nid][k]) for k in p}
-                                 for nid, p in params["layers"].items()}}
+            if layers:
+                params = {"layers": {nid: {k: jnp.asarray(saved[nid][k]) for k in p}
+                                     for nid, p in layers.items()}}
         layer_ids = list(params.get("layers", {}))
 
         tx = make_optimizer(cfg.optimizer, cfg.learning_rate, cfg.momentum)
@@ -344,7 +346,7 @@ class TrainingSession:
             self._send(Snapshot(
                 step=step, epoch=epoch, probe_x=probe_x, probe_y=probe_y,
                 activations={k: np.asarray(v) for k, v in nodes.items()},
-                params={nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in p["layers"].items()},
+                params={nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in p.get("layers", {}).items()},
                 grad_norms={nid: float(v) for nid, v in zip(layer_ids, np.asarray(norms))} if norms is not None else {},
                 probabilities=np.asarray(probs), loss=float(loss), learning_rate=lr_of(o)))
 
