@@ -384,3 +384,40 @@ def test_threaded_pause_step_learning_rate_resume_stop():
     assert msgs[-1] is result
     assert result.step > 20 and session.final_params is not None
     assert math.isfinite(result.metrics["test_loss"])
+
+
+# ---------------------------------------------------------------- other shapes of network
+
+
+def test_tiny_cnn_trains_and_snapshots_nhwc():
+    rng = np.random.default_rng(0)
+    x = rng.random((80, 8, 8, 1)).astype(np.float32)
+    y = (x[:, :4].mean(axis=(1, 2, 3)) > x[:, 4:].mean(axis=(1, 2, 3))).astype(np.int32)
+    ds = Dataset("tiny-images", x[:60], y[:60], x[:0], y[:0], x[60:], y[60:], ("top", "bottom"), "image")
+    net = Network.chain("Input", ("Conv2D", {"filters": 2}), "MaxPool2D", "Flatten",
+                        ("Dropout", {"rate": 0.2}), ("Dense", {"units": 2, "activation": "softmax"}),
+                        "Output")
+    session, result, msgs = run(project(net, epochs=1, max_steps=4), dataset=ds, probe_size=4)
+    assert isinstance(result, Finished) and result.step == 4, result
+    snap = of(msgs, Snapshot)[-1]
+    by_type = {net.nodes[nid].type: a.shape for nid, a in snap.activations.items()}
+    assert by_type == {"Input": (4, 8, 8, 1), "Conv2D": (4, 8, 8, 2), "MaxPool2D": (4, 4, 4, 2),
+                       "Flatten": (4, 32), "Dropout": (4, 32), "Dense": (4, 2), "Output": (4, 2)}
+    conv = net.nodes_of_type("Conv2D")[0].id
+    assert snap.params[conv]["kernel"].shape == (3, 3, 1, 2)
+    assert set(snap.grad_norms) == {conv, net.nodes_of_type("Dense")[0].id}
+    assert session.node_types[conv] == "Conv2D"
+
+
+def test_network_without_weights_runs(tmp_path):
+    """Input -> Output on a 2-class toy set is valid; nothing learns, but nothing crashes."""
+    net = Network.chain("Input", ("Activation", {"function": "tanh"}), "Output")
+    session, result, msgs = run(project(net, epochs=1))
+    assert isinstance(result, Finished) and result.reason == "completed", result
+    assert result.metrics["params"] == 0 and session.final_params == {}
+    assert of(msgs, Snapshot)[-1].params == {}
+    path = tmp_path / "none.msgpack"
+    session.save_weights(path)
+    params, types, _ = load_weights(path)
+    again = TrainingSession(project(net, epochs=1), initial_params=(params, types), max_chunk=1).run()
+    assert isinstance(again, Finished), again
