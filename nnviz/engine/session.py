@@ -463,7 +463,7 @@ class TrainingSession:
                             f"The loss became {'NaN' if np.isnan(losses[bad]) else 'infinite'} "
                             f"at step {step + 1 + bad}: training diverged, "
                             f"probably because the learning rate ({lr_of(opt_state):g}) is too high. "
-                            f"Training stopped; the weights from step {kept_step} are kept.", step)
+                            f"Training stopped; the weights from step {kept_step} are kept.", kept_step)
                     verified_params, verified_step = p0, step  # its loss, losses[0], was finite
                     good = (params, opt_state)
                     step += n

@@ -312,7 +312,7 @@ def test_synthetic_dataset_object_and_single_sigmoid_unit():
 # ---------------------------------------------------------------- divergence
 
 
-def test_divergence_fails_and_keeps_finite_weights():
+def test_divergence_fails_and_keeps_finite_weights(tmp_path):
     net = mlp(hidden=8, activation="relu", out_act="linear", loss="mse")
     proj = project(net, dataset="circle", optimizer="sgd", learning_rate=100.0, epochs=5)
     session, result, msgs = run(proj, snapshot_interval=0.0)
@@ -329,6 +329,12 @@ def test_divergence_fails_and_keeps_finite_weights():
     for nid, p in params.items():
         np.testing.assert_array_equal(p["kernel"], snap.params[nid]["kernel"])
     assert not of(msgs, Finished)
+    assert result.step == kept_step  # what save_weights records with them
+    session.save_weights(tmp_path / "w.msgpack")
+    saved, _, step = load_weights(tmp_path / "w.msgpack")
+    assert step == kept_step
+    for nid, p in params.items():
+        np.testing.assert_array_equal(saved[nid]["kernel"], p["kernel"])
 
 
 def test_divergence_inside_a_chunk_keeps_finite_weights():
