@@ -412,7 +412,7 @@ class TrainingSession:
                 self._set_state("running")
             elif cmd.name == "lr":
                 opt_state.hyperparams["learning_rate"] = jnp.asarray(cmd.value, dtype=jnp.float32)
-            elif cmd.name == "step":
+            elif cmd.name == "step" and paused:  # while running there is nothing to step
                 pending_steps += max(0, cmd.value)
 
         def next_command_wait() -> None:

@@ -384,6 +384,17 @@ def test_threaded_pause_step_learning_rate_resume_stop():
         # The queues a GUI would poll see the same messages.
         assert any(isinstance(e, Progress) for e in session.drain_events())
         assert isinstance(session.take_snapshot(), Snapshot)
+
+        # "One step" only means something while paused: pressed while running, it must
+        # not make a later pause run steps on its own.
+        session.step(10**6)
+        time.sleep(0.05)
+        session.pause()
+        wait_for(msgs, lambda m: isinstance(m, StateChanged) and m.state == "paused")
+        time.sleep(0.1)  # a chunk in flight may still report
+        reached = max(p.step for p in of(msgs, Progress))
+        time.sleep(0.4)
+        assert max(p.step for p in of(msgs, Progress)) == reached
     finally:
         t0 = time.monotonic()
         session.stop()
