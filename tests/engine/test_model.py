@@ -369,7 +369,7 @@ def test_named_initialisers_have_their_scale():
     net = Network.chain("Input", ("Dense", {"units": 40, "activation": "relu"}),
                         ("Dense", {"units": 2, "activation": "softmax"}), "Output")
     d1 = ids(net, "Dense")[0]
-    for init in ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "auto"):
+    for init in ("glorot_uniform", "he_normal", "lecun_normal", "auto"):  # the rest share code paths
         p = params_of(make(net, (60,), 2, init=init)[0])
         k1 = p[d1]["kernel"]
         assert np.all(np.isfinite(k1)) and not np.any(p[d1]["bias"]), init
