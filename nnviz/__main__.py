@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         from .cli import main as cli_main
 
+        if argv:  # unknown words get argparse's usage error (exit 2), not a silent help
+            return cli_main(argv)
         print("nnviz: the desktop app is not available in this build; the commands below work.",
               file=sys.stderr)
         return cli_main(["--help"])

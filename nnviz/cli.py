@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
+from pathlib import Path
 
 from .core.datasets import IMAGE_DATASETS, TOY_DATASETS, DatasetError, DatasetSpec, load_dataset
 from .core.graph import analyze
@@ -161,6 +163,10 @@ def cmd_train(args) -> int:
     if not analysis.ok:
         raise CliError("the network is not valid:\n" + "\n".join(f"  - {m}" for m in analysis.messages(project.network)))
 
+    if args.save_weights:  # find out now, not after a long training run
+        target = Path(args.save_weights).resolve().parent
+        if not target.is_dir() or not os.access(target, os.W_OK):
+            raise CliError(f"cannot write weights to {args.save_weights}: {target} is not a writable folder")
     steps_hint = project.training.epochs
     bar = None if args.json else _ProgressBar(sys.stderr, steps_hint)
     session = TrainingSession(project, data_dir=args.data_dir, download=not args.no_download,

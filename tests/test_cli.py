@@ -81,6 +81,8 @@ def test_train_table_and_saved_weights(capsys, tmp_path):
     (["train", "a.json", "--preset", "xor-one-hidden"], "not both"),
     (["train", "--preset", "xor-one-hidden", "--epochs", "0"], "--epochs must be at least 1"),
     (["train", "--preset", "xor-one-hidden", "--seed", "-1"], "seed"),
+    (["train", "--preset", "xor-one-hidden", "--save-weights", "/no/such/folder/w.msgpack"],
+     "is not a writable folder"),
 ])
 def test_usage_errors_exit_2(capsys, argv, expect):
     code, out, err = cli(capsys, *argv)

@@ -406,6 +406,12 @@ def analyze(network: Network, context: Context | None = None) -> Analysis:
             if node.id not in live and network.outputs_of(node.id):
                 problems.append(Problem(node.id, "does not lead to the Output; connect it or delete it"))
 
+    for out in outputs[:1]:
+        feeding = [network.nodes[i] for i in network.inputs_of(out.id)]
+        if feeding and feeding[0].type == "Dropout":
+            problems.append(Problem(feeding[0].id, "a Dropout right before the Output would drop the "
+                                    "network's answers themselves; move it before the last layer"))
+
     for nid in order:
         node = network.nodes[nid]
         in_shapes = [result.shapes.get(src) for src in network.inputs_of(nid)]

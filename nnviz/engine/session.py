@@ -91,8 +91,8 @@ class TrainingSession:
     ) -> None:
         self.project = project
         self.config = project.training
-        if epochs is not None:
-            self.config = project.with_training(epochs=epochs).training
+        if epochs is not None:  # an explicit epoch count replaces a step limit
+            self.config = project.with_training(epochs=epochs, max_steps=0).training
         self.dataset = dataset
         self.data_dir = data_dir
         self.download = download
@@ -143,7 +143,11 @@ class TrainingSession:
         self._commands.put(_Command("stop"))
 
     def set_learning_rate(self, lr: float) -> None:
-        self._commands.put(_Command("lr", float(lr)))
+        """Change the learning rate live (no recompilation); ValueError unless 0 < lr <= 100."""
+        lr = float(lr)
+        if not (math.isfinite(lr) and 0 < lr <= 100):
+            raise ValueError(f"the learning rate must be above 0 and at most 100 (got {lr:g})")
+        self._commands.put(_Command("lr", lr))
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True when it has ended."""
@@ -286,7 +290,7 @@ class TrainingSession:
                 (_, (data_loss, acc)), g = grad_fn(p, X[batch_idx], Y[batch_idx], sub, True)
                 updates, o = tx.update(g, o, p)
                 p = optax.apply_updates(p, updates)
-                norms = jnp.stack([optax.global_norm(g["layers"][nid]) for nid in layer_ids]) \
+                norms = jnp.stack([optax.tree.norm(g["layers"][nid]) for nid in layer_ids]) \
                     if layer_ids else jnp.zeros((0,))
                 return (p, o, key), (data_loss, acc, norms)
 

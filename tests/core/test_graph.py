@@ -251,3 +251,9 @@ def test_shape_text():
     assert shape_text((784,)) == "784"
     assert shape_text(None) == "?"
     assert layer_type("MaxPool2D").param("window").default == 2
+
+
+def test_dropout_right_before_output_is_refused_with_advice():
+    net = Network.chain("Input", ("Dense", {"units": 2, "activation": "softmax"}), ("Dropout", {}), "Output")
+    (msg,) = problems(net, TOY)
+    assert msg.startswith("dropout_1 (Dropout): a Dropout right before the Output") and "before the last layer" in msg

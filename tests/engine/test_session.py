@@ -442,3 +442,18 @@ def test_network_without_weights_runs(tmp_path):
     params, types, _ = load_weights(path)
     again = TrainingSession(project(net, epochs=1), initial_params=(params, types), max_chunk=1).run()
     assert isinstance(again, Finished), again
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.1, math.nan, math.inf, 1000.0])
+def test_set_learning_rate_refuses_impossible_values(bad):
+    session = TrainingSession(load_preset("xor-one-hidden"))
+    with pytest.raises(ValueError, match="learning rate"):
+        session.set_learning_rate(bad)
+    assert session._commands.empty()
+
+
+def test_explicit_epochs_replace_a_step_limit():
+    project = load_preset("mnist-mlp-sgd")
+    assert project.training.max_steps == 1000
+    session = TrainingSession(project, epochs=1)
+    assert session.config.epochs == 1 and session.config.max_steps == 0
