@@ -116,7 +116,6 @@ class GraphModel(nnx.Module):
         self.head = Head(out_node.p("loss"), out_node.inputs[0],
                          analysis.shapes[out_node.inputs[0]][0], context.n_classes or 0,
                          src.get("activation", src.get("function", "linear")))
-        self.node_types = {s.node_id: s.type for s in plan}
 
     def __call__(self, x: jax.Array, *, train: bool = False, key: jax.Array | None = None,
                  collect: bool = False) -> dict[str, Any]:

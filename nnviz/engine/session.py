@@ -15,6 +15,7 @@ that pause, stop and the live learning rate answer quickly.
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import math
 import queue
@@ -67,6 +68,77 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
         raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZER_NAMES)}")
 
     return optax.inject_hyperparams(factory)(learning_rate=learning_rate)
+
+
+@dataclass(frozen=True)
+class CompiledSteps:
+    """The jitted functions of one architecture + optimizer; shared by every session that fits."""
+
+    train_chunk: Callable
+    eval_batch: Callable
+    probe: Callable
+
+
+@functools.lru_cache(maxsize=16)
+def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l2: float,
+                   layer_ids: tuple[str, ...]) -> CompiledSteps:
+    """Jitted train / eval / probe functions, built once per architecture.
+
+    The key holds everything the traced code depends on; the learning rate lives in the
+    optimizer state (inject_hyperparams), so Reset and Train again, or a new learning
+    rate, reuse the compiled code instead of recompiling.
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+    from flax import nnx
+
+    from .model import head_losses, head_probabilities
+
+    tx = make_optimizer(optimizer, 1.0, momentum)  # update() reads the rate from the state
+
+    def loss_fn(p, x, y, key):
+        out = nnx.merge(graphdef, p)(x, train=True, key=key)
+        data_loss = head_losses(head, out, y).mean()
+        loss = data_loss
+        if l1 or l2:
+            kernels = [lp["kernel"] for lp in p["layers"].values()]
+            if l2:
+                loss = loss + l2 * sum(jnp.sum(k * k) for k in kernels)
+            if l1:
+                loss = loss + l1 * sum(jnp.sum(jnp.abs(k)) for k in kernels)
+        acc = jnp.mean(jnp.argmax(head_probabilities(head, out), axis=-1) == y)
+        return loss, (data_loss, acc)
+
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    def train_chunk(p, o, key, X, Y, idx):
+        def body(carry, batch_idx):
+            p, o, key, _ = carry
+            key, sub = jax.random.split(key)
+            (_, (data_loss, acc)), g = grad_fn(p, X[batch_idx], Y[batch_idx], sub)
+            updates, o = tx.update(g, o, p)
+            return (optax.apply_updates(p, updates), o, key, g), (data_loss, acc)
+
+        # The last gradient rides in the carry and its norms are taken once per chunk:
+        # per-step norms cost ~15 % of a small MLP's step (benchmarks/train_throughput.py).
+        g0 = jax.tree.map(jnp.zeros_like, p)
+        (p, o, key, g), (losses, accs) = jax.lax.scan(body, (p, o, key, g0), idx)
+        norms = jnp.stack([optax.tree.norm(g["layers"][nid]) for nid in layer_ids]) \
+            if layer_ids else jnp.zeros((0,))
+        return p, o, key, losses, accs, norms
+
+    def eval_batch(p, x, y, mask):
+        out = nnx.merge(graphdef, p)(x)
+        per = head_losses(head, out, y)
+        correct = jnp.argmax(head_probabilities(head, out), axis=-1) == y
+        return jnp.sum(per * mask), jnp.sum(correct * mask)
+
+    def probe(p, x, y):
+        out = nnx.merge(graphdef, p)(x, collect=True)
+        return out["nodes"], head_probabilities(head, out), head_losses(head, out, y).mean()
+
+    return CompiledSteps(jax.jit(train_chunk), jax.jit(eval_batch), jax.jit(probe))
 
 
 class TrainingSession:
@@ -240,10 +312,9 @@ class TrainingSession:
         self._send(Compiling("building the model"))
         import jax
         import jax.numpy as jnp
-        import optax
         from flax import nnx
 
-        from .model import build_model, head_losses, head_probabilities
+        from .model import build_model
         from .weights import check_compatible
 
         model = build_model(network, analysis, ctx, init=cfg.init, seed=cfg.seed)
@@ -264,54 +335,9 @@ class TrainingSession:
 
         tx = make_optimizer(cfg.optimizer, cfg.learning_rate, cfg.momentum)
         opt_state = tx.init(params)
-        l1, l2 = float(cfg.l1), float(cfg.l2)
-
-        def loss_fn(p, x, y, key, train):
-            out = nnx.merge(graphdef, p)(x, train=train, key=key)
-            per = head_losses(head, out, y)
-            data_loss = per.mean()
-            loss = data_loss
-            if l1 or l2:
-                kernels = [lp["kernel"] for lp in p["layers"].values()]
-                if l2:
-                    loss = loss + l2 * sum(jnp.sum(k * k) for k in kernels)
-                if l1:
-                    loss = loss + l1 * sum(jnp.sum(jnp.abs(k)) for k in kernels)
-            probs = head_probabilities(head, out)
-            acc = jnp.mean(jnp.argmax(probs, axis=-1) == y)
-            return loss, (data_loss, acc)
-
-        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
-        def train_chunk(p, o, key, X, Y, idx):
-            def body(carry, batch_idx):
-                p, o, key = carry
-                key, sub = jax.random.split(key)
-                (_, (data_loss, acc)), g = grad_fn(p, X[batch_idx], Y[batch_idx], sub, True)
-                updates, o = tx.update(g, o, p)
-                p = optax.apply_updates(p, updates)
-                norms = jnp.stack([optax.tree.norm(g["layers"][nid]) for nid in layer_ids]) \
-                    if layer_ids else jnp.zeros((0,))
-                return (p, o, key), (data_loss, acc, norms)
-
-            (p, o, key), (losses, accs, norms) = jax.lax.scan(body, (p, o, key), idx)
-            return p, o, key, losses, accs, norms[-1]
-
-        train_chunk = jax.jit(train_chunk)
-
-        def eval_batch(p, x, y, mask):
-            out = nnx.merge(graphdef, p)(x)
-            per = head_losses(head, out, y)
-            correct = jnp.argmax(head_probabilities(head, out), axis=-1) == y
-            return jnp.sum(per * mask), jnp.sum(correct * mask)
-
-        eval_batch = jax.jit(eval_batch)
-
-        def probe(p, x, y):
-            out = nnx.merge(graphdef, p)(x, collect=True)
-            return out["nodes"], head_probabilities(head, out), head_losses(head, out, y).mean()
-
-        probe = jax.jit(probe)
+        steps = compiled_steps(graphdef, head, cfg.optimizer, float(cfg.momentum),
+                               float(cfg.l1), float(cfg.l2), tuple(layer_ids))
+        train_chunk, eval_batch, probe = steps.train_chunk, steps.eval_batch, steps.probe
 
         # ---- data on the device
         x_train = jnp.asarray(ds.x_train)
@@ -381,6 +407,9 @@ class TrainingSession:
 
         self._send(Compiling(f"{OPTIMIZER_NAMES[cfg.optimizer]} training step"))
         snapshot(params, opt_state, None, 0, 1)
+        for arrays in eval_sets.values():  # compile evaluation now, not in the middle of epoch 1
+            if arrays is not None:
+                eval_batch(params, arrays[0][0], arrays[1][0], arrays[2][0])
 
         def run_steps(n, p, o, key):
             nonlocal step
@@ -454,8 +483,11 @@ class TrainingSession:
                         single_times.append(dt)
                         if len(single_times) >= 4:  # the first one includes compiling
                             t_step = float(np.median(single_times[1:]))
-                            chunk = int(np.clip(self.chunk_seconds / max(t_step, 1e-6), 1, self.max_chunk))
-                            self.chunk_steps = chunk = min(chunk, steps_per_epoch)
+                            target = int(np.clip(self.chunk_seconds / max(t_step, 1e-6), 1, self.max_chunk))
+                            target = min(target, steps_per_epoch)
+                            # Equal chunks that tile the epoch leave few single steps at its end.
+                            chunk = steps_per_epoch // math.ceil(steps_per_epoch / target)
+                            self.chunk_steps = chunk
                     if not np.all(np.isfinite(losses)):
                         bad = int(np.argmin(np.isfinite(losses)))
                         # The chunk's starting weights are good only if their loss (the
