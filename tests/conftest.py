@@ -16,3 +16,19 @@ def shared_datasets():
     if not (SHARED_DATASETS / "mnist" / "train-images-idx3-ubyte.gz").exists():
         pytest.skip("../shared/datasets is not present")
     return SHARED_DATASETS
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_windows(request):
+    """Fail a Qt test that leaves top-level widgets open (napari's make_napari_viewer habit)."""
+    if "qapp" not in request.fixturenames and "qtbot" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtWidgets import QApplication
+
+    before = set(QApplication.topLevelWidgets())
+    yield
+    leaked = [w for w in QApplication.topLevelWidgets() if w not in before and w.isVisible()]
+    for w in leaked:
+        w.close()
+    assert not leaked, f"test left windows open: {leaked}"

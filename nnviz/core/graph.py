@@ -128,6 +128,26 @@ class Network:
 
     # ------------------------------------------------------------ edits
 
+    def make_node(
+        self,
+        type_name: str,
+        params: dict[str, Any] | None = None,
+        position: tuple[float, float] = (0.0, 0.0),
+        *,
+        node_id: str | None = None,
+        name: str | None = None,
+    ) -> Node:
+        """A node ready for this network (fresh uuid, unique name, defaults filled) but not added."""
+        if type_name not in LAYER_TYPES:
+            raise GraphError(f"unknown layer type {type_name!r}; known: {', '.join(LAYER_TYPES)}")
+        t = layer_type(type_name)
+        values = t.defaults()
+        for key, value in (params or {}).items():
+            spec = next((p for p in t.params if p.name == key), None)
+            values[key] = spec.coerce(value) if spec else value
+        return Node(node_id or uuid.uuid4().hex, type_name, name or self._unique_name(type_name), values,
+                    (float(position[0]), float(position[1])))
+
     def add_node(
         self,
         type_name: str,
@@ -137,20 +157,11 @@ class Network:
         node_id: str | None = None,
         name: str | None = None,
     ) -> Node:
-        """Create a node of a registered type; missing parameters take their defaults."""
-        if type_name not in LAYER_TYPES:
-            raise GraphError(f"unknown layer type {type_name!r}; known: {', '.join(LAYER_TYPES)}")
-        t = layer_type(type_name)
-        values = t.defaults()
-        for key, value in (params or {}).items():
-            spec = next((p for p in t.params if p.name == key), None)
-            values[key] = spec.coerce(value) if spec else value
-        node_id = node_id or uuid.uuid4().hex
-        if node_id in self.nodes:
-            raise GraphError(f"a node with id {node_id} already exists")
-        node = Node(node_id, type_name, name or self._unique_name(type_name), values,
-                    (float(position[0]), float(position[1])))
-        self.nodes[node_id] = node
+        """Create and add a node of a registered type; missing parameters take their defaults."""
+        node = self.make_node(type_name, params, position, node_id=node_id, name=name)
+        if node.id in self.nodes:
+            raise GraphError(f"a node with id {node.id} already exists")
+        self.nodes[node.id] = node
         self._emit("node_added", node=node)
         return node
 

@@ -257,3 +257,17 @@ def test_dropout_right_before_output_is_refused_with_advice():
     net = Network.chain("Input", ("Dense", {"units": 2, "activation": "softmax"}), ("Dropout", {}), "Output")
     (msg,) = problems(net, TOY)
     assert msg.startswith("dropout_1 (Dropout): a Dropout right before the Output") and "before the last layer" in msg
+
+
+def test_auto_layout_puts_every_edge_left_to_right_and_output_last():
+    from nnviz.core.layout import auto_layout
+    from nnviz.core.presets import load_preset
+
+    net = load_preset("residual-circle").network
+    pos = auto_layout(net)
+    assert set(pos) == set(net.nodes)
+    for e in net.edges:
+        assert pos[e.source][0] < pos[e.target][0]
+    out = net.nodes_of_type("Output")[0].id
+    assert pos[out][0] == max(x for x, _ in pos.values())
+    assert len(set(pos.values())) == len(pos)  # no two nodes on the same spot
