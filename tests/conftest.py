@@ -4,6 +4,7 @@ from pathlib import Path
 # Before Qt or JAX is imported anywhere: headless Qt, CPU JAX, deterministic tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["JAX_PLATFORMS"] = "cpu"
+os.environ["NNVIZ_JIT_CACHE"] = "0"  # no compiled-code files left in the user's cache
 
 import pytest
 

@@ -18,6 +18,7 @@ import collections
 import functools
 import logging
 import math
+import os
 import queue
 import threading
 import time
@@ -68,6 +69,29 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
         raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZER_NAMES)}")
 
     return optax.inject_hyperparams(factory)(learning_rate=learning_rate)
+
+
+_cache_enabled = False
+
+
+def enable_compilation_cache() -> None:
+    """Keep XLA's compiled code on disk, so a network trained before starts at once next time.
+
+    Off when NNVIZ_JIT_CACHE=0 (the test suite sets it, to leave no files behind).
+    """
+    global _cache_enabled
+    if _cache_enabled or os.environ.get("NNVIZ_JIT_CACHE", "1") == "0":
+        return
+    _cache_enabled = True
+    import jax
+
+    from ..core.datasets import default_cache_dir
+
+    try:
+        jax.config.update("jax_compilation_cache_dir", str(default_cache_dir() / "jax"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    except Exception:  # an old jax without these options: compile every time, as before
+        log.info("persistent compilation cache unavailable", exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -310,6 +334,7 @@ class TrainingSession:
         self.param_count = analysis.total_params
 
         self._send(Compiling("building the model"))
+        enable_compilation_cache()
         import jax
         import jax.numpy as jnp
         from flax import nnx
