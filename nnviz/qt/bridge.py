@@ -1,0 +1,188 @@
+"""The bridge that brings a training session's messages to the GUI thread.
+
+The session runs on its own thread and never touches Qt. A QTimer on the GUI thread
+(about 30 Hz) drains its small messages and takes only the newest heavy snapshot, then
+re-emits them as Qt signals, so widgets are only ever touched from the GUI thread and a
+fast training loop cannot flood the event queue.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+if TYPE_CHECKING:  # importing the session module is light, but nothing needs it before Train
+    from ..core.project import Project
+    from ..engine.session import TrainingSession
+    from .document import ProjectDocument
+
+POLL_MS = 33
+
+
+class SessionBridge(QObject):
+    """Owns the current TrainingSession and re-emits what it reports as Qt signals."""
+
+    loading = Signal(str, int, int)  # what, done, total (0: unknown)
+    compiling = Signal(str)
+    state_changed = Signal(str)  # running, paused, stopping, idle
+    progress = Signal(object)  # Progress
+    epoch_ended = Signal(object)  # EpochEnd
+    snapshot = Signal(object)  # Snapshot
+    finished = Signal(object)  # Finished
+    failed = Signal(object)  # Failed
+    active_changed = Signal(bool)  # a session exists and has not ended
+    reset_done = Signal()
+
+    def __init__(self, document: ProjectDocument | None = None, parent: QObject | None = None, *,
+                 interval_ms: int = POLL_MS,
+                 session_factory: Callable[..., TrainingSession] | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.session: TrainingSession | None = None
+        self.state = "idle"
+        self.last_progress = None
+        self.last_epoch = None
+        self.result = None  # the last Finished or Failed
+        self._session_factory = session_factory
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def active(self) -> bool:
+        """A session was started and has not yet reported its end."""
+        return self.session is not None
+
+    @property
+    def paused(self) -> bool:
+        return self.active and self.state == "paused"
+
+    def set_document(self, document: ProjectDocument | None) -> None:
+        if self.document is not None and self.document is not document:
+            self.document.set_training_lock(False)
+        self.document = document
+        if document is not None and self.active:
+            document.set_training_lock(True)
+
+    # ------------------------------------------------------------ commands (GUI thread)
+
+    def start(self, project: Project, data_dir: str | None = None, *, download: bool = True,
+              paused: bool = False, **session_kwargs: Any) -> None:
+        """Train ``project`` (a snapshot: later edits of the document cannot reach it)."""
+        if self.active:
+            raise RuntimeError("a training session is already running; stop it first")
+        if self._session_factory is not None:
+            session = self._session_factory(project, data_dir=data_dir, download=download, **session_kwargs)
+        else:
+            from ..engine.session import TrainingSession  # light: jax is imported on its thread
+
+            session = TrainingSession(project, data_dir=data_dir, download=download, **session_kwargs)
+        self.session = session
+        self.last_progress = self.last_epoch = self.result = None
+        self.state = "paused" if paused else "running"
+        if self.document is not None:
+            self.document.set_training_lock(True)
+        session.start(paused=paused)
+        self._timer.start()
+        self.active_changed.emit(True)
+        self.state_changed.emit(self.state)
+
+    def pause(self) -> None:
+        if self.session is not None:
+            self.session.pause()
+
+    def resume(self) -> None:
+        if self.session is not None:
+            self.session.resume()
+
+    def step(self, n: int = 1) -> None:
+        if self.session is not None:
+            self.session.step(n)
+
+    def stop(self) -> None:
+        if self.session is not None:
+            self.session.stop()
+
+    def set_learning_rate(self, lr: float) -> str | None:
+        """Change the running session's learning rate; the reason when it is refused."""
+        if self.session is None:
+            return None
+        try:
+            self.session.set_learning_rate(lr)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    def reset(self, timeout: float = 2.0) -> None:
+        """Stop any run and forget its results: the next Train starts from fresh weights."""
+        self.shutdown(timeout)
+        self.last_progress = self.last_epoch = self.result = None
+        self.reset_done.emit()
+
+    def shutdown(self, timeout: float = 2.0) -> bool:
+        """Stop the session and wait up to ``timeout`` s for its thread; True when it ended."""
+        session = self.session
+        if session is None:
+            return True
+        session.stop()
+        ended = session.join(timeout)
+        self._poll()  # deliver Finished and the final state
+        if self.session is session:  # the thread did not report its end in time
+            self._end(session)
+        return ended
+
+    # ------------------------------------------------------------ polling (GUI thread)
+
+    def _on_timer_timeout(self) -> None:
+        self._poll()
+
+    def _poll(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        from ..engine import messages as m  # already imported by the session module
+
+        alive = session.running  # read before draining: a dead thread has sent everything
+        ended = False
+        for msg in session.drain_events():
+            if isinstance(msg, m.Progress):
+                self.last_progress = msg
+                self.progress.emit(msg)
+            elif isinstance(msg, m.EpochEnd):
+                self.last_epoch = msg
+                self.epoch_ended.emit(msg)
+            elif isinstance(msg, m.StateChanged):
+                self.state = msg.state
+                self.state_changed.emit(msg.state)
+            elif isinstance(msg, m.Loading):
+                self.loading.emit(msg.what, int(msg.done), int(msg.total))
+            elif isinstance(msg, m.Compiling):
+                self.compiling.emit(msg.what)
+            elif isinstance(msg, m.Finished):
+                self.result = msg
+                ended = True
+                self.finished.emit(msg)
+            elif isinstance(msg, m.Failed):
+                self.result = msg
+                ended = True
+                self.failed.emit(msg)
+        snap = session.take_snapshot()
+        if snap is not None:
+            self.snapshot.emit(snap)
+        if ended or not alive:
+            self._end(session)
+
+    def _end(self, session: TrainingSession) -> None:
+        if self.session is not session:
+            return
+        self.session = None
+        self._timer.stop()
+        if self.document is not None:
+            self.document.set_training_lock(False)
+        if self.state != "idle":
+            self.state = "idle"
+            self.state_changed.emit("idle")
+        self.active_changed.emit(False)
