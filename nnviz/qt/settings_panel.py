@@ -1,0 +1,363 @@
+"""The training settings panel: which data, and how to train on it.
+
+Every widget mirrors one field of the project's DatasetSpec or TrainingConfig; a change
+goes through ``document.set_dataset`` / ``set_training`` (undoable) and a refused one is
+undone on screen by refreshing from the document. Imported files are read on a worker
+thread with numpy only, to learn their shape; a QTimer collects the result.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                               QGroupBox, QHBoxLayout, QLabel, QMenu, QPushButton, QScrollArea,
+                               QSpinBox, QToolButton, QVBoxLayout, QWidget)
+
+from ..core.datasets import IMAGE_DATASETS, TOY_DATASETS, DatasetSpec
+from ..core.project import INITIALIZERS, OPTIMIZER_NAMES, OPTIMIZERS, TrainingConfig
+from .document import ProjectDocument
+
+DATASET_TEXT = {
+    "circle": "Circle (toy 2D)", "xor": "XOR (toy 2D)", "gauss": "Two Gaussians (toy 2D)",
+    "spiral": "Spiral (toy 2D)", "mnist": "MNIST digits (28×28)", "fashion-mnist": "Fashion-MNIST (28×28)",
+    "files": "Your files",
+}
+INIT_TEXT = {
+    "auto": "Automatic (He for ReLU, else Glorot)", "glorot_uniform": "Glorot uniform",
+    "glorot_normal": "Glorot normal", "he_uniform": "He uniform", "he_normal": "He normal",
+    "lecun_normal": "LeCun normal", "zeros": "All zeros (to see why not)",
+}
+
+
+def _spin(lo: int, hi: int, tip: str, special: str = "") -> QSpinBox:
+    w = QSpinBox()
+    w.setRange(lo, hi)
+    w.setKeyboardTracking(False)
+    w.setAccelerated(True)
+    w.setToolTip(tip)
+    if special:
+        w.setSpecialValueText(special)
+    return w
+
+
+def _dspin(lo: float, hi: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
+    w = QDoubleSpinBox()
+    w.setRange(lo, hi)
+    w.setDecimals(decimals)
+    w.setSingleStep(step)
+    w.setKeyboardTracking(False)
+    w.setToolTip(tip)
+    return w
+
+
+class TrainingSettingsPanel(QWidget):
+    """Dataset, split, batch size, epochs, optimizer, learning rate, initialisation, regularisation, seed."""
+
+    learning_rate_changed = Signal(float)  # so a running session can follow live
+    import_finished = Signal(str)  # "" on success, else the reason the files could not be read
+    edited = Signal(str)  # a refused change's reason, or ""
+
+    def __init__(self, document: ProjectDocument | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document: ProjectDocument | None = None
+        self._import_thread: threading.Thread | None = None
+        self._import_result: tuple | None = None
+        self._import_timer = QTimer(self)
+        self._import_timer.setInterval(50)
+        self._import_timer.timeout.connect(self._on_import_timer_timeout)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(scroll)
+        body = QWidget()
+        scroll.setWidget(body)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(8, 6, 8, 6)
+
+        # ---- data
+        data = QGroupBox("Data")
+        df = QFormLayout(data)
+        self.dataset = QComboBox()
+        for name in TOY_DATASETS + IMAGE_DATASETS:
+            self.dataset.addItem(DATASET_TEXT[name], name)
+        self.dataset.setToolTip("What the network learns from. The toy sets are 2D points in two "
+                                "classes (as in TensorFlow Playground); MNIST and Fashion-MNIST are "
+                                "28×28 grey images in ten classes, downloaded on first use.")
+        self.import_button = QToolButton()
+        self.import_button.setText("Import…")
+        self.import_button.setToolTip("Train on your own data: a folder of IDX files, a Keras-style "
+                                      ".npz (x_train, y_train, x_test, y_test) or a CSV whose last "
+                                      "column is the label.")
+        self.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.import_button)
+        menu.addAction("Import from a file (.npz, .csv)…", self.choose_import_file)
+        menu.addAction("Import from a folder of IDX files…", self.choose_import_folder)
+        self.import_button.setMenu(menu)
+        row = QHBoxLayout()
+        row.addWidget(self.dataset, 1)
+        row.addWidget(self.import_button)
+        df.addRow("Dataset", row)
+        self.path_label = QLabel()
+        self.path_label.setWordWrap(True)
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        df.addRow("Files", self.path_label)
+        self.noise = _dspin(0.0, 0.5, 0.05, 2, "How far points stray from their class's shape (0 to 0.5).")
+        df.addRow("Noise", self.noise)
+        self.samples = _spin(4, 1_000_000, "How many points to generate.")
+        self.samples.setSingleStep(100)
+        df.addRow("Samples", self.samples)
+        self.test_ratio = _dspin(0.05, 0.95, 0.05, 2, "Fraction of the points held out to test on "
+                                                     "(never trained on).")
+        df.addRow("Test ratio", self.test_ratio)
+        self.data_seed = _spin(0, 2**31 - 1, "Seed that generates the toy points and shuffles the split.")
+        df.addRow("Data seed", self.data_seed)
+        self.validation = _dspin(0.0, 0.9, 0.05, 2, "Fraction of the training data held out to "
+                                                   "validate on after each epoch (0: none).")
+        df.addRow("Validation split", self.validation)
+        self.train_limit = _spin(0, 10_000_000, "Train on only this many samples (0: all). Small "
+                                               "numbers make over-fitting easy to see.", "all")
+        self.train_limit.setSingleStep(100)
+        df.addRow("Training samples", self.train_limit)
+        self.toy_rows = [self.noise, self.samples, self.data_seed]
+        lay.addWidget(data)
+
+        # ---- training
+        train = QGroupBox("Training")
+        tf = QFormLayout(train)
+        self.optimizer = QComboBox()
+        for name in OPTIMIZERS:
+            self.optimizer.addItem(OPTIMIZER_NAMES[name], name)
+        self.optimizer.setToolTip("How the gradient turns into a weight update.")
+        tf.addRow("Optimizer", self.optimizer)
+        self.learning_rate = _dspin(0.00001, 100.0, 0.001, 5, "Size of each step down the gradient. "
+                                    "Too high diverges, too low crawls. Can be changed while training.")
+        self.learning_rate.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        tf.addRow("Learning rate", self.learning_rate)
+        self.momentum = _dspin(0.0, 0.99, 0.05, 2, "How much of the previous update carries over "
+                                                  "(momentum and Nesterov only).")
+        tf.addRow("Momentum", self.momentum)
+        self.batch_size = _spin(1, 65536, "Samples per gradient step (mini-batch).")
+        tf.addRow("Batch size", self.batch_size)
+        self.epochs = _spin(1, 100000, "Passes over the training data.")
+        tf.addRow("Epochs", self.epochs)
+        self.max_steps = _spin(0, 100_000_000, "Stop after this many mini-batches (0: when the "
+                                               "epochs are done).", "no limit")
+        self.max_steps.setSingleStep(100)
+        tf.addRow("Step limit", self.max_steps)
+        self.init = QComboBox()
+        for name in INITIALIZERS:
+            self.init.addItem(INIT_TEXT.get(name, name), name)
+        self.init.setToolTip("How the weights start before training.")
+        tf.addRow("Initialisation", self.init)
+        self.l1 = _dspin(0.0, 10.0, 0.0001, 5, "L1 penalty: pushes weights to exactly zero.")
+        self.l1.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        tf.addRow("L1", self.l1)
+        self.l2 = _dspin(0.0, 10.0, 0.0001, 5, "L2 penalty (weight decay): keeps weights small.")
+        self.l2.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        tf.addRow("L2", self.l2)
+        self.seed = _spin(0, 2**31 - 1, "Seed of the initial weights and the batch order: the same "
+                                        "seed trains the same way again.")
+        tf.addRow("Seed", self.seed)
+        self.defaults_button = QPushButton("Restore defaults")
+        self.defaults_button.setToolTip("Set the training settings (not the data) to nnviz's defaults.")
+        self.defaults_button.clicked.connect(self._on_defaults_button_clicked)
+        tf.addRow("", self.defaults_button)
+        lay.addWidget(train)
+        lay.addStretch(1)
+        for box in (self.dataset, self.optimizer, self.init):
+            # Long item texts must not make the dock wide; the list pops up at full width.
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(8)
+
+        self.dataset.activated.connect(self._on_dataset_activated)
+        for w in (self.noise, self.samples, self.test_ratio, self.validation, self.train_limit, self.data_seed):
+            w.valueChanged.connect(self._commit_dataset)
+        for w in (self.optimizer, self.init):
+            w.activated.connect(self._commit_training)
+        for w in (self.learning_rate, self.momentum, self.batch_size, self.epochs, self.max_steps,
+                  self.l1, self.l2, self.seed):
+            w.valueChanged.connect(self._commit_training)
+        if document is not None:
+            self.set_document(document)
+
+    # ------------------------------------------------------------ wiring
+
+    def set_document(self, document: ProjectDocument) -> None:
+        if self.document is not None:
+            for sig, slot in self._connections():
+                try:
+                    sig.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
+        self.document = document
+        for sig, slot in self._connections():
+            sig.connect(slot)
+        self.refresh()
+
+    def _connections(self):
+        d = self.document
+        return [(d.settings_changed, self.refresh), (d.lock_changed, self._on_document_lock_changed)]
+
+    def _on_document_lock_changed(self, locked: bool) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the document's settings (after an undo, a refused edit, a new file)."""
+        doc = self.document
+        if doc is None:
+            return
+        ds, tr = doc.project.dataset, doc.project.training
+        widgets = [self.dataset, self.noise, self.samples, self.test_ratio, self.validation,
+                   self.train_limit, self.data_seed, self.optimizer, self.learning_rate, self.momentum,
+                   self.batch_size, self.epochs, self.max_steps, self.init, self.l1, self.l2, self.seed]
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            if ds.name == "files" and self.dataset.findData("files") < 0:
+                self.dataset.addItem(DATASET_TEXT["files"], "files")
+            self.dataset.setCurrentIndex(self.dataset.findData(ds.name))
+            self.noise.setValue(ds.noise)
+            self.samples.setValue(ds.n_samples)
+            self.test_ratio.setValue(ds.test_ratio)
+            self.validation.setValue(ds.validation_split)
+            self.train_limit.setValue(ds.train_limit)
+            self.data_seed.setValue(min(ds.seed, 2**31 - 1))
+            self.optimizer.setCurrentIndex(self.optimizer.findData(tr.optimizer))
+            self.learning_rate.setValue(tr.learning_rate)
+            self.momentum.setValue(tr.momentum)
+            self.batch_size.setValue(tr.batch_size)
+            self.epochs.setValue(tr.epochs)
+            self.max_steps.setValue(tr.max_steps)
+            self.init.setCurrentIndex(self.init.findData(tr.init))
+            self.l1.setValue(tr.l1)
+            self.l2.setValue(tr.l2)
+            self.seed.setValue(min(tr.seed, 2**31 - 1))
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        toy = ds.name in TOY_DATASETS
+        form = self.noise.parentWidget().layout()
+        for w in self.toy_rows:
+            form.setRowVisible(w, toy)
+        form.setRowVisible(self.test_ratio, toy or ds.name == "files")
+        form.setRowVisible(self.path_label, ds.name == "files")
+        self.path_label.setText(ds.path)
+        self.momentum.setEnabled(tr.optimizer in ("momentum", "nesterov"))
+        locked = doc.training_lock
+        for w in (self.dataset, self.import_button, self.noise, self.samples, self.test_ratio,
+                  self.validation, self.train_limit, self.data_seed):
+            w.setEnabled(not locked)
+            if locked:
+                w.setToolTip(w.toolTip().split("\n(Stop")[0] + "\n(Stop training to change the data.)")
+            else:
+                w.setToolTip(w.toolTip().split("\n(Stop")[0])
+
+    # ------------------------------------------------------------ edits
+
+    def _on_dataset_activated(self, index: int) -> None:
+        name = self.dataset.itemData(index)
+        spec = self.document.project.dataset
+        if name == spec.name:
+            return
+        self._set_dataset(replace(spec, name=name))
+
+    def _commit_dataset(self, *_args) -> None:
+        spec = replace(self.document.project.dataset, noise=round(self.noise.value(), 4),
+                       n_samples=self.samples.value(), test_ratio=round(self.test_ratio.value(), 4),
+                       validation_split=round(self.validation.value(), 4),
+                       train_limit=self.train_limit.value(), seed=self.data_seed.value())
+        self._set_dataset(spec)
+
+    def _set_dataset(self, spec: DatasetSpec) -> None:
+        reason = self.document.set_dataset(spec)
+        if reason:
+            self.refresh()
+        self.edited.emit(reason or "")
+
+    def _commit_training(self, *_args) -> None:
+        old = self.document.project.training
+        cfg = replace(old, optimizer=self.optimizer.currentData(), learning_rate=self.learning_rate.value(),
+                      momentum=round(self.momentum.value(), 4), batch_size=self.batch_size.value(),
+                      epochs=self.epochs.value(), max_steps=self.max_steps.value(),
+                      init=self.init.currentData(), l1=self.l1.value(), l2=self.l2.value(),
+                      seed=self.seed.value())
+        reason = self.document.set_training(cfg)
+        if reason:
+            self.refresh()
+        elif cfg.learning_rate != old.learning_rate:
+            self.learning_rate_changed.emit(cfg.learning_rate)
+        self.edited.emit(reason or "")
+
+    def _on_defaults_button_clicked(self) -> None:
+        reason = self.document.set_training(TrainingConfig())
+        self.refresh()
+        self.edited.emit(reason or "")
+
+    # ------------------------------------------------------------ importing files
+
+    def choose_import_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a dataset", "",
+                                              "Datasets (*.npz *.csv *.tsv *.txt);;All files (*)")
+        if path:
+            self.import_path(path)
+
+    def choose_import_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Import a folder of IDX files")
+        if path:
+            self.import_path(path)
+
+    @property
+    def importing(self) -> bool:
+        return self._import_thread is not None
+
+    def import_path(self, path: str | Path) -> None:
+        """Read ``path`` on a worker thread; when it loads, the project uses it as its dataset."""
+        if self.importing or self.document is None:
+            return
+        if self.document.training_lock:
+            self.document.refused.emit("Stop training before changing the dataset.")
+            return
+        spec = replace(self.document.project.dataset, name="files", path=str(path))
+        self._import_result = None
+
+        def work() -> None:
+            from ..core.datasets import DatasetError, load_dataset
+
+            try:
+                ds = load_dataset(spec, download=False)
+                self._import_result = (spec, tuple(ds.input_shape), ds.n_classes, "")
+            except DatasetError as exc:
+                self._import_result = (spec, None, None, str(exc))
+            except Exception as exc:  # a file we cannot parse must not kill the app
+                self._import_result = (spec, None, None, f"{path} could not be read: {exc}")
+
+        self.import_button.setEnabled(False)
+        self.import_button.setText("Reading…")
+        self._import_thread = threading.Thread(target=work, name="nnviz-import", daemon=True)
+        self._import_thread.start()
+        self._import_timer.start()
+
+    def _on_import_timer_timeout(self) -> None:
+        if self._import_thread is None or self._import_thread.is_alive():
+            return
+        self._import_thread = None
+        self._import_timer.stop()
+        self.import_button.setEnabled(True)
+        self.import_button.setText("Import…")
+        spec, shape, n_classes, error = self._import_result
+        if error:
+            self.document.refused.emit(error)
+            self.import_finished.emit(error)
+            return
+        self.document.set_loaded_dataset_shape(shape, n_classes)
+        reason = self.document.set_dataset(spec)
+        self.refresh()
+        self.import_finished.emit(reason or "")
