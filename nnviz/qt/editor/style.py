@@ -1,0 +1,142 @@
+"""How layer types look in the palette and on the canvas: colours, icons and card texts.
+
+Colours are one hue per category, mixed with the widget palette's own base and text
+colours at paint time, so the same diagram reads well in light and dark themes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QRectF, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+from ...core.graph import Node
+from ...core.layers import LAYER_TYPES, LayerType
+
+CATEGORY_COLORS = {
+    "Data": "#5c7080",
+    "Layers": "#2f7ed8",
+    "Pooling": "#0f9488",
+    "Structure": "#d08a0a",
+    "Regularisation": "#8e4ec6",
+    "Merge": "#3f9b46",
+}
+ERROR_COLOR = QColor("#e03131")
+_FALLBACK = "#7a7a7a"
+
+
+def category_color(category: str) -> QColor:
+    return QColor(CATEGORY_COLORS.get(category, _FALLBACK))
+
+
+def mix(a: QColor, b: QColor, t: float) -> QColor:
+    """``a`` moved a fraction ``t`` of the way towards ``b``."""
+    return QColor.fromRgbF(
+        a.redF() + (b.redF() - a.redF()) * t,
+        a.greenF() + (b.greenF() - a.greenF()) * t,
+        a.blueF() + (b.blueF() - a.blueF()) * t,
+        a.alphaF() + (b.alphaF() - a.alphaF()) * t,
+    )
+
+
+def is_dark(palette: QPalette) -> bool:
+    return palette.color(QPalette.ColorRole.Base).lightnessF() < 0.5
+
+
+# ---------------------------------------------------------------- icons
+
+
+def icons_dir() -> Path:
+    """resources/icons, installed (nnviz.resources) or in a source checkout."""
+    try:
+        return Path(str(resources.files("nnviz.resources") / "icons"))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[3] / "resources" / "icons"
+
+
+@lru_cache(maxsize=None)
+def _svg_source(icon: str) -> str:
+    path = icons_dir() / f"{icon}.svg"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def icon_pixmap(icon: str, color: QColor, size: int, ratio: float = 2.0) -> QPixmap:
+    """The icon drawn in ``color`` (the files use currentColor) at ``size`` logical pixels."""
+    pixmap = QPixmap(int(size * ratio), int(size * ratio))
+    pixmap.fill(Qt.GlobalColor.transparent)
+    source = _svg_source(icon)
+    if source:
+        svg = source.replace("currentColor", color.name())
+        renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
+        painter = QPainter(pixmap)
+        renderer.render(painter, QRectF(0, 0, pixmap.width(), pixmap.height()))
+        painter.end()
+    pixmap.setDevicePixelRatio(ratio)
+    return pixmap
+
+
+def layer_icon(layer: LayerType, palette: QPalette | None = None, size: int = 20) -> QIcon:
+    """The type's icon in its category colour, a little lighter on dark palettes."""
+    color = category_color(layer.category)
+    if palette is not None and is_dark(palette):
+        color = mix(color, QColor("white"), 0.3)
+    return QIcon(icon_pixmap(layer.icon, color, size))
+
+
+# ---------------------------------------------------------------- card texts
+
+_ACT_NAMES = {"leaky_relu": "leaky ReLU", "relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid",
+              "softmax": "softmax", "linear": "linear"}
+_LOSS_NAMES = {"cross_entropy": "cross-entropy", "mse": "MSE"}
+
+
+def _act(name: object) -> str:
+    return _ACT_NAMES.get(str(name), str(name))
+
+
+def key_params(node: Node) -> str:
+    """The few parameter values worth reading on the card, e.g. ``128 · sigmoid``."""
+    p = node.params
+    try:
+        if node.type == "Dense":
+            return f"{p['units']} · {_act(p['activation'])}"
+        if node.type == "Conv2D":
+            k = p["kernel_size"]
+            return f"{p['filters']} {k}×{k} s{p['stride']} {p['padding']} · {_act(p['activation'])}"
+        if node.type in ("MaxPool2D", "AvgPool2D"):
+            w = p["window"]
+            return f"{w}×{w} s{p['stride']}"
+        if node.type == "Activation":
+            return _act(p["function"])
+        if node.type == "Dropout":
+            return f"rate {p['rate']:g}"
+        if node.type == "Output":
+            return _LOSS_NAMES.get(p["loss"], str(p["loss"]))
+    except (KeyError, TypeError, ValueError):
+        return "check parameters"
+    return ""
+
+
+def has_weights(layer: LayerType) -> bool:
+    return any(spec.name == "use_bias" for spec in layer.params)
+
+
+def params_text(layer: LayerType, count: int | None) -> str:
+    """``1,290 params``; empty for layers that never have weights."""
+    if not has_weights(layer):
+        return ""
+    if count is None:
+        return "? params"
+    return f"{count:,} param" + ("" if count == 1 else "s")
+
+
+def categories() -> list[tuple[str, list[LayerType]]]:
+    """Registered layer types grouped by category, in registry order."""
+    groups: dict[str, list[LayerType]] = {}
+    for layer in LAYER_TYPES.values():
+        groups.setdefault(layer.category, []).append(layer)
+    return list(groups.items())
