@@ -20,7 +20,7 @@ class NewEdgeInteraction:
 
     Dragging from an output looks for an input and the other way round. Releasing over a
     card (not exactly on its port) counts as its matching port. The curve turns red over a
-    port the core would refuse, and the document says why on release.
+    card the core would refuse, and the document says why on release.
     """
 
     SNAP = 22.0
@@ -29,6 +29,7 @@ class NewEdgeInteraction:
         self.scene, self.port = scene, port
         self.want = "in" if port.kind == "out" else "out"
         self.candidate: PortItem | None = None
+        self.target: NodeItem | None = None
         self.line = QGraphicsPathItem()
         self.line.setZValue(10)
         scene.addItem(self.line)
@@ -39,8 +40,12 @@ class NewEdgeInteraction:
         me = self.port.node_id
         return (me, other) if self.port.kind == "out" else (other, me)
 
-    def find_port(self, pos: QPointF) -> PortItem | None:
-        """The nearest port of the wanted kind near ``pos`` (or the port of the card under it)."""
+    def find_target(self, pos: QPointF) -> tuple[NodeItem | None, PortItem | None]:
+        """The card to connect to near ``pos``, and its port of the wanted kind if it has one.
+
+        The nearest such port within reach wins; otherwise the card under the cursor, even one
+        without that port (an Input has no input), so the core can say why it cannot be.
+        """
         best, best_d = None, self.SNAP
         area = QRectF(pos.x() - self.SNAP, pos.y() - self.SNAP, 2 * self.SNAP, 2 * self.SNAP)
         for item in self.scene.items(area):
@@ -48,38 +53,40 @@ class NewEdgeInteraction:
                 d = (item.scenePos() - pos).manhattanLength()
                 if d < best_d:
                     best, best_d = item, d
-        if best is None:
-            for item in self.scene.items(pos):
-                if isinstance(item, NodeItem) and item is not self.port.node:
-                    best = item.port(self.want)
-                    break
-        return best
+        if best is not None:
+            return best.node, best
+        for item in self.scene.items(pos):
+            if isinstance(item, PortItem):
+                item = item.node
+            if isinstance(item, NodeItem):
+                return (item, item.port(self.want)) if item is not self.port.node else (None, None)
+        return None, None
 
     def move(self, pos: QPointF) -> None:
-        candidate = self.find_port(pos)
-        if candidate is not self.candidate:
+        node, port = self.find_target(pos)
+        if port is not self.candidate:
             if self.candidate is not None:
                 self.candidate.set_highlighted(False)
-            self.candidate = candidate
-            if candidate is not None:
-                candidate.set_highlighted(True)
-        end = candidate.scenePos() if candidate is not None else pos
+            self.candidate = port
+            if port is not None:
+                port.set_highlighted(True)
+        self.target = node
+        end = port.scenePos() if port is not None else pos
         start = self.port.scenePos()
         path = curve(start, end) if self.port.kind == "out" else curve(end, start)
         views = self.scene.views()
         palette = views[0].palette() if views else self.scene.palette()
         color = palette.color(QPalette.ColorRole.Highlight)
-        if candidate is not None and self.scene.document is not None:
-            if self.scene.document.network.check_connection(*self._ends(candidate.node_id)):
+        if node is not None and self.scene.document is not None:
+            if self.scene.document.network.check_connection(*self._ends(node.node_id)):
                 color = ERROR_COLOR
-        pen = QPen(color, 2.0, Qt.PenStyle.DashLine, Qt.PenCapStyle.RoundCap)
-        self.line.setPen(pen)
+        self.line.setPen(QPen(color, 2.0, Qt.PenStyle.DashLine, Qt.PenCapStyle.RoundCap))
         self.line.setPath(path)
 
     def finish(self, pos: QPointF) -> tuple[str, str] | None:
-        """Remove the rubber curve; (source, target) ids when released over a port, else None."""
+        """Remove the rubber curve; (source, target) ids when released over a card or port, else None."""
         self.move(pos)
-        target = self.candidate
+        target = self.target
         self.cancel()
         return self._ends(target.node_id) if target is not None else None
 

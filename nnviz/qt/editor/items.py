@@ -173,6 +173,8 @@ class NodeItem(QGraphicsObject):
 
     def refresh(self) -> None:
         """Re-read the node and the analysis: tooltip, badge and the card's texts."""
+        if self.node_id not in self.document.network.nodes:
+            return  # the document heard of the removal first; our scene is about to drop us
         problems = self.problems()
         self.badge.setVisible(bool(problems))
         tip = "\n".join(problems)
@@ -213,6 +215,8 @@ class NodeItem(QGraphicsObject):
         self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        if self.node_id not in self.document.network.nodes:
+            return
         node = self.node
         layer = node.layer
         pal = _palette(self)
