@@ -179,7 +179,7 @@ class TrainingSession:
         probe_size: int = 32,
         snapshot_interval: float = 0.1,
         progress_interval: float = 0.1,
-        chunk_seconds: float = 0.05,
+        chunk_seconds: float = 0.1,
         max_chunk: int = 256,
         initial_params: dict | None = None,
         eval_batch: int = 1000,
@@ -437,7 +437,6 @@ class TrainingSession:
                 eval_batch(params, arrays[0][0], arrays[1][0], arrays[2][0])
 
         def run_steps(n, p, o, key):
-            nonlocal step
             idx = order[pos: pos + n]
             t0 = time.perf_counter()
             p, o, key, losses, accs, nrm = train_chunk(p, o, key, x_train, y_train, jnp.asarray(idx))
