@@ -183,7 +183,6 @@ def _bare_fns(chunk: int):
 def run_bare_jax(ds, batch: int, total_steps: int, chunk: int, seed: int = 0) -> dict:
     import time
 
-    import jax
     import jax.numpy as jnp
     import numpy as np
 
@@ -264,7 +263,6 @@ def main(argv=None) -> int:
     import time
 
     import jax
-    import numpy as np
 
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from nnviz.core.presets import load_preset
@@ -316,8 +314,8 @@ def main(argv=None) -> int:
         print(f"round {r + 1}/{args.rounds} done ({time.perf_counter() - t_all:.0f} s)", flush=True)
 
     print()
-    print(f"| variant | batch | median samples/s | min..max | median ratio vs bare_jax |")
-    print(f"| --- | --- | --- | --- | --- |")
+    print("| variant | batch | median samples/s | min..max | median ratio vs bare_jax |")
+    print("| --- | --- | --- | --- | --- |")
     for b in batches:
         for v in rows:
             xs = sps[(v, b)]
