@@ -82,6 +82,22 @@ class Snapshot:
     probabilities: np.ndarray
     loss: float
     learning_rate: float
+    plane: "PlaneProbe | None" = None
+
+
+@dataclass(frozen=True)
+class PlaneProbe:
+    """For 2D datasets: the network evaluated on a grid over the input plane.
+
+    ``xs`` and ``ys`` are the grid's coordinates (G each); ``probabilities`` is
+    (G, G, n_classes) with rows along y; ``nodes`` maps each hidden node to its
+    output over the grid, (G, G, units), as in TensorFlow Playground's neuron thumbnails.
+    """
+
+    xs: np.ndarray
+    ys: np.ndarray
+    probabilities: np.ndarray
+    nodes: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)

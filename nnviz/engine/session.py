@@ -31,8 +31,8 @@ from ..core.datasets import Dataset, DatasetError, load_dataset
 from ..core.graph import analyze
 from ..core.layers import Context
 from ..core.project import OPTIMIZER_NAMES, Project, ProjectError
-from .messages import (Compiling, EpochEnd, Failed, Finished, Loading, Progress, Snapshot,
-                       StateChanged)
+from .messages import (Compiling, EpochEnd, Failed, Finished, Loading, PlaneProbe, Progress,
+                       Snapshot, StateChanged)
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ class TrainingSession:
         initial_params: dict | None = None,
         eval_batch: int = 1000,
         epochs: int | None = None,
+        plane_resolution: int = 64,
     ) -> None:
         self.project = project
         self.config = project.training
@@ -210,6 +211,7 @@ class TrainingSession:
         self.max_chunk = max_chunk
         self.initial_params = initial_params
         self.eval_batch = eval_batch
+        self.plane_resolution = plane_resolution
 
         self.events: collections.deque = collections.deque(maxlen=10000)
         self._snapshot: Snapshot | None = None
@@ -402,6 +404,28 @@ class TrainingSession:
         def lr_of(o) -> float:
             return float(o.hyperparams["learning_rate"])
 
+        plane = None
+        if tuple(ds.input_shape) == (2,):  # 2D data: also probe a grid over the input plane
+            everything = np.concatenate([ds.x_train, ds.x_test])
+            lo, hi = everything.min(axis=0), everything.max(axis=0)
+            pad = 0.1 * np.maximum(hi - lo, 1e-6)
+            gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], self.plane_resolution, dtype=np.float32)
+            gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], self.plane_resolution, dtype=np.float32)
+            mx, my = np.meshgrid(gx, gy)  # rows along y
+            plane = (gx, gy, jnp.asarray(np.stack([mx.ravel(), my.ravel()], axis=1)),
+                     jnp.zeros(mx.size, jnp.int32))
+        hidden = [nid for nid in analysis.order
+                  if network.nodes[nid].type in ("Dense", "Activation", "Add", "Concatenate")]
+
+        def plane_probe(p) -> PlaneProbe | None:
+            if plane is None:
+                return None
+            gx, gy, points, zeros = plane
+            nodes, probs, _ = probe(p, points, zeros)
+            g = len(gx)
+            return PlaneProbe(gx, gy, np.asarray(probs).reshape(g, g, -1),
+                              {nid: np.asarray(nodes[nid]).reshape(g, g, -1) for nid in hidden})
+
         def snapshot(p, o, norms, step, epoch):
             nodes, probs, loss = probe(p, probe_xj, probe_yj)
             self._send(Snapshot(
@@ -409,7 +433,8 @@ class TrainingSession:
                 activations={k: np.asarray(v) for k, v in nodes.items()},
                 params={nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in p.get("layers", {}).items()},
                 grad_norms={nid: float(v) for nid, v in zip(layer_ids, np.asarray(norms))} if norms is not None else {},
-                probabilities=np.asarray(probs), loss=float(loss), learning_rate=lr_of(o)))
+                probabilities=np.asarray(probs), loss=float(loss), learning_rate=lr_of(o),
+                plane=plane_probe(p)))
 
         # ---- the loop
         rng = np.random.default_rng(cfg.seed)

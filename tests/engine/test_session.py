@@ -457,3 +457,17 @@ def test_explicit_epochs_replace_a_step_limit():
     assert project.training.max_steps == 1000
     session = TrainingSession(project, epochs=1)
     assert session.config.epochs == 1 and session.config.max_steps == 0
+
+
+def test_2d_snapshots_carry_the_decision_plane():
+    project = load_preset("xor-one-hidden").with_training(epochs=1)
+    snaps = []
+    session = TrainingSession(project, plane_resolution=16, on_message=lambda m: snaps.append(m)
+                              if isinstance(m, Snapshot) else None)
+    session.run()
+    plane = snaps[-1].plane
+    assert plane is not None and plane.probabilities.shape == (16, 16, 2)
+    np.testing.assert_allclose(plane.probabilities.sum(-1), 1.0, rtol=1e-5)
+    dense = [n.id for n in project.network.nodes_of_type("Dense")]
+    assert plane.nodes[dense[0]].shape == (16, 16, 4)
+    assert plane.xs[0] < snaps[-1].probe_x[:, 0].min() and plane.ys[-1] > snaps[-1].probe_x[:, 1].max()
