@@ -13,16 +13,8 @@ def main(argv: list[str] | None = None) -> int:
         from .cli import main as cli_main
 
         return cli_main(argv)
-    try:
-        from .qt.app import main as app_main
-    except ImportError:
-        from .cli import main as cli_main
+    from .qt.app import main as app_main
 
-        if argv:  # unknown words get argparse's usage error (exit 2), not a silent help
-            return cli_main(argv)
-        print("nnviz: the desktop app is not available in this build; the commands below work.",
-              file=sys.stderr)
-        return cli_main(["--help"])
     return app_main(argv)
 
 

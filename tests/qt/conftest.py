@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
-
-
-def _ensure_palette() -> None:
-    """The palette is built in parallel; until it lands, a minimal stand-in keeps these tests running."""
-    try:
-        import nnviz.qt.palette  # noqa: F401
-    except ImportError:
-        from PySide6.QtCore import Signal
-        from PySide6.QtWidgets import QListWidget
-
-        class LayerPalette(QListWidget):
-            layer_activated = Signal(str)
-
-        mod = types.ModuleType("nnviz.qt.palette")
-        mod.LayerPalette, mod.PALETTE_MIME = LayerPalette, "application/x-nnviz-layer"
-        sys.modules["nnviz.qt.palette"] = mod
 
 
 @pytest.fixture
 def settings(tmp_path, qapp):
     from PySide6.QtCore import QSettings
 
-    _ensure_palette()
     s = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     yield s
     s.sync()
@@ -47,8 +27,7 @@ def make_window(qtbot, settings, tmp_path):
         kwargs.setdefault("download", False)
         kwargs.setdefault("data_dir", str(tmp_path / "no-data"))
         w = MainWindow(document, **kwargs)
-        qtbot.addWidget(w)
-        made.append(w)
+        made.append(w)  # not qtbot.addWidget: it would close a modified window into a modal prompt
         return w
 
     yield make
@@ -56,3 +35,4 @@ def make_window(qtbot, settings, tmp_path):
         w.document.undo_stack.setClean()  # no unsaved-changes prompt while tearing down
         w.close()
         w.bridge.shutdown(2.0)
+        w.deleteLater()
