@@ -175,7 +175,7 @@ class TrainingSettingsPanel(QWidget):
         for box in (self.dataset, self.optimizer, self.init):
             # Long item texts must not make the dock wide; the list pops up at full width.
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            box.setMinimumContentsLength(8)
+            box.setMinimumContentsLength(6)
 
         self.dataset.activated.connect(self._on_dataset_activated)
         for w in (self.noise, self.samples, self.test_ratio, self.validation, self.train_limit, self.data_seed):
