@@ -33,3 +33,21 @@ def _no_leaked_windows(request):
     for w in leaked:
         w.close()
     assert not leaked, f"test left windows open: {leaked}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clear_clipboard_before_exit():
+    """Empty the clipboard while Python still runs.
+
+    Qt deletes clipboard data (a QMimeData made in Python by copy tests) in its own exit
+    handlers, after the interpreter has finalised; shiboken then touches Python and the
+    process segfaults after every test has passed.
+    """
+    yield
+    import sys
+
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
+        if QApplication.instance() is not None:
+            QApplication.clipboard().clear()
