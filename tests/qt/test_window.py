@@ -259,3 +259,25 @@ def test_python_m_nnviz_opens_a_preset_fast():
     r = subprocess.run([sys.executable, "-m", "nnviz", "--bogus"], env=env, capture_output=True,
                        text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_download_progress_can_be_cancelled_and_the_learning_rate_follows_live(qtbot, xor_window):
+    from nnviz.engine.messages import Loading
+
+    from .test_bridge import FakeSession
+
+    w = xor_window
+    sessions = []
+    w.bridge._session_factory = lambda p, **kw: sessions.append(FakeSession(p, **kw)) or sessions[-1]
+    w.action_train.trigger()
+    s = sessions[0]
+    assert s.kwargs["download"] is False and s.project is not w.document.project  # a snapshot
+    s.events.append(Loading("Downloading train-images-idx3-ubyte.gz", 2_000_000, 9_900_000))
+    qtbot.waitUntil(lambda: w.cancel_button.isVisible(), timeout=2000)
+    assert "Downloading" in w.status_label.text() and w.progress_bar.format() == "2.0 / 9.9 MB"
+    w.settings_panel.learning_rate.setValue(0.5)
+    assert ("lr", 0.5) in s.commands and "live" in w.statusBar().currentMessage()
+    qtbot.mouseClick(w.cancel_button, Qt.MouseButton.LeftButton)
+    assert "stop" in s.commands
+    qtbot.waitUntil(lambda: not w.bridge.active, timeout=2000)
+    assert not w.cancel_button.isVisible() and not w.document.training_lock
