@@ -1,0 +1,23 @@
+"""Live visualisation panels: each shows the newest training snapshot (and metrics) in its own way.
+
+Every panel is a :class:`Panel`: ``set_context(network, analysis, DatasetInfo)`` once per
+network and dataset, then ``show_snapshot(snapshot)`` as often as the GUI timer fires,
+``add_metrics(progress_or_epoch_end)`` for the metric panels, ``selected_sample`` (and the
+``sample_selected`` signal) for the probe sample shown, and ``export(path)`` for PNG/SVG.
+"""
+
+from .activations import ActivationsPanel
+from .base import DatasetInfo, Mosaic, Panel, SymmetricLevels, link_samples
+from .conv import ConvPanel
+from .curves import CurvesPanel
+from .decision import DecisionBoundaryPanel
+from .gradients import GradientsPanel
+from .prediction import PredictionPanel
+from .weights import WeightsPanel
+
+PANEL_TYPES = (CurvesPanel, WeightsPanel, ConvPanel, ActivationsPanel, GradientsPanel,
+               DecisionBoundaryPanel, PredictionPanel)
+
+__all__ = ["ActivationsPanel", "ConvPanel", "CurvesPanel", "DatasetInfo", "DecisionBoundaryPanel",
+           "GradientsPanel", "Mosaic", "PANEL_TYPES", "Panel", "PredictionPanel", "SymmetricLevels",
+           "WeightsPanel", "link_samples"]

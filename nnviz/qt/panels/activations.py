@@ -1,0 +1,177 @@
+"""Every node's output: for the selected sample (bars or feature maps) and across the probe batch (histogram)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+
+from .base import (BLUE, INK, MUTED, ORANGE, Mosaic, Panel, SymmetricLevels, diverging_cmap, fmt, gray_cmap,
+                   image_view, sequential_cmap, style_plot)
+
+MAX_BARS = 128  # longer vectors are drawn as a grid of cells instead of bars
+BINS = 40
+ROW_HEIGHT = 170
+_RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu", "swish", "selu", "softplus")
+
+
+class _NodeRow:
+    """The items of one node: its values for one sample, and their histogram over the probe batch."""
+
+    def __init__(self, panel: "ActivationsPanel", nid: str, act: np.ndarray, row: int) -> None:
+        self.nid = nid
+        lay = panel.layout_
+        self.shape = act.shape[1:]
+        self.function = panel.activation_function(nid)
+        self.title = lay.addLabel(
+            f"<b>{panel.node_name(nid)}</b> <span style='color:{MUTED}'>{panel.node_type(nid) or ''}, "
+            f"{'×'.join(map(str, act.shape[1:]))}" + (f", {self.function}" if self.function else "") + "</span>",
+            row=row, col=0, colspan=2, color=INK, size="10pt", justify="left")
+        self.bars = self.image = self.mosaic = None
+        self.levels = SymmetricLevels()
+        nonneg = bool(np.nanmin(act) >= 0)
+        self.nonneg = nonneg
+        is_input = panel.node_type(nid) == "Input"
+        if len(self.shape) == 1 and self.shape[0] <= MAX_BARS:
+            self.plot = pg.PlotItem()
+            style_plot(self.plot, None, "unit", None)
+            self.plot.setMenuEnabled(False)
+            self.plot.setMouseEnabled(False, False)
+            n = self.shape[0]
+            self.x = np.arange(n, dtype=float)
+            self.bars = pg.BarGraphItem(x=self.x, height=np.zeros(n), width=0.8, brushes=[pg.mkBrush(BLUE)] * n,
+                                        pen=pg.mkPen(None))
+            self.plot.addItem(self.bars)
+            self.plot.addLine(y=0, pen=pg.mkPen(MUTED))
+            lay.addItem(self.plot, row=row + 1, col=0)
+        else:
+            if len(self.shape) == 1:  # a long vector: cells in a near-square grid, row by row
+                n = self.shape[0]
+                cols = int(math.ceil(math.sqrt(n)))
+                self.grid = (int(math.ceil(n / cols)), cols)
+                self.mosaic = Mosaic(1, *self.grid)
+                self.cells = np.full(self.grid[0] * self.grid[1], np.nan, np.float32)
+            else:
+                h, w, c = self.shape
+                self.mosaic = Mosaic(c, h, w)
+            self.view, self.image = image_view(lay, row=row + 1, col=0)
+            cmap = gray_cmap() if is_input and self.shape[-1] in (1,) and len(self.shape) == 3 else (
+                sequential_cmap() if nonneg else diverging_cmap())
+            self.image.setColorMap(cmap)
+            panel.add_hover(self.image, self.describe_cell)
+        self.hist_plot = pg.PlotItem()
+        style_plot(self.hist_plot, None, "value (all probe samples)", None)
+        self.hist_plot.setMenuEnabled(False)
+        self.hist_plot.setMouseEnabled(False, False)
+        self.hist_plot.getAxis("left").setWidth(36)
+        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=pg.mkBrush(*BLUE, 120),
+                                    pen=pg.mkPen(BLUE, width=1.5))
+        self.hist_plot.addItem(self.hist)
+        self.stats = pg.TextItem(color=ORANGE, anchor=(1, 0))
+        self.hist_plot.addItem(self.stats, ignoreBounds=True)
+        lay.addItem(self.hist_plot, row=row + 1, col=1)
+        self.panel = panel
+        self.values: np.ndarray | None = None
+
+    def update(self, act: np.ndarray, sample: int, name: str, type_: str) -> None:
+        v = act[sample]
+        self.values = v
+        level = self.levels.update(act)[1]
+        if self.bars is not None:
+            self.bars.setOpts(height=v, brushes=[pg.mkBrush(BLUE if x >= 0 else ORANGE) for x in v])
+            lo = 0.0 if self.nonneg else -level
+            self.plot.setYRange(lo, level, padding=0.05)
+        else:
+            levels = (0.0, level) if self.nonneg else (-level, level)
+            if len(self.shape) == 1:
+                self.cells[: v.size] = v
+                img = self.mosaic.compose(self.cells.reshape(1, *self.grid))
+            else:
+                img = self.mosaic.compose(np.moveaxis(v, -1, 0))
+            if self.panel.node_type(self.nid) == "Input" and len(self.shape) == 3:
+                levels = (0.0, 1.0)
+            self.image.setImage(img, levels=levels, autoLevels=False)
+        counts, edges = histogram(act)
+        self.hist.setData(edges, counts)
+        self.counts, self.edges = counts, edges
+        note = health(act, self.function)
+        self.stats.setText(note)
+        x0, x1, y1 = float(edges[0]), float(edges[-1]), float(max(1.0, counts.max()))
+        self.hist_plot.setXRange(x0, x1, padding=0.02)
+        self.hist_plot.setYRange(0, y1, padding=0.05)
+        self.stats.setPos(x1, y1)
+
+    def describe_cell(self, r, c):
+        hit = self.mosaic.locate(r, c)
+        if hit is None or self.values is None:
+            return None
+        i, y, x = hit
+        if len(self.shape) == 1:
+            j = y * self.grid[1] + x
+            if j >= self.shape[0]:
+                return None
+            return f"{self.panel.node_name(self.nid)} unit {j}: {fmt(float(self.values[j]))}"
+        return (f"{self.panel.node_name(self.nid)} channel {i} at (row {y}, col {x}): "
+                f"{fmt(float(self.values[y, x, i]))}")
+
+
+def histogram(act: np.ndarray, bins: int = BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Counts over all values of the probe batch, on a range that always includes 0."""
+    v = act[np.isfinite(act)]
+    if v.size == 0:
+        return np.zeros(bins), np.linspace(-1, 1, bins + 1)
+    lo, hi = min(float(v.min()), 0.0), max(float(v.max()), 0.0)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
+    return counts.astype(float), edges
+
+
+def health(act: np.ndarray, function: str | None) -> str:
+    """Dead ReLUs or saturated sigmoid/tanh units, the two ways a layer stops learning."""
+    if function is None or act.ndim < 2:
+        return ""
+    if function in ("relu",):
+        units = act.reshape(act.shape[0], -1) if act.ndim == 2 else act.reshape(-1, act.shape[-1])
+        dead = float(np.mean(np.all(units <= 0, axis=0)))
+        zero = float(np.mean(act <= 0))
+        return f"dead units {dead:.0%} · zeros {zero:.0%}"
+    if function == "sigmoid":
+        return f"saturated {float(np.mean((act < 0.02) | (act > 0.98))):.0%}"
+    if function == "tanh":
+        return f"saturated {float(np.mean(np.abs(act) > 0.96)):.0%}"
+    return ""
+
+
+class ActivationsPanel(Panel):
+    """For every node: its output for the selected sample and a histogram across the probe batch."""
+
+    title = "Activations"
+    scrolls = True
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: dict[str, _NodeRow] = {}
+
+    def activation_function(self, nid: str) -> str | None:
+        t = self.node_type(nid)
+        if t in ("Dense", "Conv2D"):
+            return self.node_param(nid, "activation")
+        if t == "Activation":
+            return self.node_param(nid, "function")
+        return None
+
+    def _rebuild(self, snapshot) -> None:
+        self.rows = {}
+        ids = [n for n in self.ordered(snapshot.activations) if self.node_type(n) != "Output"]
+        self.layout_.layout.setColumnStretchFactor(0, 3)
+        self.layout_.layout.setColumnStretchFactor(1, 2)
+        for i, nid in enumerate(ids):
+            self.rows[nid] = _NodeRow(self, nid, snapshot.activations[nid], 2 * i)
+        self.graphics.setMinimumHeight(len(ids) * ROW_HEIGHT)
+
+    def _update(self, snapshot) -> None:
+        s = self.selected_sample
+        for nid, row in self.rows.items():
+            row.update(snapshot.activations[nid], s, self.node_name(nid), self.node_type(nid) or "")

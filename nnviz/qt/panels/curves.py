@@ -1,0 +1,193 @@
+"""Loss and accuracy while training: per step (raw and smoothed) and per epoch, train vs validation vs test."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel
+
+from nnviz.engine.messages import EpochEnd, Progress
+
+from .base import BLUE, INK, ORANGE, Panel, fmt, style_plot
+
+TRAIN = (60, 60, 70)
+VAL = (46, 160, 67)
+TEST = BLUE
+
+
+class _Series:
+    """A growing (x, y) series kept in numpy arrays that double in size (no per-point lists)."""
+
+    def __init__(self) -> None:
+        self.x = np.empty(256, np.float64)
+        self.y = np.empty(256, np.float64)
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == len(self.x):
+            self.x = np.concatenate([self.x, np.empty_like(self.x)])
+            self.y = np.concatenate([self.y, np.empty_like(self.y)])
+        self.x[self.n], self.y[self.n] = x, y
+        self.n += 1
+
+    @property
+    def xs(self) -> np.ndarray:
+        return self.x[: self.n]
+
+    @property
+    def ys(self) -> np.ndarray:
+        return self.y[: self.n]
+
+
+def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
+    """Exponential moving average with TensorBoard's debiasing (the first points are not pulled to 0)."""
+    out = np.empty(len(values))
+    acc, n = 0.0, 0
+    for i, v in enumerate(values):
+        if math.isfinite(v):
+            acc = smoothing * acc + (1 - smoothing) * v
+            n += 1
+        out[i] = acc / (1 - smoothing ** n) if n else math.nan
+    return out
+
+
+class CurvesPanel(Panel):
+    """Loss and accuracy over training steps; per-epoch train, validation and test points show overfitting."""
+
+    title = "Training curves"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.smoothing = 0.8
+        self.log_loss = QCheckBox("Log scale (loss)")
+        self.log_loss.toggled.connect(self._on_log_loss_toggled)
+        self.smoothing_box = QDoubleSpinBox()
+        self.smoothing_box.setRange(0.0, 0.99)
+        self.smoothing_box.setSingleStep(0.05)
+        self.smoothing_box.setValue(self.smoothing)
+        self.smoothing_box.setToolTip("Exponential moving average of the per-step curves (0: raw)")
+        self.smoothing_box.valueChanged.connect(self._on_smoothing_box_changed)
+        self.controls.addWidget(self.log_loss)
+        self.controls.addSpacing(16)
+        self.controls.addWidget(QLabel("Smoothing"))
+        self.controls.addWidget(self.smoothing_box)
+        self.controls.addStretch(1)
+
+        self.loss_plot = pg.PlotItem()
+        self.acc_plot = pg.PlotItem()
+        style_plot(self.loss_plot, "Loss", None, "loss")
+        style_plot(self.acc_plot, "Accuracy", "training step", "accuracy")
+        self.acc_plot.setXLink(self.loss_plot)
+        self.acc_plot.setYRange(0, 1.02, padding=0)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        for plot, metric in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            legend = plot.addLegend(offset=(-10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 210),
+                                    pen=pg.mkPen(200, 200, 200))
+            legend.setColumnCount(2 if metric == "loss" else 1)
+            raw = plot.plot(pen=pg.mkPen((*TRAIN, 60), width=1))
+            smooth = plot.plot(pen=pg.mkPen(TRAIN, width=2), name="train (per step, smoothed)")
+            for c in (raw, smooth):
+                c.setDownsampling(auto=True, method="peak")
+                c.setClipToView(True)
+            self.curves[f"step_{metric}"] = raw
+            self.curves[f"smooth_{metric}"] = smooth
+            for split, color, symbol in (("train", TRAIN, "s"), ("val", VAL, "t"), ("test", TEST, "o")):
+                label = {"train": "train (epoch mean)", "val": "validation", "test": "test"}[split]
+                self.curves[f"{split}_{metric}"] = plot.plot(
+                    pen=pg.mkPen(color, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if split == "train"
+                                 else pg.QtCore.Qt.PenStyle.SolidLine),
+                    symbol=symbol, symbolSize=8, symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen("w"),
+                    name=label)
+        self.gap_text = pg.TextItem(color=ORANGE, anchor=(0, 0))
+        self.loss_plot.addItem(self.gap_text, ignoreBounds=True)
+        self._context_changed()
+
+    def _context_changed(self) -> None:
+        self.series = {k: _Series() for k in self.curves if not k.startswith("smooth")}
+        self.layout_.clear()
+        self.layout_.addItem(self.loss_plot, row=0, col=0)
+        self.layout_.addItem(self.acc_plot, row=1, col=0)
+        self._redraw()
+
+    def clear(self) -> None:
+        self._context_changed()
+
+    def show_snapshot(self, snapshot) -> None:
+        self.snapshot = snapshot  # the curves come from add_metrics, not from snapshots
+
+    # ------------------------------------------------------------ metrics
+
+    def add_metrics(self, message) -> None:
+        """Append a Progress (per-step point) or an EpochEnd (per-epoch train/val/test points)."""
+        if isinstance(message, Progress):
+            self.series["step_loss"].append(message.step, message.train_loss)
+            self.series["step_accuracy"].append(message.step, message.train_accuracy)
+            self._redraw(("step_loss", "step_accuracy"))
+        elif isinstance(message, EpochEnd):
+            keys = []
+            for split in ("train", "val", "test"):
+                for metric in ("loss", "accuracy"):
+                    v = getattr(message, f"{split}_{metric}")
+                    if v is not None and math.isfinite(v):  # no validation split: no points
+                        self.series[f"{split}_{metric}"].append(message.step, v)
+                        keys.append(f"{split}_{metric}")
+            self._redraw(keys)
+
+    def _redraw(self, keys=None) -> None:
+        for key in keys if keys is not None else list(self.series):
+            s = self.series[key]
+            self.curves[key].setData(s.xs, s.ys, connect="finite")
+            if key.startswith("step_"):
+                metric = key[5:]
+                self.curves[f"smooth_{metric}"].setData(s.xs, ema(s.ys, self.smoothing), connect="finite")
+        self._update_gap()
+
+    def smoothed(self, metric: str) -> np.ndarray:
+        return ema(self.series[f"step_{metric}"].ys, self.smoothing)
+
+    def _update_gap(self) -> None:
+        tr, te = self.series["train_loss"], self.series["val_loss"]
+        if te.n == 0:
+            te = self.series["test_loss"]
+        if tr.n and te.n:
+            gap = te.ys[-1] - tr.ys[-1]
+            which = "validation" if te is self.series["val_loss"] else "test"
+            self.gap_text.setText(f"{which} − train loss: {gap:+.3f}")
+            self.gap_text.setColor(ORANGE if gap > 0.05 else INK)
+            vb = self.loss_plot.getViewBox()
+            (x0, _), (_, y1) = vb.viewRange()
+            self.gap_text.setPos(x0, y1)
+        else:
+            self.gap_text.setText("")
+
+    # ------------------------------------------------------------ controls and hover
+
+    def _on_log_loss_toggled(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=on)
+        self.loss_plot.setLabel("left", "loss (log scale)" if on else "loss")
+
+    def _on_smoothing_box_changed(self, value: float) -> None:
+        self.smoothing = float(value)
+        self._redraw(("step_loss", "step_accuracy"))
+
+    def _hover_fallback(self, scene_pos):
+        for plot, metric in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
+            if not plot.sceneBoundingRect().contains(scene_pos):
+                continue
+            x = plot.getViewBox().mapSceneToView(scene_pos).x()
+            parts = []
+            s = self.series[f"step_{metric}"]
+            if s.n:
+                i = int(np.clip(np.searchsorted(s.xs, x), 0, s.n - 1))
+                parts.append(f"step {int(s.xs[i])}: train {metric} {fmt(s.ys[i])} "
+                             f"(smoothed {fmt(self.smoothed(metric)[i])})")
+            for split in ("train", "val", "test"):
+                e = self.series[f"{split}_{metric}"]
+                if e.n:
+                    j = int(np.clip(np.searchsorted(e.xs, x), 0, e.n - 1))
+                    parts.append(f"epoch {j + 1} {split} {fmt(e.ys[j])}")
+            return " | ".join(parts) if parts else None
+        return None

@@ -1,0 +1,108 @@
+"""Gradient norms per weighted layer over training, on a log scale, so vanishing gradients are visible."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+
+from .base import INK, MUTED, Panel, fmt, style_plot
+from .curves import _Series
+
+
+def depth_colors(n: int) -> list[tuple[int, int, int]]:
+    """First layer to last: a perceptually ordered ramp, so depth reads as colour."""
+    cmap = pg.colormap.get("viridis")
+    return [tuple(int(v) for v in cmap.map(0.9 * i / max(n - 1, 1), mode="byte")[:3]) for i in range(n)]
+
+
+class GradientsPanel(Panel):
+    """One line per weighted layer: the L2 norm of its gradient at each snapshot (log y), and the latest by depth."""
+
+    title = "Gradients"
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.layers: list[str] = []
+        self.series: dict[str, _Series] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.last_step = -1
+
+    def _context_changed(self) -> None:
+        self.series = {}
+        self.last_step = -1
+
+    def _architecture_key(self, snapshot):
+        return (id(self.network), tuple(snapshot.params))
+
+    def _rebuild(self, snapshot) -> None:
+        self.layers = self.ordered(snapshot.params)
+        self.series = {nid: self.series.get(nid, _Series()) for nid in self.layers}
+        self.plot = pg.PlotItem()
+        style_plot(self.plot, "Gradient norm per layer", "training step", "‖∂loss/∂weights‖ (log)")
+        self.plot.setLogMode(y=True)
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.addLegend(offset=(-10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 210),
+                            pen=pg.mkPen(200, 200, 200))
+        colors = depth_colors(len(self.layers))
+        self.curves = {}
+        for nid, color in zip(self.layers, colors):
+            c = self.plot.plot(pen=pg.mkPen(color, width=2), name=f"{self.node_name(nid)}")
+            c.setDownsampling(auto=True, method="peak")
+            c.setClipToView(True)
+            self.curves[nid] = c
+        self.layout_.addItem(self.plot, row=0, col=0)
+        self.depth_plot = pg.PlotItem()
+        style_plot(self.depth_plot, "Latest, by depth", "layer (input → output)", None)
+        self.depth_plot.setLogMode(y=True)
+        self.depth_plot.showGrid(y=True, alpha=0.15)
+        self.depth_plot.setMouseEnabled(False, False)
+        self.depth_plot.setMenuEnabled(False)
+        ticks = [(i, self.node_name(nid)) for i, nid in enumerate(self.layers)]
+        self.depth_plot.getAxis("bottom").setTicks([ticks])
+        self.depth_curve = self.depth_plot.plot(pen=pg.mkPen(MUTED, width=1.5), symbol="o", symbolSize=10,
+                                                symbolBrush=[pg.mkBrush(c) for c in colors], symbolPen=pg.mkPen("w"))
+        self.ratio_text = pg.TextItem(color=INK, anchor=(0, 0))
+        self.depth_plot.addItem(self.ratio_text, ignoreBounds=True)
+        self.layout_.addItem(self.depth_plot, row=0, col=1)
+        self.layout_.layout.setColumnStretchFactor(0, 3)
+        self.layout_.layout.setColumnStretchFactor(1, 1)
+        if not self.layers:
+            self.plot.setTitle("This network has no weights, so no gradients", color=INK)
+        for nid in self.layers:
+            s = self.series[nid]
+            self.curves[nid].setData(s.xs, s.ys)
+
+    def _update(self, snapshot) -> None:
+        norms = snapshot.grad_norms
+        if not norms or snapshot.step <= self.last_step:
+            return  # before the first step there is no gradient; repeated snapshots add nothing
+        self.last_step = snapshot.step
+        latest = []
+        for nid in self.layers:
+            g = norms.get(nid, math.nan)
+            s = self.series[nid]
+            # log scale: a zero gradient is drawn as a gap, not as -inf
+            s.append(snapshot.step, g if g > 0 else math.nan)
+            self.curves[nid].setData(s.xs, s.ys, connect="finite")
+            latest.append(g if g > 0 else math.nan)
+        y = np.array(latest, float)
+        self.depth_curve.setData(np.arange(len(y), dtype=float), y, connect="finite")
+        if len(y) >= 2 and np.isfinite(y[0]) and np.isfinite(y[-1]) and y[-1] > 0:
+            ratio = y[0] / y[-1]
+            self.ratio_text.setText(f"first / last layer: {ratio:.2g}×")
+            self.ratio_text.setColor("#c2410c" if ratio < 0.01 else INK)
+            (x0, _), (_, y1) = self.depth_plot.getViewBox().viewRange()
+            self.ratio_text.setPos(x0, y1)
+
+    def _hover_fallback(self, scene_pos):
+        if not self.layers or not self.plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        x = self.plot.getViewBox().mapSceneToView(scene_pos).x()
+        s0 = self.series[self.layers[0]]
+        if not s0.n:
+            return None
+        i = int(np.clip(np.searchsorted(s0.xs, x), 0, s0.n - 1))
+        return f"step {int(s0.xs[i])}: " + ", ".join(
+            f"{self.node_name(n)} {fmt(float(self.series[n].ys[i]))}" for n in self.layers)
