@@ -497,3 +497,26 @@ def test_render_editor_with_a_preset(qtbot, preset):
         assert window.grab().save(str(path))
         assert path.stat().st_size > 10_000
         window.close()
+
+
+def test_render_a_refused_edge_and_an_invalid_node(make_editor, qtbot):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    doc = chain_doc("Input", ("Dense", {"units": 2}), "Output")
+    editor = make_editor(doc)
+    editor.resize(900, 380)
+    extra = doc.add_node("Dropout", (220, 150)).id
+    editor.fit_to_view()
+    inp = ids(doc, "Input")[0]
+    with qtbot.waitSignal(editor.message):
+        drag(editor, port_pos(editor, extra, "out"), vp(editor, editor.scene.node_items[inp].pos()))
+    # Start the same gesture again and hold it, to see the rubber curve over a refused target.
+    viewport = editor.view.viewport()
+    start, end = port_pos(editor, extra, "out"), vp(editor, editor.scene.node_items[inp].pos())
+    QTest.mousePress(viewport, L, NO_MOD, start)
+    QApplication.sendEvent(viewport, QMouseEvent(QEvent.Type.MouseMove, QPointF(end), QPointF(viewport.mapToGlobal(end)),
+                                                 Qt.MouseButton.NoButton, L, NO_MOD))
+    assert editor.scene.node_items[extra].badge.isVisible()
+    assert editor.grab().save(str(SHOTS / "refused-edge.png"))
+    QTest.keyClick(editor.view, Qt.Key.Key_Escape)
+    QTest.mouseRelease(viewport, L, NO_MOD, end)
+    assert len(doc.network.edges) == 2

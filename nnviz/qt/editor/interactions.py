@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPalette, QPen
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
 from .items import NodeItem, PortItem, curve
@@ -73,7 +73,14 @@ class NewEdgeInteraction:
         self.target = node
         end = port.scenePos() if port is not None else pos
         start = self.port.scenePos()
-        path = curve(start, end) if self.port.kind == "out" else curve(end, start)
+        if port is not None:
+            path = curve(start, end) if self.port.kind == "out" else curve(end, start)
+        else:
+            # Free end: leave the port horizontally, then head straight for the cursor.
+            reach = min(80.0, QLineF(start, end).length() / 2)
+            path = QPainterPath(start)
+            out = 1.0 if self.port.kind == "out" else -1.0
+            path.cubicTo(QPointF(start.x() + out * reach, start.y()), end, end)
         views = self.scene.views()
         palette = views[0].palette() if views else self.scene.palette()
         color = palette.color(QPalette.ColorRole.Highlight)

@@ -59,7 +59,7 @@ class EditorScene(QGraphicsScene):
                 self.document.analysis_changed.disconnect(self._on_document_analysis_changed)
             except (RuntimeError, TypeError):
                 pass
-        self._cancel_gestures()
+        self.cancel_gestures()
         self.clearSelection()
         self.clear()
         self.node_items.clear()
@@ -100,7 +100,7 @@ class EditorScene(QGraphicsScene):
             item = self.node_items.pop(node_id, None)
             if item is not None:
                 if self._edge_drag is not None and self._edge_drag.port.node is item:
-                    self._cancel_gestures()
+                    self.cancel_gestures()
                 self.removeItem(item)
         elif event == "edge_added":
             edge = payload["edge"]
@@ -131,7 +131,8 @@ class EditorScene(QGraphicsScene):
 
     # ------------------------------------------------------------ gestures
 
-    def _cancel_gestures(self) -> None:
+    def cancel_gestures(self) -> None:
+        """Drop a half-drawn edge (Escape, or its node went away)."""
         if self._edge_drag is not None:
             self._edge_drag.cancel()
         self._edge_drag = None

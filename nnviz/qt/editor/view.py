@@ -14,6 +14,7 @@ PALETTE_MIME = "application/x-nnviz-layer"
 MIN_SCALE, MAX_SCALE = 0.15, 4.0
 GRID = 20.0
 SCENE_EXTENT = 50000.0
+TOAST_WIDTH = 380
 
 
 class EditorView(QGraphicsView):
@@ -46,8 +47,6 @@ class EditorView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self._space = False
         self.toast = QLabel(self.viewport())
-        self.toast.setWordWrap(True)
-        self.toast.setMaximumWidth(360)
         self.toast.hide()
         self._toast_timer = QTimer(self, singleShot=True, interval=3500)
         self._toast_timer.timeout.connect(self.toast.hide)
@@ -140,7 +139,9 @@ class EditorView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             event.accept()
             return
-        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+        if event.key() == Qt.Key.Key_Escape and getattr(self.scene(), "cancel_gestures", None):
+            self.scene().cancel_gestures()
+        elif event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.delete_requested.emit()
         elif event.matches(QKeySequence.StandardKey.Copy):
             self.copy_requested.emit()
@@ -196,6 +197,14 @@ class EditorView(QGraphicsView):
         """A short message near ``at`` (view coords) or the bottom centre, gone after a few seconds."""
         self._style_toast()
         self.toast.setText(text)
+        # One line when it fits, else wrapped at a comfortable reading width.
+        wide = self.toast.fontMetrics().horizontalAdvance(text) + 24 > TOAST_WIDTH
+        self.toast.setWordWrap(wide)
+        if wide:
+            self.toast.setFixedWidth(TOAST_WIDTH)
+        else:
+            self.toast.setMinimumWidth(0)
+            self.toast.setMaximumWidth(16777215)
         self.toast.adjustSize()
         size = self.toast.size()
         area = self.viewport().rect()
@@ -214,9 +223,10 @@ class EditorView(QGraphicsView):
         pal = self.palette()
         text = pal.color(QPalette.ColorRole.Text)
         base = pal.color(QPalette.ColorRole.Base)
-        bg = mix(text, base, 0.08)
+        bg = mix(text, base, 0.12)
         self.toast.setStyleSheet(
-            f"QLabel {{ background: {bg.name()}; color: {base.name()}; border-radius: 6px;"
+            f"QLabel {{ background: rgba({bg.red()}, {bg.green()}, {bg.blue()}, 235); color: {base.name()};"
+            " border-radius: 6px;"
             " padding: 6px 10px; }")
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
