@@ -136,18 +136,23 @@ def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    def train_chunk(p, o, key, X, Y, idx):
-        def body(carry, batch_idx):
+    def train_chunk(p, o, key, X, Y, idx, active):
+        def step(carry, batch_idx):
             p, o, key, _ = carry
             key, sub = jax.random.split(key)
             (_, (data_loss, acc)), g = grad_fn(p, X[batch_idx], Y[batch_idx], sub)
             updates, o = tx.update(g, o, p)
             return (optax.apply_updates(p, updates), o, key, g), (data_loss, acc)
 
+        def body(carry, inputs):
+            batch_idx, on = inputs
+            return jax.lax.cond(on, step, lambda c, _: (c, (jnp.float32(0), jnp.float32(0))),
+                                carry, batch_idx)
+
         # The last gradient rides in the carry and its norms are taken once per chunk:
         # per-step norms cost ~15 % of a small MLP's step (benchmarks/train_throughput.py).
         g0 = jax.tree.map(jnp.zeros_like, p)
-        (p, o, key, g), (losses, accs) = jax.lax.scan(body, (p, o, key, g0), idx)
+        (p, o, key, g), (losses, accs) = jax.lax.scan(body, (p, o, key, g0), (idx, active))
         norms = jnp.stack([optax.tree.norm(g["layers"][nid]) for nid in layer_ids]) \
             if layer_ids else jnp.zeros((0,))
         return p, o, key, losses, accs, norms
@@ -467,12 +472,19 @@ class TrainingSession:
             evaluate(params, which)
 
         def run_steps(n, p, o, key):
-            idx = order[pos: pos + n]
+            # Every call is a scan of at least 2 steps, the unused ones switched off: XLA
+            # inlines a scan of length 1 and rounds differently, and the chunk length comes
+            # from timing, so mixing the two made the same seed give different runs.
+            length = max(2, chunk) if n > 1 else 2
+            idx = np.zeros((length, batch), np.int32)
+            idx[:n] = order[pos: pos + n]
+            active = np.arange(length) < n
             t0 = time.perf_counter()
-            p, o, key, losses, accs, nrm = train_chunk(p, o, key, x_train, y_train, jnp.asarray(idx))
-            losses_np = np.asarray(losses)  # waits for the chunk
+            p, o, key, losses, accs, nrm = train_chunk(p, o, key, x_train, y_train,
+                                                       jnp.asarray(idx), jnp.asarray(active))
+            losses_np = np.asarray(losses)[:n]  # waits for the chunk
             dt = time.perf_counter() - t0
-            return p, o, key, losses_np, np.asarray(accs), nrm, dt
+            return p, o, key, losses_np, np.asarray(accs)[:n], nrm, dt
 
         def emit_progress(now):
             nonlocal since_losses, since_accs, last_progress
@@ -523,9 +535,9 @@ class TrainingSession:
                 while pos < steps_per_epoch and step < total_steps:
                     next_command_wait()
                     left = min(steps_per_epoch - pos, total_steps - step)
-                    # Single steps until the step time is known, while paused, and for an
-                    # epoch's tail shorter than a chunk (one compiled chunk length only).
-                    n = 1 if (paused or chunk == 0 or left < chunk) else chunk
+                    # Single steps until the step time is known and while paused; an
+                    # epoch's tail shorter than a chunk runs as a partly switched-off chunk.
+                    n = 1 if (paused or chunk == 0) else min(chunk, left)
                     if paused:
                         pending_steps -= 1
                     if n > 1 and not chunk_compiled:
@@ -541,7 +553,7 @@ class TrainingSession:
                             # A power of two, so timing noise does not give every run its
                             # own chunk length (and its own compilation).
                             target = min(2 ** int(math.log2(target)), steps_per_epoch)
-                            # Equal chunks that tile the epoch leave few single steps at its end.
+                            # Equal chunks that tile the epoch waste few switched-off steps.
                             chunk = steps_per_epoch // math.ceil(steps_per_epoch / target)
                             self.chunk_steps = chunk
                     if not np.all(np.isfinite(losses)):

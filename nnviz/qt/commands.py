@@ -45,6 +45,7 @@ class RemoveNodesCommand(QUndoCommand):
         ids = set(node_ids)
         self.edges = [e for e in doc.network.edges if e.source in ids or e.target in ids]
         self.edge_order = list(doc.network.edges)
+        self.node_order = list(doc.network.nodes)
 
     def redo(self) -> None:
         for n in self.nodes:
@@ -56,6 +57,11 @@ class RemoveNodesCommand(QUndoCommand):
         for edge in self.edges:
             self.doc.network.connect(edge.source, edge.target)
         _restore_edge_order(self.doc, self.edge_order)
+        nodes = self.doc.network.nodes
+        if set(nodes) == set(self.node_order):  # the file lists nodes as before the delete
+            restored = [(k, nodes[k]) for k in self.node_order]
+            nodes.clear()
+            nodes.update(restored)
 
 
 class ConnectCommand(QUndoCommand):
