@@ -29,7 +29,7 @@ class _NodeRow:
             f"{'×'.join(map(str, act.shape[1:]))}" + (f", {self.function}" if self.function else "") + "</span>",
             row=row, col=0, colspan=2, color=INK, size="10pt", justify="left")
         self.bars = self.image = self.mosaic = None
-        self.levels = SymmetricLevels()
+        self.levels = SymmetricLevels(quantile=None if len(act.shape) == 2 else 0.995)
         nonneg = bool(np.nanmin(act) >= 0)
         self.nonneg = nonneg
         is_input = panel.node_type(nid) == "Input"
@@ -43,6 +43,9 @@ class _NodeRow:
             self.bars = pg.BarGraphItem(x=self.x, height=np.zeros(n), width=0.8, brushes=[pg.mkBrush(BLUE)] * n,
                                         pen=pg.mkPen(None))
             self.plot.addItem(self.bars)
+            self.plot.setXRange(-0.6, n - 0.4, padding=0)
+            if n <= 24:  # one tick per unit, never fractional units
+                self.plot.getAxis("bottom").setTickSpacing(1 if n <= 12 else 2, 1)
             self.plot.addLine(y=0, pen=pg.mkPen(MUTED))
             lay.addItem(self.plot, row=row + 1, col=0)
         else:
@@ -61,10 +64,10 @@ class _NodeRow:
             self.image.setColorMap(cmap)
             panel.add_hover(self.image, self.describe_cell)
         self.hist_plot = pg.PlotItem()
-        style_plot(self.hist_plot, None, "value (all probe samples)", None)
+        style_plot(self.hist_plot, None, "value (all probe samples)", "share")
         self.hist_plot.setMenuEnabled(False)
         self.hist_plot.setMouseEnabled(False, False)
-        self.hist_plot.getAxis("left").setWidth(36)
+        self.hist_plot.getAxis("left").setWidth(48)
         self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=pg.mkBrush(*BLUE, 120),
                                     pen=pg.mkPen(BLUE, width=1.5))
         self.hist_plot.addItem(self.hist)
@@ -97,7 +100,7 @@ class _NodeRow:
         self.counts, self.edges = counts, edges
         note = health(act, self.function)
         self.stats.setText(note)
-        x0, x1, y1 = float(edges[0]), float(edges[-1]), float(max(1.0, counts.max()))
+        x0, x1, y1 = float(edges[0]), float(edges[-1]), float(max(1e-3, counts.max()))
         self.hist_plot.setXRange(x0, x1, padding=0.02)
         self.hist_plot.setYRange(0, y1, padding=0.05)
         self.stats.setPos(x1, y1)
@@ -117,26 +120,34 @@ class _NodeRow:
 
 
 def histogram(act: np.ndarray, bins: int = BINS) -> tuple[np.ndarray, np.ndarray]:
-    """Counts over all values of the probe batch, on a range that always includes 0."""
-    v = act[np.isfinite(act)]
+    """Fractions of all values of the probe batch per bin, on a range that always includes 0.
+
+    When many values are exactly 0 (ReLU, blank image borders) they are left out, or their
+    one bar would flatten the rest; the readout gives their share instead.
+    """
+    v = act[np.isfinite(act)].ravel()
+    total = max(v.size, 1)
+    if np.mean(v == 0) > 0.1:
+        v = v[v != 0]
     if v.size == 0:
         return np.zeros(bins), np.linspace(-1, 1, bins + 1)
     lo, hi = min(float(v.min()), 0.0), max(float(v.max()), 0.0)
     if hi - lo < 1e-9:
         lo, hi = lo - 0.5, hi + 0.5
     counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
-    return counts.astype(float), edges
+    return counts / total, edges
 
 
 def health(act: np.ndarray, function: str | None) -> str:
     """Dead ReLUs or saturated sigmoid/tanh units, the two ways a layer stops learning."""
     if function is None or act.ndim < 2:
-        return ""
+        zero = float(np.mean(act == 0)) if act.size else 0.0
+        return f"zeros {zero:.0%} (not drawn)" if zero > 0.1 else ""
     if function in ("relu",):
         units = act.reshape(act.shape[0], -1) if act.ndim == 2 else act.reshape(-1, act.shape[-1])
         dead = float(np.mean(np.all(units <= 0, axis=0)))
         zero = float(np.mean(act <= 0))
-        return f"dead units {dead:.0%} · zeros {zero:.0%}"
+        return f"dead units {dead:.0%} · zeros {zero:.0%} (not drawn)"
     if function == "sigmoid":
         return f"saturated {float(np.mean((act < 0.02) | (act > 0.98))):.0%}"
     if function == "tanh":

@@ -36,7 +36,7 @@ def diverging_cmap() -> pg.ColorMap:
 
 def sequential_cmap() -> pg.ColorMap:
     """Pale grey to blue, for values that are never negative (ReLU feature maps)."""
-    return pg.ColorMap([0.0, 1.0], [NEUTRAL, (8, 48, 107)])
+    return pg.ColorMap([0.0, 0.35, 1.0], [NEUTRAL, (66, 146, 198), (8, 29, 88)])
 
 
 def gray_cmap() -> pg.ColorMap:
@@ -89,16 +89,23 @@ class SymmetricLevels:
     They grow at once when values would saturate badly and shrink gently otherwise.
     """
 
-    def __init__(self, shrink: float = 0.05, grow: float = 0.5) -> None:
+    def __init__(self, shrink: float = 0.05, grow: float = 0.5, quantile: float | None = None) -> None:
         self.level: float | None = None
         self.shrink, self.grow = shrink, grow
+        # Feature maps: a few hot pixels would wash the rest out, so follow a high quantile.
+        self.quantile = quantile
 
     def reset(self) -> None:
         self.level = None
 
     def update(self, values: np.ndarray) -> tuple[float, float]:
         finite = values[np.isfinite(values)] if values.size else values
-        target = float(np.max(np.abs(finite))) if finite.size else 1.0
+        if not finite.size:
+            target = 1.0
+        elif self.quantile is None:
+            target = float(np.max(np.abs(finite)))
+        else:
+            target = float(np.quantile(np.abs(finite), self.quantile))
         target = max(target, 1e-6)
         if self.level is None:
             self.level = target
@@ -168,12 +175,23 @@ def style_plot(plot: pg.PlotItem, title: str | None = None, x: str | None = None
         axis.setPen(pg.mkPen(MUTED))
         axis.setTextPen(pg.mkPen(INK))
         axis.setStyle(tickFont=font)
+        axis.enableAutoSIPrefix(False)  # "0.001" reads better than "1 (x0.001)" in a classroom
     if title:
         plot.setTitle(title, color=INK, size=TITLE_SIZE)
     if x:
         plot.setLabel("bottom", x, color=INK, **{"font-size": "10pt"})
     if y:
         plot.setLabel("left", y, color=INK, **{"font-size": "10pt"})
+
+
+def integer_ticks(axis: pg.AxisItem, n: int) -> None:
+    """Ticks on whole indices only (units, inputs, classes): every one when few, else auto-spaced."""
+    if n <= 16:
+        axis.setTickSpacing(1, 1)
+    elif n <= 40:
+        axis.setTickSpacing(5, 1)
+    else:
+        axis.setTickSpacing()  # automatic
 
 
 def image_view(layout: pg.GraphicsLayout, row: int | None = None, col: int | None = None,

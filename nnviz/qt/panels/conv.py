@@ -9,6 +9,7 @@ from .base import (INK, MUTED, Mosaic, Panel, SymmetricLevels, colorbar, divergi
 
 MAX_IN_CHANNELS = 16  # kernel rows shown per conv layer; deeper inputs are cut (the readout says so)
 ROW_HEIGHT = 210
+MAP_QUANTILE = 0.995
 
 
 def _maps(act: np.ndarray) -> np.ndarray:
@@ -87,10 +88,12 @@ class ConvPanel(Panel):
                 lay.addLabel(f"<b>{self.node_name(nid)}</b>: {cout} filters of {kh}×{kw}×{cin} "
                              f"(activation {self.node_param(nid, 'activation', '?')})",
                              row=row, col=0, colspan=4, color=INK, size="11pt")
-                lay.addLabel(f"kernels: one column per filter, one row per input channel"
+                lay.addLabel(("kernels: one column per filter, one row per input channel" if shown > 1
+                              else "kernels, one per filter")
                              + (f" (first {shown} of {cin})" if shown < cin else ""),
                              row=row + 1, col=0, colspan=2, color=MUTED, size="9pt")
-                mos = Mosaic(shown * cout, kh, kw, cols=cout)
+                # one input channel: a compact grid; several: a row per channel, a column per filter
+                mos = Mosaic(shown * cout, kh, kw, cols=cout if shown > 1 else None)
                 vb, img = image_view(lay, row=row + 2, col=0)
                 vb.setMinimumHeight(ROW_HEIGHT - 40)
                 img.setColorMap(diverging_cmap())
@@ -102,7 +105,7 @@ class ConvPanel(Panel):
                 m = _MapRow(self, nid, a.shape[1:], bool(np.nanmin(a) >= 0), row + 1, 2,
                             "feature maps of the selected sample")
                 self.maps[nid] = m
-                self.map_levels[nid] = SymmetricLevels()
+                self.map_levels[nid] = SymmetricLevels(quantile=MAP_QUANTILE)
                 self.add_hover(m.image, lambda r, c, m=m: self._describe_map(m, r, c))
                 row += 3
             elif nid in self.pool_ids:
@@ -117,7 +120,7 @@ class ConvPanel(Panel):
                 left = _MapRow(self, src, a_in.shape[1:], nonneg, row + 1, 0, f"input ({self.node_name(src)})")
                 right = _MapRow(self, nid, a_out.shape[1:], nonneg, row + 1, 2, f"output ({kind} pooled)")
                 self.pools[nid] = (left, right)
-                self.map_levels[nid] = SymmetricLevels()
+                self.map_levels[nid] = SymmetricLevels(quantile=MAP_QUANTILE)
                 for m in (left, right):
                     self.add_hover(m.image, lambda r, c, m=m: self._describe_map(m, r, c))
                 row += 3

@@ -60,7 +60,7 @@ class CurvesPanel(Panel):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.smoothing = 0.8
+        self.smoothing = 0.6
         self.log_loss = QCheckBox("Log scale (loss)")
         self.log_loss.toggled.connect(self._on_log_loss_toggled)
         self.smoothing_box = QDoubleSpinBox()
@@ -82,13 +82,18 @@ class CurvesPanel(Panel):
         self.acc_plot.setXLink(self.loss_plot)
         self.acc_plot.setYRange(0, 1.02, padding=0)
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.legends: dict[str, pg.LegendItem] = {}
+        self.labels: dict[str, str] = {}  # curves join the legend once they have data
+        self.in_legend: set[str] = set()
         for plot, metric in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
             plot.showGrid(x=True, y=True, alpha=0.15)
-            legend = plot.addLegend(offset=(-10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 210),
-                                    pen=pg.mkPen(200, 200, 200))
-            legend.setColumnCount(2 if metric == "loss" else 1)
+            # Loss falls and accuracy rises: put each legend where its curves are not.
+            legend = plot.addLegend(offset=(-10, 10) if metric == "loss" else (-10, -10), labelTextColor=INK,
+                                    brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen(200, 200, 200))
+            self.legends[metric] = legend
             raw = plot.plot(pen=pg.mkPen((*TRAIN, 60), width=1))
-            smooth = plot.plot(pen=pg.mkPen(TRAIN, width=2), name="train (per step, smoothed)")
+            smooth = plot.plot(pen=pg.mkPen(TRAIN, width=2))
+            self.labels[f"smooth_{metric}"] = "train (per step, smoothed)"
             for c in (raw, smooth):
                 c.setDownsampling(auto=True, method="peak")
                 c.setClipToView(True)
@@ -99,14 +104,15 @@ class CurvesPanel(Panel):
                 self.curves[f"{split}_{metric}"] = plot.plot(
                     pen=pg.mkPen(color, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if split == "train"
                                  else pg.QtCore.Qt.PenStyle.SolidLine),
-                    symbol=symbol, symbolSize=8, symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen("w"),
-                    name=label)
-        self.gap_text = pg.TextItem(color=ORANGE, anchor=(0, 0))
-        self.loss_plot.addItem(self.gap_text, ignoreBounds=True)
+                    symbol=symbol, symbolSize=8, symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen("w"))
+                self.labels[f"{split}_{metric}"] = label
         self._context_changed()
 
     def _context_changed(self) -> None:
         self.series = {k: _Series() for k in self.curves if not k.startswith("smooth")}
+        for key in list(self.in_legend):
+            self.legends[key.split("_", 1)[1]].removeItem(self.curves[key])
+        self.in_legend.clear()
         self.layout_.clear()
         self.layout_.addItem(self.loss_plot, row=0, col=0)
         self.layout_.addItem(self.acc_plot, row=1, col=0)
@@ -140,6 +146,10 @@ class CurvesPanel(Panel):
         for key in keys if keys is not None else list(self.series):
             s = self.series[key]
             self.curves[key].setData(s.xs, s.ys, connect="finite")
+            shown = f"smooth_{key[5:]}" if key.startswith("step_") else key
+            if s.n and shown not in self.in_legend:
+                self.legends[shown.split("_", 1)[1]].addItem(self.curves[shown], self.labels[shown])
+                self.in_legend.add(shown)
             if key.startswith("step_"):
                 metric = key[5:]
                 self.curves[f"smooth_{metric}"].setData(s.xs, ema(s.ys, self.smoothing), connect="finite")
@@ -149,19 +159,18 @@ class CurvesPanel(Panel):
         return ema(self.series[f"step_{metric}"].ys, self.smoothing)
 
     def _update_gap(self) -> None:
+        """The generalisation gap in the loss plot's title: it widens when the network overfits."""
         tr, te = self.series["train_loss"], self.series["val_loss"]
+        which = "validation"
         if te.n == 0:
-            te = self.series["test_loss"]
+            te, which = self.series["test_loss"], "test"
         if tr.n and te.n:
             gap = te.ys[-1] - tr.ys[-1]
-            which = "validation" if te is self.series["val_loss"] else "test"
-            self.gap_text.setText(f"{which} − train loss: {gap:+.3f}")
-            self.gap_text.setColor(ORANGE if gap > 0.05 else INK)
-            vb = self.loss_plot.getViewBox()
-            (x0, _), (_, y1) = vb.viewRange()
-            self.gap_text.setPos(x0, y1)
+            color = ORANGE if gap > 0.05 else INK
+            self.loss_plot.setTitle(f"Loss  <span style='color:{color}'>({which} − train: {gap:+.3f})</span>",
+                                    color=INK, size="11pt")
         else:
-            self.gap_text.setText("")
+            self.loss_plot.setTitle("Loss", color=INK, size="11pt")
 
     # ------------------------------------------------------------ controls and hover
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import QRectF
 from .base import (BLUE, INK, MUTED, NEUTRAL, ORANGE, Mosaic, Panel, SymmetricLevels, class_color, colorbar,
                    diverging_cmap, fmt, image_view, style_plot)
 
-THUMB_COLS = 8
+THUMB_ROWS = 8  # neurons per column of thumbnails
 
 
 def boundary_cmap() -> pg.ColorMap:
@@ -57,7 +57,8 @@ class DecisionBoundaryPanel(Panel):
         dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1)
         dy = (ys[-1] - ys[0]) / max(len(ys) - 1, 1)
         self.heat_rect = QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys))
-        self.heat.setRect(self.heat_rect)
+        self.heat.setImage(np.zeros(plane.probabilities.shape[:2], np.float32), levels=(0.0, 1.0))
+        self.heat.setRect(self.heat_rect)  # after an image, or the scale is computed from no size
         self.plot.addItem(self.heat)
         self.plot.setRange(self.heat_rect, padding=0)
         self.add_hover(self.heat, self._describe_plane)
@@ -84,27 +85,32 @@ class DecisionBoundaryPanel(Panel):
             bar.setLevels((0.0, 1.0))
             lay.addItem(bar, row=0, col=1, rowspan=2)
 
-        # Neuron thumbnails: one mosaic per hidden layer, each tile the neuron over the plane.
-        self.hidden = [n for n in self.ordered(plane.nodes) if self.node_type(n) != "Output"]
+        # Neuron thumbnails, as in TensorFlow Playground: one column per hidden layer, its
+        # neurons stacked, each drawn over the same plane as the big plot. The layer feeding
+        # the Output is the decision itself, already drawn large.
+        last = set(self.network.inputs_of(self.network.nodes_of_type("Output")[0].id)) \
+            if self.network is not None and self.network.nodes_of_type("Output") else set()
+        self.hidden = [n for n in self.ordered(plane.nodes) if self.node_type(n) != "Output" and n not in last]
         if self.hidden:
-            self.thumbs_layout = lay.addLayout(row=0, col=2)
-            self.thumbs_layout.addLabel("Hidden neurons over the input plane", row=0, col=0, colspan=2,
-                                        color=INK, size="11pt")
+            tl = self.thumbs_layout = lay.addLayout(row=0, col=2, rowspan=2)
+            tl.addLabel("Hidden neurons over the input plane", row=0, col=0, colspan=len(self.hidden) + 1,
+                        color=INK, size="11pt")
             self.thumb_levels = {n: SymmetricLevels() for n in self.hidden}
             images = []
             for i, nid in enumerate(self.hidden):
                 g1, g0, units = plane.nodes[nid].shape
-                mos = Mosaic(units, g1, g0, cols=min(units, THUMB_COLS), pad=max(2, g0 // 16), flip=True)
-                self.thumbs_layout.addLabel(f"{self.node_name(nid)} ({units} units, "
-                                            f"{self.node_param(nid, 'activation', self.node_param(nid, 'function', ''))})",
-                                            row=1 + 2 * i, col=0, color=MUTED, size="9pt")
-                vb, img = image_view(self.thumbs_layout, row=2 + 2 * i, col=0)
+                rows = min(units, THUMB_ROWS)
+                mos = Mosaic(units, g1, g0, cols=int(np.ceil(units / rows)), pad=max(2, g0 // 12), flip=True)
+                act = self.node_param(nid, "activation", self.node_param(nid, "function", ""))
+                tl.addLabel(f"{self.node_name(nid)}<br>{units} × {act}", row=1, col=i, color=MUTED, size="9pt")
+                vb, img = image_view(tl, row=2, col=i)
                 img.setColorMap(diverging_cmap())
                 self.thumbs[nid] = (mos, img)
                 images.append(img)
                 self.add_hover(img, lambda r, c, nid=nid: self._describe_thumb(nid, r, c))
             self.thumb_bar = colorbar(diverging_cmap(), images, width=10, label="neuron output")
-            self.thumbs_layout.addItem(self.thumb_bar, row=1, col=1, rowspan=2 * len(self.hidden))
+            tl.addItem(self.thumb_bar, row=2, col=len(self.hidden))
+            tl.layout.setRowStretchFactor(2, 1)
             lay.layout.setColumnStretchFactor(0, 3)
             lay.layout.setColumnStretchFactor(2, 2)
 

@@ -59,12 +59,15 @@ class GradientsPanel(Panel):
         self.depth_plot.showGrid(y=True, alpha=0.15)
         self.depth_plot.setMouseEnabled(False, False)
         self.depth_plot.setMenuEnabled(False)
-        ticks = [(i, self.node_name(nid)) for i, nid in enumerate(self.layers)]
-        self.depth_plot.getAxis("bottom").setTicks([ticks])
+        # names fit under a few layers; deeper nets get their depth (the legend has the names)
+        ticks = [(i, self.node_name(nid) if len(self.layers) <= 4 else str(i + 1)) for i, nid in enumerate(self.layers)]
+        bottom = self.depth_plot.getAxis("bottom")
+        bottom.setTicks([ticks])
+        bottom.setStyle(hideOverlappingLabels=False)
+        self.depth_plot.setXRange(-0.5, max(len(self.layers), 1) - 0.5, padding=0)
+        self.depth_plot.enableAutoRange(x=False)
         self.depth_curve = self.depth_plot.plot(pen=pg.mkPen(MUTED, width=1.5), symbol="o", symbolSize=10,
                                                 symbolBrush=[pg.mkBrush(c) for c in colors], symbolPen=pg.mkPen("w"))
-        self.ratio_text = pg.TextItem(color=INK, anchor=(0, 0))
-        self.depth_plot.addItem(self.ratio_text, ignoreBounds=True)
         self.layout_.addItem(self.depth_plot, row=0, col=1)
         self.layout_.layout.setColumnStretchFactor(0, 3)
         self.layout_.layout.setColumnStretchFactor(1, 1)
@@ -90,11 +93,11 @@ class GradientsPanel(Panel):
         y = np.array(latest, float)
         self.depth_curve.setData(np.arange(len(y), dtype=float), y, connect="finite")
         if len(y) >= 2 and np.isfinite(y[0]) and np.isfinite(y[-1]) and y[-1] > 0:
+            # first / last layer: far below 1 when the gradient vanishes on its way back
             ratio = y[0] / y[-1]
-            self.ratio_text.setText(f"first / last layer: {ratio:.2g}×")
-            self.ratio_text.setColor("#c2410c" if ratio < 0.01 else INK)
-            (x0, _), (_, y1) = self.depth_plot.getViewBox().viewRange()
-            self.ratio_text.setPos(x0, y1)
+            color = "#c2410c" if ratio < 0.01 else INK
+            self.depth_plot.setTitle(f"Latest, by depth <span style='color:{color}'>(first/last {ratio:.2g}×)</span>",
+                                     color=INK, size="11pt")
 
     def _hover_fallback(self, scene_pos):
         if not self.layers or not self.plot.sceneBoundingRect().contains(scene_pos):

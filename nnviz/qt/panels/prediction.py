@@ -39,12 +39,15 @@ class PredictionPanel(Panel):
             self.sample_view.setMinimumWidth(180)
             self.sample_image.setColorMap(gray_cmap())
             self.add_hover(self.sample_image, self._describe_pixel)
-        else:
+        else:  # 2D points: the probe batch itself is the gallery; click a point to select it
             self.sample_plot = pg.PlotItem()
-            style_plot(self.sample_plot, None, "x₁", "x₂")
+            style_plot(self.sample_plot, "Probe points (click one)", "x₁", "x₂")
             self.sample_plot.setAspectLocked(True)
             self.sample_plot.setMenuEnabled(False)
-            self.sample_dot = pg.ScatterPlotItem(size=16, pen=pg.mkPen(INK, width=2))
+            self.gallery = pg.ScatterPlotItem(size=11)
+            self.gallery.sigClicked.connect(self._on_gallery_clicked)
+            self.sample_plot.addItem(self.gallery)
+            self.sample_dot = pg.ScatterPlotItem(size=22, brush=pg.mkBrush(None), pen=pg.mkPen(INK, width=2.5))
             self.sample_plot.addItem(self.sample_dot)
             lay.addItem(self.sample_plot, row=1, col=0)
         self.bar_plot = pg.PlotItem()
@@ -53,8 +56,11 @@ class PredictionPanel(Panel):
         self.bar_plot.setMouseEnabled(False, False)
         self.bar_plot.invertY(True)
         self.bar_plot.setXRange(0, 1, padding=0.02)
-        self.bar_plot.setYRange(-0.6, k - 0.4, padding=0)
-        self.bar_plot.getAxis("left").setTicks([[(i, self.class_name(i)) for i in range(k)]])
+        self.bar_plot.setYRange(-0.6, max(k, 5) - 0.4, padding=0)  # few classes: bars stay slim
+        left = self.bar_plot.getAxis("left")
+        left.setTicks([[(i, self.class_name(i)) for i in range(k)]])
+        left.setStyle(hideOverlappingLabels=False)
+        left.setWidth(int(12 + 8 * max(len(self.class_name(i)) for i in range(k))))
         self.bar_plot.showGrid(x=True, alpha=0.15)
         self.bars = pg.BarGraphItem(x0=np.zeros(k), y=np.arange(k, dtype=float), height=0.7, width=np.zeros(k),
                                     brushes=[pg.mkBrush(MUTED)] * k, pens=[pg.mkPen(None)] * k)
@@ -68,24 +74,15 @@ class PredictionPanel(Panel):
         lay.addItem(self.bar_plot, row=1, col=1)
         lay.layout.setColumnStretchFactor(1, 2)
 
-        lay.addLabel("Probe samples (click to select; frame: green right, red wrong)",
-                     row=2, col=0, colspan=2, color=MUTED, size="10pt")
         n = len(snapshot.probe_y)
         if self.is_image:
+            lay.addLabel("Probe samples (click to select; frame: green right, red wrong)",
+                         row=2, col=0, colspan=2, color=MUTED, size="10pt")
             h, w = x.shape[1] + 2 * FRAME, x.shape[2] + 2 * FRAME
             self.gallery_mosaic = Mosaic(n, h, w, cols=min(n, 16), pad=2)
             self.gallery_view, self.gallery = image_view(lay, row=3, col=0, colspan=2)
             self.gallery_tiles = np.empty((n, h, w, 3), np.uint8)
             self.add_hover(self.gallery, self._describe_gallery)
-        else:
-            self.gallery_plot = pg.PlotItem()
-            style_plot(self.gallery_plot, None, "x₁", "x₂")
-            self.gallery_plot.setAspectLocked(True)
-            self.gallery_plot.setMenuEnabled(False)
-            self.gallery = pg.ScatterPlotItem(size=11)
-            self.gallery.sigClicked.connect(self._on_gallery_clicked)
-            self.gallery_plot.addItem(self.gallery)
-            lay.addItem(self.gallery_plot, row=3, col=0, colspan=2)
         self.marker = QGraphicsRectItem()
         pen = QPen(QColor(*BLUE))
         pen.setWidthF(2.5)
@@ -93,8 +90,9 @@ class PredictionPanel(Panel):
         self.marker.setPen(pen)
         if self.is_image:
             self.marker.setParentItem(self.gallery)
-        lay.layout.setRowStretchFactor(1, 3)
-        lay.layout.setRowStretchFactor(3, 2)
+        if self.is_image:
+            lay.layout.setRowStretchFactor(1, 3)
+            lay.layout.setRowStretchFactor(3, 2)
 
     def _update(self, snapshot) -> None:
         s = self.selected_sample
@@ -129,15 +127,10 @@ class PredictionPanel(Panel):
             y0, x0 = self.gallery_mosaic.origin(s)
             self.marker.setRect(QRectF(x0 - 1, y0 - 1, self.gallery_mosaic.w + 2, self.gallery_mosaic.h + 2))
         else:
-            self.sample_dot.setData([x[s, 0]], [x[s, 1]], brush=[pg.mkBrush(*class_color(truth))])
+            self.sample_dot.setData([x[s, 0]], [x[s, 1]])
             brushes = [pg.mkBrush(*class_color(int(c))) for c in snapshot.probe_y]
-            pens = [pg.mkPen(INK, width=3) if i == s else pg.mkPen(*(RIGHT if good else WRONG), width=1.5)
-                    for i, good in enumerate(ok)]
+            pens = [pg.mkPen(*(RIGHT if good else WRONG), width=2) for good in ok]
             self.gallery.setData(x[:, 0], x[:, 1], brush=brushes, pen=pens, data=np.arange(len(x)))
-            lo, hi = x.min(axis=0), x.max(axis=0)
-            pad = 0.15 * np.maximum(hi - lo, 1e-3)
-            self.sample_plot.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]), yRange=(lo[1] - pad[1], hi[1] + pad[1]),
-                                      padding=0)
 
     # ------------------------------------------------------------ picking
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QLabel
 
-from .base import INK, Mosaic, Panel, SymmetricLevels, colorbar, diverging_cmap, fmt, image_view, style_plot
+from .base import INK, Mosaic, integer_ticks, Panel, SymmetricLevels, colorbar, diverging_cmap, fmt, image_view, style_plot
 
 # Layers that pass an image through unchanged in layout on the way to a Flatten.
 _TRANSPARENT = ("Dropout", "Activation")
@@ -88,7 +89,7 @@ class WeightsPanel(Panel):
             return
         kernel = snapshot.params[nid]["kernel"]
         name = self.node_name(nid)
-        lay.addLabel(f"{name}: weight w[i, j] from input i to unit j  (orange < 0 < blue)",
+        lay.addLabel(f"{name}: weight w[i, j] from input i to unit j  (orange &lt; 0 &lt; blue)",
                      row=0, col=0, colspan=3, color=INK, size="11pt")
         self.plot = pg.PlotItem()
         style_plot(self.plot, None, "unit j", "input i")
@@ -96,6 +97,11 @@ class WeightsPanel(Panel):
         self.plot.setMenuEnabled(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
+        # cell (i, j) centred on (j, i), so ticks name whole inputs and units
+        self.image.setImage(np.zeros(kernel.shape, np.float32))
+        self.image.setRect(QRectF(-0.5, -0.5, kernel.shape[1], kernel.shape[0]))
+        integer_ticks(self.plot.getAxis("bottom"), kernel.shape[1])
+        integer_ticks(self.plot.getAxis("left"), kernel.shape[0])
         lay.addItem(self.plot, row=1, col=0)
         images = [self.image]
         src = self.image_source(nid)
@@ -117,6 +123,9 @@ class WeightsPanel(Panel):
             self.bias_plot.setMenuEnabled(False)
             self.bias_image = pg.ImageItem(axisOrder="row-major")
             self.bias_plot.addItem(self.bias_image)
+            self.bias_image.setImage(np.zeros((1, kernel.shape[1]), np.float32))
+            self.bias_image.setRect(QRectF(-0.5, -0.5, kernel.shape[1], 1))
+            integer_ticks(self.bias_plot.getAxis("bottom"), kernel.shape[1])
             self.bias_image.setColorMap(diverging_cmap())
             lay.addItem(self.bias_plot, row=2, col=0)
             self.add_hover(self.bias_image, self._describe_bias)
