@@ -76,15 +76,16 @@ class _NodeRow:
         lay.addItem(self.hist_plot, row=row + 1, col=1)
         self.panel = panel
         self.values: np.ndarray | None = None
+        self.brushes = (pg.mkBrush(BLUE), pg.mkBrush(ORANGE))  # by sign: made once, not per frame
+        self.ranges: dict = {}
 
     def update(self, act: np.ndarray, sample: int, name: str, type_: str) -> None:
         v = act[sample]
         self.values = v
         level = self.levels.update(act)[1]
         if self.bars is not None:
-            self.bars.setOpts(height=v, brushes=[pg.mkBrush(BLUE if x >= 0 else ORANGE) for x in v])
-            lo = 0.0 if self.nonneg else -level
-            self.plot.setYRange(lo, level, padding=0.05)
+            self.bars.setOpts(height=v, brushes=[self.brushes[x < 0] for x in v.tolist()])
+            self._set_range(self.plot, "y", (0.0 if self.nonneg else -level, level))
         else:
             levels = (0.0, level) if self.nonneg else (-level, level)
             if len(self.shape) == 1:
@@ -101,9 +102,25 @@ class _NodeRow:
         note = health(act, self.function)
         self.stats.setText(note)
         x0, x1, y1 = float(edges[0]), float(edges[-1]), float(max(1e-3, counts.max()))
-        self.hist_plot.setXRange(x0, x1, padding=0.02)
-        self.hist_plot.setYRange(0, y1, padding=0.05)
-        self.stats.setPos(x1, y1)
+        self._set_range(self.hist_plot, "x", (x0, x1))
+        self._set_range(self.hist_plot, "y", (0.0, y1))
+        self.stats.setPos(self.ranges[(id(self.hist_plot), "x")][1], self.ranges[(id(self.hist_plot), "y")][1])
+
+    def _set_range(self, plot: pg.PlotItem, axis: str, span: tuple[float, float]) -> bool:
+        """Move an axis only when the data's range changed noticeably: setRange is the costly part."""
+        key = (id(plot), axis)
+        old = self.ranges.get(key)
+        lo, hi = span
+        if old is not None:
+            width = max(old[1] - old[0], 1e-12)
+            if abs(lo - old[0]) < 0.03 * width and abs(hi - old[1]) < 0.03 * width:
+                return False
+        self.ranges[key] = span
+        if axis == "x":
+            plot.setXRange(lo, hi, padding=0.02)
+        else:
+            plot.setYRange(lo, hi, padding=0.05)
+        return True
 
     def describe_cell(self, r, c):
         hit = self.mosaic.locate(r, c)

@@ -30,6 +30,10 @@ class PredictionPanel(Panel):
 
     def _rebuild(self, snapshot) -> None:
         lay = self.layout_
+        self._gallery_key = None
+        self.bar_brushes = (pg.mkBrush(*RIGHT), pg.mkBrush(*WRONG), pg.mkBrush(150, 156, 166))
+        self.verdict_pens = {True: pg.mkPen(*RIGHT, width=2), False: pg.mkPen(*WRONG, width=2)}
+        self.class_brushes = [pg.mkBrush(*class_color(k)) for k in range(snapshot.probabilities.shape[1])]
         x = snapshot.probe_x
         k = snapshot.probabilities.shape[1]
         self.is_image = x.ndim == 4
@@ -101,8 +105,8 @@ class PredictionPanel(Panel):
         truth = int(snapshot.probe_y[s])
         guess = int(np.argmax(p))
         k = len(p)
-        brushes = [pg.mkBrush(*(RIGHT if i == truth else (WRONG if i == guess else (150, 156, 166)))) for i in range(k)]
-        self.bars.setOpts(width=p, brushes=brushes)
+        self.bars.setOpts(width=p, brushes=[self.bar_brushes[0 if i == truth else (1 if i == guess else 2)]
+                                            for i in range(k)])
         for i, t in enumerate(self.bar_labels):
             t.setText(f"{p[i]:.1%}")
             t.setPos(min(float(p[i]), 0.82) + 0.01, i)
@@ -112,13 +116,18 @@ class PredictionPanel(Panel):
                              f"<b>{self.class_name(guess)}</b> ({p[guess]:.0%}) "
                              f"<span style='color:{color}'>{verdict}</span>")
         x = snapshot.probe_x
-        predicted = np.argmax(probs, axis=1)
-        ok = predicted == snapshot.probe_y
+        ok = np.argmax(probs, axis=1) == snapshot.probe_y
+        # The gallery only changes when a verdict (right / wrong) does, or the selection.
+        gallery_key = (ok.tobytes(), s, id(x))
+        redraw = gallery_key != self._gallery_key
+        self._gallery_key = gallery_key
+        if not redraw:
+            return
         if self.is_image:
             img = x[s]
             self.sample_image.setImage(img[..., 0] if img.shape[-1] == 1 else img, levels=(0.0, 1.0),
                                        autoLevels=False)
-            gray = (np.clip(x.mean(axis=3) if x.shape[3] != 3 else x.mean(axis=3), 0, 1) * 255).astype(np.uint8)
+            gray = (np.clip(x.mean(axis=3), 0, 1) * 255).astype(np.uint8)
             tiles = self.gallery_tiles
             tiles[:] = np.where(ok, 1, 0)[:, None, None, None] * np.array(RIGHT, np.uint8) + \
                 np.where(ok, 0, 1)[:, None, None, None] * np.array(WRONG, np.uint8)
@@ -128,8 +137,8 @@ class PredictionPanel(Panel):
             self.marker.setRect(QRectF(x0 - 1, y0 - 1, self.gallery_mosaic.w + 2, self.gallery_mosaic.h + 2))
         else:
             self.sample_dot.setData([x[s, 0]], [x[s, 1]])
-            brushes = [pg.mkBrush(*class_color(int(c))) for c in snapshot.probe_y]
-            pens = [pg.mkPen(*(RIGHT if good else WRONG), width=2) for good in ok]
+            brushes = [self.class_brushes[int(c)] for c in snapshot.probe_y]
+            pens = [self.verdict_pens[bool(good)] for good in ok]
             self.gallery.setData(x[:, 0], x[:, 1], brush=brushes, pen=pens, data=np.arange(len(x)))
 
     # ------------------------------------------------------------ picking

@@ -1,0 +1,425 @@
+"""Visualisation panels driven by real training snapshots: what each shows equals the data it was given."""
+
+from __future__ import annotations
+
+import math
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from nnviz.core.datasets import Dataset, DatasetSpec
+from nnviz.core.graph import Network, analyze
+from nnviz.core.layers import Context
+from nnviz.core.presets import load_preset
+from nnviz.core.project import Project, TrainingConfig
+from nnviz.engine.messages import EpochEnd, Progress, Snapshot
+from nnviz.engine.session import TrainingSession
+
+
+# ---------------------------------------------------------------- real runs (once per module)
+
+
+class Run:
+    def __init__(self, project, dataset=None, **kw):
+        self.msgs: list = []
+        kw.setdefault("snapshot_interval", 0.0)
+        kw.setdefault("max_chunk", 1)
+        session = TrainingSession(project, dataset=dataset, on_message=self.msgs.append, download=False, **kw)
+        session.run()
+        ds = session.dataset
+        self.network = project.network
+        self.analysis = analyze(self.network, Context(tuple(ds.input_shape), ds.n_classes, ds.name))
+        self.dataset = ds
+        self.snaps = [m for m in self.msgs if isinstance(m, Snapshot)]
+        self.metrics = [m for m in self.msgs if isinstance(m, (Progress, EpochEnd))]
+
+    def of_type(self, type_name):
+        return [n.id for n in self.network.nodes.values() if n.type == type_name]
+
+
+@pytest.fixture(scope="module")
+def xor():
+    return Run(load_preset("xor-one-hidden").with_training(epochs=2), probe_size=16, plane_resolution=24)
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    rng = np.random.default_rng(0)
+    x = rng.random((240, 12, 12, 1)).astype(np.float32)
+    y = (x[:, :6].mean(axis=(1, 2, 3)) > x[:, 6:].mean(axis=(1, 2, 3))).astype(np.int32)
+    ds = Dataset("tiny-images", x[:160], y[:160], x[160:180], y[160:180], x[180:], y[180:], ("top", "bottom"), "image")
+    net = Network.chain("Input", ("Conv2D", {"filters": 4}), ("MaxPool2D", {}), ("Conv2D", {"filters": 3}),
+                        ("AvgPool2D", {}), "Flatten", ("Dense", {"units": 2, "activation": "softmax"}), "Output")
+    proj = Project(net, DatasetSpec("xor"), TrainingConfig(epochs=1, max_steps=6, batch_size=16, learning_rate=0.01))
+    return Run(proj, ds, probe_size=8)
+
+
+@pytest.fixture(scope="module")
+def mlp_images():
+    """Flatten of an image input into a Dense: the weights panel shows each unit's weights as an image."""
+    rng = np.random.default_rng(1)
+    x = rng.random((120, 6, 5, 1)).astype(np.float32)
+    y = (x.mean(axis=(1, 2, 3)) > 0.5).astype(np.int32)
+    ds = Dataset("tiny-images", x[:100], y[:100], x[:0], y[:0], x[100:], y[100:], ("dark", "light"), "image")
+    net = Network.chain("Input", "Flatten", ("Dense", {"units": 3, "activation": "relu"}),
+                        ("Dense", {"units": 2, "activation": "softmax"}), "Output")
+    proj = Project(net, DatasetSpec("xor"), TrainingConfig(epochs=1, max_steps=3, batch_size=16))
+    return Run(proj, ds, probe_size=6)
+
+
+def make(qtbot, cls, run, snapshot=None):
+    from nnviz.qt.panels import DatasetInfo
+
+    panel = cls()
+    qtbot.addWidget(panel)
+    panel.set_context(run.network, run.analysis, DatasetInfo.from_dataset(run.dataset))
+    panel.resize(900, 700)
+    if snapshot is not False:
+        panel.show_snapshot(snapshot or run.snaps[-1])
+    return panel
+
+
+# ---------------------------------------------------------------- curves
+
+
+def test_curves_equal_the_metrics_fed(qtbot, xor):
+    from nnviz.qt.panels import CurvesPanel
+    from nnviz.qt.panels.curves import ema
+
+    panel = make(qtbot, CurvesPanel, xor, snapshot=False)
+    for m in xor.metrics:
+        panel.add_metrics(m)
+    progress = [m for m in xor.metrics if isinstance(m, Progress)]
+    epochs = [m for m in xor.metrics if isinstance(m, EpochEnd)]
+    assert progress and len(epochs) == 2
+    x, y = panel.curves["step_loss"].getOriginalDataset()
+    np.testing.assert_array_equal(x, [p.step for p in progress])
+    np.testing.assert_allclose(y, [p.train_loss for p in progress])
+    _, acc = panel.curves["step_accuracy"].getOriginalDataset()
+    np.testing.assert_allclose(acc, [p.train_accuracy for p in progress])
+    _, smooth = panel.curves["smooth_loss"].getOriginalDataset()
+    np.testing.assert_allclose(smooth, ema(np.array([p.train_loss for p in progress]), panel.smoothing))
+    for split in ("train", "test"):
+        ex, ey = panel.curves[f"{split}_loss"].getOriginalDataset()
+        np.testing.assert_array_equal(ex, [e.step for e in epochs])
+        np.testing.assert_allclose(ey, [getattr(e, f"{split}_loss") for e in epochs])
+        _, ea = panel.curves[f"{split}_accuracy"].getOriginalDataset()
+        np.testing.assert_allclose(ea, [getattr(e, f"{split}_accuracy") for e in epochs])
+    # No validation split: no validation points and no legend entry for them.
+    assert panel.series["val_loss"].n == 0 and "val_loss" not in panel.in_legend
+    assert "test_loss" in panel.in_legend
+    assert "test − train" in panel.loss_plot.titleLabel.text
+
+    panel.log_loss.setChecked(True)
+    assert panel.loss_plot.ctrl.logYCheck.isChecked()
+    panel.smoothing_box.setValue(0.0)
+    _, raw = panel.curves["smooth_loss"].getOriginalDataset()
+    np.testing.assert_allclose(raw, [p.train_loss for p in progress])
+    panel.clear()
+    assert panel.series["step_loss"].n == 0 and not panel.in_legend
+
+
+def test_ema_is_debiased():
+    from nnviz.qt.panels.curves import ema
+
+    np.testing.assert_allclose(ema(np.array([2.0, 2.0, 2.0]), 0.9), [2.0, 2.0, 2.0])
+    out = ema(np.array([1.0, math.nan, 3.0]), 0.5)
+    assert out[0] == 1.0 and out[1] == 1.0 and out[2] == pytest.approx((0.25 + 1.5) / 0.75)
+
+
+# ---------------------------------------------------------------- weights
+
+
+def test_weights_heatmap_is_the_kernel(qtbot, xor):
+    from nnviz.qt.panels import WeightsPanel
+
+    panel = make(qtbot, WeightsPanel, xor)
+    snap = xor.snaps[-1]
+    dense = [n for n in xor.analysis.order if n in xor.of_type("Dense")]
+    assert panel.layers == dense and panel.layer_box.count() == 2
+    np.testing.assert_array_equal(panel.image.image, snap.params[dense[0]]["kernel"])
+    np.testing.assert_array_equal(panel.bias_image.image[0], snap.params[dense[0]]["bias"])
+    lo, hi = panel.image.levels
+    assert lo == -hi and hi == pytest.approx(np.abs(snap.params[dense[0]]["kernel"]).max())
+    assert panel.tiles_image is None  # a 2D input has no image to show weights on
+
+    panel.select_layer(dense[1])
+    np.testing.assert_array_equal(panel.image.image, snap.params[dense[1]]["kernel"])
+    # Hover names the weight and its value.
+    text = panel._describe_weight(1, 0)
+    assert "input 1 → unit 0" in text and f"{snap.params[dense[1]]['kernel'][1, 0]:.4f}" in text
+
+
+def test_levels_adapt_slowly():
+    from nnviz.qt.panels import SymmetricLevels
+
+    lv = SymmetricLevels(shrink=0.1, grow=0.5)
+    assert lv.update(np.array([-2.0, 1.0])) == (-2.0, 2.0)
+    assert lv.update(np.array([0.1]))[1] == pytest.approx(2.0 - 0.1 * 1.9)
+    assert lv.update(np.array([10.0]))[1] > 5.0
+
+
+def test_first_dense_on_images_shows_unit_weights_as_images(qtbot, mlp_images):
+    from nnviz.qt.panels import WeightsPanel
+
+    panel = make(qtbot, WeightsPanel, mlp_images)
+    dense = panel.layers[0]
+    kernel = mlp_images.snaps[-1].params[dense]["kernel"]
+    assert panel.image_source(dense) == (6, 5, 1)
+    assert panel.image_source(panel.layers[1]) is None
+    for j in range(3):
+        np.testing.assert_array_equal(panel.mosaic.tile(panel.tiles_image.image, j), kernel[:, j].reshape(6, 5))
+    assert "unit 2" in panel._describe_tile(*panel.mosaic.origin(2))
+
+
+# ---------------------------------------------------------------- convolution
+
+
+def test_conv_panel_shows_kernels_feature_maps_and_pooling(qtbot, cnn):
+    from nnviz.qt.panels import ConvPanel
+
+    panel = make(qtbot, ConvPanel, cnn)
+    snap = cnn.snaps[-1]
+    convs = [n for n in cnn.analysis.order if n in cnn.of_type("Conv2D")]
+    assert panel.conv_ids == convs
+    for nid in convs:
+        mos, img, _, shown = panel.kernels[nid]
+        k = snap.params[nid]["kernel"]
+        for i in range(k.shape[3]):
+            np.testing.assert_array_equal(mos.tile(img.image, i), k[..., 0, i])
+        if shown > 1:  # one row per input channel
+            np.testing.assert_array_equal(mos.tile(img.image, 1 * k.shape[3] + 2), k[..., 1, 2])
+    panel.selected_sample = 5
+    for nid in convs:
+        m = panel.maps[nid]
+        act = snap.activations[nid][5]
+        for c in range(act.shape[-1]):
+            np.testing.assert_array_equal(m.mosaic.tile(m.image.image, c), act[..., c])
+    pools = [n for n in cnn.analysis.order if n in cnn.of_type("MaxPool2D") + cnn.of_type("AvgPool2D")]
+    assert list(panel.pools) == pools
+    for nid in pools:
+        left, right = panel.pools[nid]
+        src = cnn.network.inputs_of(nid)[0]
+        for c in range(snap.activations[nid].shape[-1]):
+            np.testing.assert_array_equal(right.mosaic.tile(right.image.image, c), snap.activations[nid][5][..., c])
+            np.testing.assert_array_equal(left.mosaic.tile(left.image.image, c), snap.activations[src][5][..., c])
+        assert left.image.levels.tolist() == right.image.levels.tolist()  # comparable brightness
+    np.testing.assert_array_equal(panel.input_image.image, snap.probe_x[5, ..., 0])
+    text = panel._describe_kernel(convs[0], 0, 0)
+    assert "filter 0, input channel 0" in text
+
+
+# ---------------------------------------------------------------- activations
+
+
+def test_activations_show_the_selected_sample_and_batch_histogram(qtbot, cnn, xor):
+    from nnviz.qt.panels import ActivationsPanel
+    from nnviz.qt.panels.activations import histogram
+
+    panel = make(qtbot, ActivationsPanel, xor)
+    snap = xor.snaps[-1]
+    hidden = xor.of_type("Dense")[0]
+    panel.selected_sample = 3
+    row = panel.rows[hidden]
+    np.testing.assert_allclose(row.bars.opts["height"], snap.activations[hidden][3])
+    counts, edges = histogram(snap.activations[hidden])
+    x, y = row.hist.getData()
+    np.testing.assert_allclose(x, edges)
+    np.testing.assert_allclose(y, counts)
+    assert counts.sum() == pytest.approx(1.0)
+    assert xor.of_type("Output")[0] not in panel.rows
+
+    panel = make(qtbot, ActivationsPanel, cnn)
+    snap = cnn.snaps[-1]
+    conv = cnn.of_type("Conv2D")[0]
+    row = panel.rows[conv]
+    for c in range(4):
+        np.testing.assert_array_equal(row.mosaic.tile(row.image.image, c), snap.activations[conv][0][..., c])
+    assert "dead units" in row.stats.toPlainText()  # a ReLU layer reports dead units
+    flat = cnn.of_type("Flatten")[0]
+    np.testing.assert_allclose(panel.rows[flat].bars.opts["height"], snap.activations[flat][0])
+
+
+def test_long_vectors_are_drawn_as_a_grid(qtbot, mlp_images):
+    from nnviz.qt.panels import ActivationsPanel
+    from nnviz.qt.panels import activations
+
+    old, activations.MAX_BARS = activations.MAX_BARS, 10
+    try:
+        panel = make(qtbot, ActivationsPanel, mlp_images)
+    finally:
+        activations.MAX_BARS = old
+    flat = mlp_images.of_type("Flatten")[0]
+    row = panel.rows[flat]
+    v = mlp_images.snaps[-1].activations[flat][0]
+    cells = row.image.image.ravel()
+    np.testing.assert_array_equal(cells[: v.size], v)
+    assert np.isnan(cells[v.size:]).all()
+    assert f"unit 7: {v[7]:.4f}" in row.describe_cell(7 // row.grid[1], 7 % row.grid[1])
+
+
+def test_health_spots_dead_relus_and_saturation():
+    from nnviz.qt.panels.activations import health
+
+    act = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 0.5]])
+    assert health(act, "relu").startswith("dead units 33%")
+    assert health(np.array([[0.999, 0.5], [0.001, 0.5]]), "sigmoid") == "saturated 50%"
+
+
+# ---------------------------------------------------------------- gradients
+
+
+def test_gradient_lines_equal_the_norms(qtbot, xor):
+    from nnviz.qt.panels import GradientsPanel
+
+    panel = make(qtbot, GradientsPanel, xor, snapshot=False)
+    for s in xor.snaps:
+        panel.show_snapshot(s)
+        panel.show_snapshot(s)  # the same snapshot twice adds nothing
+    by_step: dict = {}
+    for s in xor.snaps:  # a step can be snapshotted twice (end of a chunk and of an epoch): one point
+        if s.grad_norms:
+            by_step.setdefault(s.step, s)
+    with_grads = list(by_step.values())
+    dense = [n for n in xor.analysis.order if n in xor.of_type("Dense")]
+    assert panel.layers == dense
+    for nid in dense:
+        x, y = panel.curves[nid].getOriginalDataset()
+        np.testing.assert_array_equal(x, [s.step for s in with_grads])
+        np.testing.assert_allclose(y, [s.grad_norms[nid] for s in with_grads])
+    assert panel.plot.ctrl.logYCheck.isChecked()
+    _, latest = panel.depth_curve.getOriginalDataset()
+    np.testing.assert_allclose(latest, [xor.snaps[-1].grad_norms[n] for n in dense])
+    assert panel.rebuilds == 1
+
+
+# ---------------------------------------------------------------- decision boundary
+
+
+def test_decision_heatmap_is_class_one_probability(qtbot, xor):
+    from nnviz.qt.panels import DecisionBoundaryPanel
+
+    panel = make(qtbot, DecisionBoundaryPanel, xor)
+    plane = xor.snaps[-1].plane
+    np.testing.assert_array_equal(panel.heat.image, plane.probabilities[..., 1])
+    assert tuple(panel.heat.levels) == (0.0, 1.0)
+    # The image covers the grid: pixel centres at the grid's coordinates.
+    rect = panel.heat.mapRectToParent(panel.heat.boundingRect())
+    dx = plane.xs[1] - plane.xs[0]
+    assert rect.left() == pytest.approx(plane.xs[0] - dx / 2, rel=1e-4)
+    assert rect.bottom() == pytest.approx(plane.ys[-1] + (plane.ys[1] - plane.ys[0]) / 2, rel=1e-4)
+    n_train = len(panel.info.x_train)
+    assert len(panel.train_points.data) == n_train and len(panel.test_points.data) == len(panel.info.x_test)
+    hidden = xor.of_type("Dense")[0]
+    assert list(panel.thumbs) == [hidden]  # the layer feeding the Output is the big plot itself
+    mos, img = panel.thumbs[hidden]
+    for u in range(4):
+        np.testing.assert_array_equal(mos.tile(img.image, u), plane.nodes[hidden][..., u])
+    r, c = 3, 5
+    assert f"{plane.probabilities[r, c, 1]:.4f}" in panel._describe_plane(r, c)
+    panel.selected_sample = 2
+    sx, sy = panel.selected_marker.getData()
+    assert (sx[0], sy[0]) == tuple(xor.snaps[-1].probe_x[2])
+
+
+def test_decision_panel_without_plane_says_why(qtbot, cnn):
+    from nnviz.qt.panels import DecisionBoundaryPanel
+
+    panel = make(qtbot, DecisionBoundaryPanel, cnn)
+    assert panel.heat is None
+
+
+# ---------------------------------------------------------------- prediction
+
+
+def test_selecting_a_sample_updates_the_prediction(qtbot, cnn, xor):
+    from nnviz.qt.panels import PredictionPanel, link_samples, ConvPanel
+
+    panel = make(qtbot, PredictionPanel, cnn)
+    conv = make(qtbot, ConvPanel, cnn)
+    link_samples([panel, conv])
+    snap = cnn.snaps[-1]
+    np.testing.assert_allclose(panel.bars.opts["width"], snap.probabilities[0])
+    with qtbot.waitSignal(panel.sample_selected) as sig:
+        panel.selected_sample = 4
+    assert sig.args == [4] and conv.selected_sample == 4
+    np.testing.assert_allclose(panel.bars.opts["width"], snap.probabilities[4])
+    np.testing.assert_array_equal(panel.sample_image.image, snap.probe_x[4, ..., 0])
+    assert f"sample 4: true <b>{cnn.dataset.class_names[snap.probe_y[4]]}</b>" in panel.heading.text
+    # Clicking a gallery tile selects that sample.
+    y0, x0 = panel.gallery_mosaic.origin(6)
+    scene_pos = panel.gallery.mapToScene(pg_point(x0 + 3, y0 + 3))
+    assert panel.sample_at(scene_pos) == 6
+    tile = panel.gallery_mosaic.tile(panel.gallery.image, 6)
+    np.testing.assert_array_equal(tile[2:-2, 2:-2, 0], (np.clip(snap.probe_x[6, ..., 0], 0, 1) * 255).astype(np.uint8))
+
+    panel = make(qtbot, PredictionPanel, xor)
+    panel.selected_sample = 7
+    np.testing.assert_allclose(panel.bars.opts["width"], xor.snaps[-1].probabilities[7])
+    assert panel.bar_plot.getAxis("left")._tickLevels[0][0][1] == xor.dataset.class_names[0]
+
+
+def pg_point(x, y):
+    from PySide6.QtCore import QPointF
+
+    return QPointF(x, y)
+
+
+# ---------------------------------------------------------------- hover, export, speed
+
+
+def test_hover_reads_the_value_under_the_cursor(qtbot, xor):
+    from nnviz.qt.panels import WeightsPanel
+
+    panel = make(qtbot, WeightsPanel, xor)
+    panel.show()
+    qtbot.waitExposed(panel)
+    kernel = xor.snaps[-1].params[panel.layers[0]]["kernel"]
+    scene_pos = panel.image.mapToScene(pg_point(2.5, 1.5))  # pixel (row 1, col 2)
+    panel._on_scene_mouse_moved(scene_pos)
+    assert "input 1 → unit 2" in panel.readout.text() and f"{kernel[1, 2]:.4f}" in panel.readout.text()
+
+
+@pytest.mark.parametrize("name", ["CurvesPanel", "WeightsPanel", "ConvPanel", "ActivationsPanel",
+                                  "GradientsPanel", "DecisionBoundaryPanel", "PredictionPanel"])
+def test_export_writes_png_and_svg(qtbot, tmp_path, xor, cnn, name):
+    import nnviz.qt.panels as panels
+
+    run = cnn if name == "ConvPanel" else xor
+    panel = make(qtbot, getattr(panels, name), run)
+    for m in run.metrics:
+        panel.add_metrics(m)
+    panel.show()
+    qtbot.waitExposed(panel)
+    png = panel.export(tmp_path / "shot.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 2000
+    svg = panel.export(tmp_path / "shot.svg")
+    assert b"<svg" in svg.read_bytes()[:2000]
+
+
+def test_many_snapshots_are_fast_and_reuse_items(qtbot, xor):
+    import nnviz.qt.panels as panels
+
+    made = [make(qtbot, cls, xor) for cls in panels.PANEL_TYPES]
+    snaps = xor.snaps
+    items_before = [len(p.graphics.scene().items()) for p in made]
+    times = []
+    for p in made:
+        t0 = time.perf_counter()
+        for i in range(2000):
+            p.show_snapshot(snaps[i % len(snaps)])
+        times.append(time.perf_counter() - t0)
+    assert max(times) < 5.0, dict(zip([type(p).__name__ for p in made], times))
+    assert [p.rebuilds for p in made if not isinstance(p, panels.CurvesPanel)] == [1] * (len(made) - 1)
+    assert [len(p.graphics.scene().items()) for p in made] == items_before
+    # Memory stays flat: another round of snapshots leaves (almost) nothing behind.
+    tracemalloc.start()
+    before, _ = tracemalloc.get_traced_memory()
+    for i in range(200):
+        for p in made:
+            p.show_snapshot(snaps[i % len(snaps)])
+    after, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert after - before < 1_000_000, after - before
