@@ -11,6 +11,7 @@ from .base import INK, Mosaic, integer_ticks, Panel, SymmetricLevels, colorbar, 
 
 # Layers that pass an image through unchanged in layout on the way to a Flatten.
 _TRANSPARENT = ("Dropout", "Activation")
+MAX_TILES = 64  # beyond this many units the tiles get too small to read
 
 
 class WeightsPanel(Panel):
@@ -89,8 +90,9 @@ class WeightsPanel(Panel):
             return
         kernel = snapshot.params[nid]["kernel"]
         name = self.node_name(nid)
+        src = self.image_source(nid)
         lay.addLabel(f"{name}: weight w[i, j] from input i to unit j  (orange &lt; 0 &lt; blue)",
-                     row=0, col=0, colspan=3, color=INK, size="11pt")
+                     row=0, col=0, colspan=1 if src else 3, color=INK, size="11pt")
         self.plot = pg.PlotItem()
         style_plot(self.plot, None, "unit j", "input i")
         self.plot.invertY(True)
@@ -104,10 +106,13 @@ class WeightsPanel(Panel):
         integer_ticks(self.plot.getAxis("left"), kernel.shape[0])
         lay.addItem(self.plot, row=1, col=0)
         images = [self.image]
-        src = self.image_source(nid)
         if src is not None:
             h, w, c = src
-            self.mosaic = Mosaic(kernel.shape[1], h, w)
+            shown = min(kernel.shape[1], MAX_TILES)
+            self.mosaic = Mosaic(shown, h, w)
+            lay.addLabel(f"each unit's {h}×{w} incoming weights as an image"
+                         + (f" (first {shown} of {kernel.shape[1]} units)" if shown < kernel.shape[1] else ""),
+                         row=0, col=1, colspan=2, color=INK, size="11pt")
             vb, self.tiles_image = image_view(lay, row=1, col=1)
             vb.setMinimumWidth(200)
             images.append(self.tiles_image)
@@ -129,9 +134,7 @@ class WeightsPanel(Panel):
             self.bias_image.setColorMap(diverging_cmap())
             lay.addItem(self.bias_plot, row=2, col=0)
             self.add_hover(self.bias_image, self._describe_bias)
-        if src is not None:
-            lay.addLabel(f"each unit's {src[0]}×{src[1]} incoming weights, as an image",
-                         row=2, col=1, color=INK, size="10pt")
+        lay.layout.setRowStretchFactor(1, 10)
         self.add_hover(self.image, self._describe_weight)
 
     def _update(self, snapshot) -> None:
@@ -145,7 +148,7 @@ class WeightsPanel(Panel):
         self.bar.setLevels(levels)
         if self.tiles_image is not None:
             h, w, c = self.mosaic.h, self.mosaic.w, kernel.shape[0] // (self.mosaic.h * self.mosaic.w)
-            tiles = kernel.T.reshape(-1, h, w, c).mean(axis=3)  # colour inputs: the mean over channels
+            tiles = kernel[:, : self.mosaic.n].T.reshape(-1, h, w, c).mean(axis=3)  # colour inputs: the mean over channels
             self.tiles_image.setImage(self.mosaic.compose(tiles), levels=levels, autoLevels=False)
         if self.bias_image is not None and "bias" in p:
             self.bias_image.setImage(p["bias"][None, :], levels=levels, autoLevels=False)
