@@ -164,11 +164,12 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock("Inspector", "InspectorDock", self.inspector,
                                          Qt.DockWidgetArea.RightDockWidgetArea)
         self.settings_panel = TrainingSettingsPanel()
-        # Left: what to build with and how to train it (set up once); right: the selected layer.
+        # Left: a narrow palette, so the diagram gets the width; right: the selected layer
+        # above the data and training settings.
         self.settings_dock = self._dock("Data and training", "TrainingDock", self.settings_panel,
-                                        Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [345, 330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.palette_dock, self.settings_dock], [380, 520], Qt.Orientation.Vertical)
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [190, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.inspector_dock, self.settings_dock], [360, 520], Qt.Orientation.Vertical)
 
         self._build_status_bar()
         self._build_actions()
