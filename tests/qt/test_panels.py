@@ -69,6 +69,15 @@ def mlp_images():
     return Run(proj, ds, probe_size=6)
 
 
+@pytest.fixture(autouse=True)
+def _collect_panels_between_tests():
+    """Free each test's panels here, not whenever the cyclic collector happens to run inside a later paint."""
+    import gc
+
+    yield
+    gc.collect()
+
+
 def make(qtbot, cls, run, snapshot=None):
     from nnviz.qt.panels import DatasetInfo
 
