@@ -10,12 +10,24 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
-                               QLabel, QLineEdit, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.layers import ACTIVATION_FORMULAS, ParamSpec, layer_type, shape_text
 from .document import ProjectDocument
+from .wiring import rewire
 
 CHOICE_TEXT = {
     "linear": "Linear (none)", "sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU",
@@ -88,15 +100,9 @@ class NodeInspector(QWidget):
     # ------------------------------------------------------------ wiring
 
     def set_document(self, document: ProjectDocument) -> None:
-        if self.document is not None:
-            for sig, slot in self._connections():
-                try:
-                    sig.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass
+        old = self._connections() if self.document is not None else []
         self.document = document
-        for sig, slot in self._connections():
-            sig.connect(slot)
+        rewire(old, self._connections())
         self.node_ids = []
         self._form_key = None
         self.refresh()

@@ -13,13 +13,28 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QLabel, QMenu, QPushButton, QScrollArea,
-                               QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.datasets import IMAGE_DATASETS, TOY_DATASETS, DatasetSpec
 from ..core.project import INITIALIZERS, OPTIMIZER_NAMES, OPTIMIZERS, TrainingConfig
 from .document import ProjectDocument
+from .wiring import rewire
 
 DATASET_TEXT = {
     "circle": "Circle (toy 2D)", "xor": "XOR (toy 2D)", "gauss": "Two Gaussians (toy 2D)",
@@ -191,15 +206,9 @@ class TrainingSettingsPanel(QWidget):
     # ------------------------------------------------------------ wiring
 
     def set_document(self, document: ProjectDocument) -> None:
-        if self.document is not None:
-            for sig, slot in self._connections():
-                try:
-                    sig.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass
+        old = self._connections() if self.document is not None else []
         self.document = document
-        for sig, slot in self._connections():
-            sig.connect(slot)
+        rewire(old, self._connections())
         self.refresh()
 
     def _connections(self):
