@@ -2,10 +2,13 @@
 
     python packaging/screenshot.py --preset mnist-cnn --out docs/screenshot.png
     python packaging/screenshot.py --preset xor-one-hidden --train 3 --out /tmp/xor.png
+    python packaging/screenshot.py --preset spiral-playground --steps 1500 --out /tmp/spiral.png
 
 ``--select`` names the node shown in the inspector (default: the first layer with
 settings; ``none`` for the network totals). ``--train SECONDS`` trains first, so the
-status bar shows live metrics (MNIST needs ``--data-dir`` or the cache folder).
+status bar shows live metrics (MNIST needs ``--data-dir`` or the cache folder);
+``--steps N`` trains until step N instead (at most ``--train`` seconds, default 120), so
+the training panels below the diagram show the run mid-way.
 ``--dark`` renders with the dark palette.
 """
 
@@ -30,6 +33,7 @@ def main() -> int:
     p.add_argument("--size", default="1500x950", help="WIDTHxHEIGHT of the window")
     p.add_argument("--select", default="", help="node name to select ('none': nothing)")
     p.add_argument("--train", type=float, default=0.0, metavar="SECONDS")
+    p.add_argument("--steps", type=int, default=0, help="train until this step, then pause")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--dark", action="store_true")
     args = p.parse_args()
@@ -67,7 +71,15 @@ def main() -> int:
             next((n for n in nodes if n.layer.params and n.type != "Output"), None)
         if chosen is not None:
             w.editor.select_nodes([chosen.id])
-    if args.train > 0:
+    if args.steps > 0:
+        w.train()
+        end = time.perf_counter() + (args.train or 120.0)
+        while time.perf_counter() < end and w.bridge.active and \
+                (w.bridge.last_progress is None or w.bridge.last_progress.step < args.steps):
+            pump(0.02)
+        w.pause()
+        pump(0.5)
+    elif args.train > 0:
         w.train()
         pump(args.train)
         w.pause()

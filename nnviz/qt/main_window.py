@@ -11,7 +11,7 @@ import html
 import math
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDockWidget, QFileDialog,
                                QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
@@ -27,11 +27,15 @@ from .editor import NetworkEditor
 from .inspector import NodeInspector
 from .palette import LayerPalette
 from .settings_panel import TrainingSettingsPanel
+from .visuals import VisualsController
 
 MAX_RECENT = 8
 AUTOSAVE_MS = 30_000
 AUTOSAVE_NAME = "autosave.nnviz.json"
 FILE_FILTER = "nnviz projects (*.json);;All files (*)"
+# A run started from the window: short chunks and frequent snapshots, so the panels
+# animate at the bridge's ~30 Hz instead of jumping five times a second.
+LIVE_SESSION = {"chunk_seconds": 0.03, "snapshot_interval": 0.03}
 
 
 def new_project() -> Project:
@@ -170,6 +174,10 @@ class MainWindow(QMainWindow):
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [190, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.inspector_dock, self.settings_dock], [360, 520], Qt.Orientation.Vertical)
+        # The visualisation docks below the diagram are built once the window is on screen
+        # (pyqtgraph and the panels cost more to import than the rest of the window).
+        self.visuals = VisualsController(self, self.bridge)
+        self._visuals_scheduled = False
 
         self._build_status_bar()
         self._build_actions()
@@ -317,6 +325,8 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         for dock in (self.palette_dock, self.inspector_dock, self.settings_dock):
             m.addAction(dock.toggleViewAction())
+        self.visuals_menu = m.addMenu("Training &panels")
+        self.visuals_menu.addAction("(loading…)").setEnabled(False)
         self.view_menu = m
 
         m = mb.addMenu("&Train")
@@ -379,6 +389,7 @@ class MainWindow(QMainWindow):
         self.inspector.set_document(doc)
         self.settings_panel.set_document(doc)
         self.bridge.set_document(doc)
+        self.visuals.set_document(doc)
         self.inspector.set_selection([])
         self._autosaved_index = -1
         self._show_idle_status()
@@ -624,6 +635,43 @@ class MainWindow(QMainWindow):
         self.autosave_path.unlink(missing_ok=True)
         self.settings.setValue("session/clean_exit", True)
 
+    # ================================================================ visualisation docks
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._visuals_scheduled and not self.visuals.is_built:
+            self._visuals_scheduled = True
+            handle = self.windowHandle()
+            if handle is not None:
+                handle.installEventFilter(self)
+            else:
+                QTimer.singleShot(0, self._after_first_frame)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Expose and obj is self.windowHandle() and obj.isExposed():
+            obj.removeEventFilter(self)
+            # Two turns of the event loop: the first frame is painted and pending input
+            # handled before the panels are built.
+            QTimer.singleShot(0, self._after_first_frame)
+        return super().eventFilter(obj, event)
+
+    def _after_first_frame(self) -> None:
+        QTimer.singleShot(0, self._build_visuals_if_shown)
+
+    def _build_visuals_if_shown(self) -> None:
+        if self.isVisible():
+            self.build_visuals()
+
+    def build_visuals(self) -> None:
+        """Create the panel docks now (normally done just after the window first appears)."""
+        if self.visuals.is_built:
+            return
+        self.visuals.build()
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+            self.visuals.update_applicable()
+
     # ================================================================ window state
 
     def _restore_window_state(self) -> None:
@@ -674,7 +722,7 @@ class MainWindow(QMainWindow):
         self.status_label.setText("Starting…")
         self.progress_bar.setRange(0, 0)
         self.progress_bar.show()
-        self.bridge.start(project, self.data_dir, download=self.download, paused=paused)
+        self.bridge.start(project, self.data_dir, download=self.download, paused=paused, **LIVE_SESSION)
 
     def pause(self) -> None:
         self.bridge.pause()

@@ -1,0 +1,327 @@
+"""The training visualisation docks of the main window and the routing of live data to them.
+
+pyqtgraph and the panels are imported only when :meth:`VisualsController.build` runs
+(after the window is first on screen), so a cold start does not pay for them. The
+bridge's timer delivers at most one snapshot per tick; it goes only to the panels a
+user can see (a dock that is closed, or behind another tab, is skipped and catches up
+with the newest snapshot when it comes to the front). Metrics always reach the curves,
+which need the whole history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget
+
+from ..core.datasets import CLASS_NAMES, IMAGE_DATASETS, TOY_DATASETS, DatasetError, load_dataset
+
+if TYPE_CHECKING:
+    from .bridge import SessionBridge
+    from .document import ProjectDocument
+
+CONV_TYPES = ("Conv2D", "MaxPool2D", "AvgPool2D")
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """One visualisation dock: its key, dock title, panel class name and what it is for."""
+
+    key: str
+    title: str
+    class_name: str
+    tip: str
+
+
+# Bottom area, left: the curves. Right: one tab group, most telling first.
+CURVES = PanelSpec("curves", "Curves", "CurvesPanel", "Loss and accuracy while training")
+TABBED = (
+    PanelSpec("decision", "Decision boundary", "DecisionBoundaryPanel",
+              "What the network decides over the input plane (2D datasets)"),
+    PanelSpec("prediction", "Prediction", "PredictionPanel", "The selected sample and its class probabilities"),
+    PanelSpec("conv", "Convolution", "ConvPanel", "Kernels, feature maps and pooling (networks with convolutions)"),
+    PanelSpec("weights", "Weights", "WeightsPanel", "Every dense layer's weights as a heatmap"),
+    PanelSpec("activations", "Activations", "ActivationsPanel", "What every layer outputs, and its spread"),
+    PanelSpec("gradients", "Gradients", "GradientsPanel", "How large each layer's gradient is"),
+)
+PANEL_SPECS = (CURVES, *TABBED)
+
+
+def dataset_info_for(document: ProjectDocument):
+    """A DatasetInfo from the document's settings, without loading big datasets.
+
+    Toy sets are regenerated (numpy, milliseconds) so their points can be drawn; image
+    sets give their class names; imported files give what the analysis knows.
+    """
+    from .panels import DatasetInfo
+
+    spec, ctx = document.project.dataset, document.context
+    if spec.name in TOY_DATASETS:
+        try:
+            return DatasetInfo.from_dataset(load_dataset(spec))
+        except DatasetError:
+            pass
+    shape = tuple(ctx.input_shape or ())
+    if spec.name in IMAGE_DATASETS:
+        return DatasetInfo(CLASS_NAMES[spec.name], shape, "image")
+    names = tuple(str(k) for k in range(ctx.n_classes or 0))
+    return DatasetInfo(names, shape, "image" if len(shape) == 3 else "toy2d" if shape == (2,) else "table")
+
+
+def _same_info(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    if (a.class_names, tuple(a.input_shape), a.kind) != (b.class_names, tuple(b.input_shape), b.kind):
+        return False
+    for name in ("x_train", "y_train", "x_test", "y_test"):
+        u, v = getattr(a, name), getattr(b, name)
+        if (u is None) != (v is None) or u is not None and (u.shape != v.shape or not (u == v).all()):
+            return False
+    return True
+
+
+def retire_items(panel) -> None:
+    """Clear ``panel`` and delete the pyqtgraph items it no longer shows, now and in Qt's order.
+
+    Left to Python's cyclic collector, old items were freed at whatever moment it ran,
+    sometimes in the middle of another item's paint (a segfault in ImageItem.paint).
+    Items the panel keeps for its lifetime (the curves' plots) are re-added by ``clear``
+    and are left alone.
+    """
+    layout = panel.layout_
+    before = list(layout.items)
+    panel.clear()
+    scene = panel.graphics.scene()
+    for item in before:
+        if item in layout.items:
+            continue
+        if item.scene() is scene:
+            scene.removeItem(item)
+        item.deleteLater()
+    panel.snapshot = None
+
+
+class VisualsController(QObject):
+    """Owns the visualisation docks: builds them once, gives them context, routes snapshots and metrics."""
+
+    built = Signal()
+    frame_drawn = Signal(int)  # how many panels were updated from one snapshot
+
+    def __init__(self, window: QMainWindow, bridge: SessionBridge) -> None:
+        super().__init__(window)
+        self.window = window
+        self.bridge = bridge
+        self.document: ProjectDocument | None = None
+        self.docks: dict[str, QDockWidget] = {}
+        self.panels: dict[str, Any] = {}
+        self.applicable: dict[str, bool] = {}
+        self.latest = None  # the newest snapshot of the current run
+        self.frames = 0  # snapshots drawn (benchmarks count them)
+        self.updates: dict[str, int] = {}  # per panel: snapshots shown
+        self._shown: dict[str, Any] = {}  # per panel: the snapshot it shows
+        self._auto_hidden: set[str] = set()  # docks hidden because they do not apply
+        self._kind = None  # which group of panels was brought to the front
+        self._run_info_checked = False
+        self._doc_connections: list = []
+        bridge.snapshot.connect(self._on_bridge_snapshot)
+        bridge.progress.connect(self._on_bridge_metrics)
+        bridge.epoch_ended.connect(self._on_bridge_metrics)
+        bridge.active_changed.connect(self._on_bridge_active_changed)
+        bridge.reset_done.connect(self._on_bridge_reset_done)
+
+    @property
+    def is_built(self) -> bool:
+        return bool(self.panels)
+
+    # ------------------------------------------------------------ building (once)
+
+    def build(self) -> None:
+        """Create the panel docks (imports pyqtgraph); later calls do nothing."""
+        if self.is_built:
+            return
+        from . import panels as P
+
+        w = self.window
+        w.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        w.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        for spec in PANEL_SPECS:
+            panel = getattr(P, spec.class_name)()
+            panel.setObjectName(f"{spec.key}Panel")
+            panel.setToolTip("")
+            dock = QDockWidget(spec.title, w)
+            dock.setObjectName(f"{spec.key.capitalize()}PanelDock")
+            dock.setWidget(panel)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            dock.toggleViewAction().setStatusTip(spec.tip)
+            dock.toggleViewAction().setToolTip(spec.tip)
+            dock.visibilityChanged.connect(lambda visible, key=spec.key: self._on_dock_visibility_changed(key, visible))
+            self.docks[spec.key] = dock
+            self.panels[spec.key] = panel
+            self.updates[spec.key] = 0
+        w.addDockWidget(bottom, self.docks["curves"])
+        first = self.docks[TABBED[0].key]
+        w.splitDockWidget(self.docks["curves"], first, Qt.Orientation.Horizontal)
+        for spec in TABBED[1:]:
+            w.tabifyDockWidget(first, self.docks[spec.key])
+        for dock in self.docks.values():
+            dock.show()  # docks added to a shown window start hidden; the context decides which stay
+        w.setTabPosition(bottom, QTabWidget.TabPosition.North)  # tab titles above, where eyes look first
+        P.link_samples(self.panels.values())
+        self.layout_defaults()
+        QTimer.singleShot(0, self.layout_defaults)  # again once the new docks have their sizes
+        menu = getattr(w, "visuals_menu", None)
+        if menu is not None:
+            menu.clear()
+            for spec in PANEL_SPECS:
+                menu.addAction(self.docks[spec.key].toggleViewAction())
+        self.refresh_context(clear=True)
+        self.built.emit()
+        if self.latest is not None:  # a run started before the docks existed
+            self._deliver(self.latest)
+
+    def layout_defaults(self) -> None:
+        """Sizes for a 1500 x 950 window: the diagram above, curves and the main panel below."""
+        w = self.window
+        width = max(w.width(), 900)
+        side = sum(d.width() for d in (getattr(w, "palette_dock", None), getattr(w, "inspector_dock", None))
+                   if d is not None and d.isVisible()) or 530
+        centre = max(width - side, 400)
+        w.resizeDocks([self.docks["curves"], self.docks[TABBED[0].key]],
+                      [int(centre * 0.33), int(centre * 0.67)], Qt.Orientation.Horizontal)
+        w.resizeDocks([self.docks["curves"]], [int(max(w.height(), 600) * 0.5)], Qt.Orientation.Vertical)
+
+    # ------------------------------------------------------------ context
+
+    def set_document(self, document: ProjectDocument) -> None:
+        from .wiring import rewire
+
+        new = [(document.analysis_changed, self._on_document_analysis_changed)]
+        rewire(self._doc_connections, new)
+        self._doc_connections = new
+        self.document = document
+        self.latest = None
+        if self.is_built:
+            self.refresh_context(clear=True)
+
+    def refresh_context(self, clear: bool = True, info=None) -> None:
+        """Give every panel the document's network, analysis and dataset; with ``clear``, forget the last run."""
+        doc = self.document
+        if doc is None or not self.is_built:
+            return
+        info = info if info is not None else dataset_info_for(doc)
+        for key, panel in self.panels.items():
+            if clear:
+                retire_items(panel)
+            panel.set_context(doc.network, doc.analysis, info)
+            self._shown.pop(key, None)
+        self.update_applicable(info)
+
+    def update_applicable(self, info=None) -> None:
+        """Hide the docks that do not apply (no 2D data, no convolution) and bring the telling one to the front."""
+        doc = self.document
+        if doc is None or not self.is_built:
+            return
+        if info is None:
+            info = self.panels["decision"].info
+        has_conv = any(n.type in CONV_TYPES for n in doc.network.nodes.values())
+        self.applicable = {spec.key: True for spec in PANEL_SPECS}
+        self.applicable["decision"] = info is not None and info.is_2d
+        self.applicable["conv"] = has_conv
+        for key, ok in self.applicable.items():
+            dock = self.docks[key]
+            dock.toggleViewAction().setEnabled(ok)
+            if not ok and not dock.isHidden():
+                self._auto_hidden.add(key)
+                dock.hide()
+            elif ok and key in self._auto_hidden:
+                self._auto_hidden.discard(key)
+                dock.show()
+        kind = "2d" if self.applicable["decision"] else "conv" if has_conv else "other"
+        if kind != self._kind:
+            self._kind = kind
+            front = {"2d": "decision", "conv": "conv", "other": "prediction"}[kind]
+            if not self.docks[front].isHidden():
+                self.docks[front].raise_()
+
+    def _on_document_analysis_changed(self, analysis) -> None:
+        if self.bridge.active:  # the run trains a copy; its pictures still describe it
+            return
+        self.latest = None
+        self.refresh_context(clear=True)
+
+    # ------------------------------------------------------------ live data
+
+    def visible_keys(self) -> list[str]:
+        """Panels a user can see now: dock open, in front of its tab group, window not minimised."""
+        if not self.is_built or self.window.isMinimized():
+            return []
+        return [k for k, p in self.panels.items() if self.applicable.get(k, True) and p.isVisible()]
+
+    def _on_bridge_active_changed(self, active: bool) -> None:
+        if active:  # a new run: fresh curves and pictures
+            self.latest = None
+            self._run_info_checked = False
+            self.refresh_context(clear=True)
+
+    def _on_bridge_reset_done(self) -> None:
+        self.latest = None
+        self.refresh_context(clear=True)
+
+    def _on_bridge_metrics(self, message) -> None:
+        if self.is_built:
+            self.panels["curves"].add_metrics(message)
+
+    def _on_bridge_snapshot(self, snapshot) -> None:
+        self.latest = snapshot
+        if not self.is_built:
+            return
+        if not self._run_info_checked:
+            self._check_run_dataset()
+        self._deliver(snapshot)
+
+    def _check_run_dataset(self) -> None:
+        """The loaded dataset is the truth (imported files learn their shape only now)."""
+        self._run_info_checked = True
+        session = self.bridge.session
+        ds = getattr(session, "dataset", None)
+        if ds is None or not hasattr(ds, "x_train"):
+            return
+        from .panels import DatasetInfo
+
+        info = DatasetInfo.from_dataset(ds)
+        current = self.panels["decision"].info
+        if not _same_info(info, current):
+            for key, panel in self.panels.items():
+                if key != "curves":  # the curves keep the metrics that came first
+                    retire_items(panel)
+                    panel.set_context(self.document.network, self.document.analysis, info)
+                    self._shown.pop(key, None)
+            self.panels["curves"].info = info
+            self.update_applicable(info)
+
+    def _deliver(self, snapshot) -> None:
+        n = 0
+        for key in self.visible_keys():
+            if self._show(key, snapshot):
+                n += 1
+        if n:
+            self.frames += 1
+            self.frame_drawn.emit(n)
+
+    def _show(self, key: str, snapshot) -> bool:
+        if self._shown.get(key) is snapshot:
+            return False
+        self.panels[key].show_snapshot(snapshot)
+        self._shown[key] = snapshot
+        self.updates[key] += 1
+        return True
+
+    def _on_dock_visibility_changed(self, key: str, visible: bool) -> None:
+        # Brought to the front (or reopened): catch up with the newest snapshot at once.
+        if visible and self.latest is not None and self.applicable.get(key, True):
+            self._show(key, self.latest)
