@@ -163,13 +163,13 @@ class VisualsController(QObject):
             self.docks[spec.key] = dock
             self.panels[spec.key] = panel
             self.updates[spec.key] = 0
-        w.addDockWidget(bottom, self.docks["curves"])
+        for dock in self.docks.values():
+            w.addDockWidget(bottom, dock)
+            dock.show()  # docks added to a shown window start hidden; the context decides which stay
         first = self.docks[TABBED[0].key]
         w.splitDockWidget(self.docks["curves"], first, Qt.Orientation.Horizontal)
         for spec in TABBED[1:]:
             w.tabifyDockWidget(first, self.docks[spec.key])
-        for dock in self.docks.values():
-            dock.show()  # docks added to a shown window start hidden; the context decides which stay
         w.setTabPosition(bottom, QTabWidget.TabPosition.North)  # tab titles above, where eyes look first
         P.link_samples(self.panels.values())
         self.layout_defaults()
@@ -260,7 +260,10 @@ class VisualsController(QObject):
         """Panels a user can see now: dock open, in front of its tab group, window not minimised."""
         if not self.is_built or self.window.isMinimized():
             return []
-        return [k for k, p in self.panels.items() if self.applicable.get(k, True) and p.isVisible()]
+        # A dock behind another tab is still "visible" to Qt (stacked, not hidden); what
+        # tells is whether any of it is unobscured.
+        return [k for k, p in self.panels.items()
+                if self.applicable.get(k, True) and p.isVisible() and not p.visibleRegion().isEmpty()]
 
     def _on_bridge_active_changed(self, active: bool) -> None:
         if active:  # a new run: fresh curves and pictures

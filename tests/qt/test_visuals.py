@@ -1,0 +1,252 @@
+"""The training panels inside the real window: built after the first frame, fed by the bridge, only when seen."""
+
+from __future__ import annotations
+
+import gc
+import math
+
+import numpy as np
+import pytest
+import shiboken6
+
+from nnviz.core.datasets import Dataset, DatasetSpec
+from nnviz.core.graph import Network
+from nnviz.core.presets import load_preset
+from nnviz.core.project import Project, TrainingConfig
+from nnviz.qt.document import ProjectDocument
+
+
+@pytest.fixture(autouse=True)
+def _collect_between_tests():
+    yield
+    gc.collect()
+
+
+class Recorder:
+    """Everything the bridge emitted, to compare with what the panels show."""
+
+    def __init__(self, bridge):
+        self.snapshots, self.progress, self.epochs = [], [], []
+        bridge.snapshot.connect(self.snapshots.append)
+        bridge.progress.connect(self.progress.append)
+        bridge.epoch_ended.connect(self.epochs.append)
+
+
+def shown_window(make_window, qtbot, project, size=(1500, 950)):
+    w = make_window(ProjectDocument(project))
+    w.resize(*size)
+    w.show()
+    qtbot.waitUntil(lambda: w.visuals.is_built, timeout=5000)  # built by itself after the first frame
+    return w
+
+
+def train_to_end(qtbot, w, timeout=60000):
+    w.train()
+    qtbot.waitUntil(lambda: w.bridge.active, timeout=2000)
+    qtbot.waitUntil(lambda: not w.bridge.active, timeout=timeout)
+    qtbot.wait(50)
+
+
+def front(w, key):
+    """Bring a panel's dock to the front of its tab group, as a click on its tab would."""
+    w.visuals.docks[key].raise_()
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()
+
+
+def test_docks_build_after_the_first_frame_with_view_menu_toggles(qtbot, make_window):
+    w = make_window(ProjectDocument(load_preset("xor-one-hidden")))
+    assert not w.visuals.is_built  # nothing of pyqtgraph before the window is on screen
+    w.resize(1500, 950)
+    w.show()
+    qtbot.waitUntil(lambda: w.visuals.is_built, timeout=5000)
+    v = w.visuals
+    titles = [a.text() for a in w.visuals_menu.actions()]
+    assert titles == ["Curves", "Decision boundary", "Prediction", "Convolution", "Weights", "Activations",
+                      "Gradients"]
+    # 2D data, no convolution: the decision boundary leads, the convolution dock is hidden and disabled
+    qtbot.waitUntil(lambda: v.panels["decision"].isVisible(), timeout=2000)
+    assert v.panels["curves"].isVisible() and v.docks["conv"].isHidden()
+    assert not v.docks["conv"].toggleViewAction().isEnabled()
+    assert sorted(v.visible_keys()) == ["curves", "decision"]
+    # the default layout shows the diagram, the curves and the decision boundary at once, readably
+    for widget in (w.editor, v.panels["curves"], v.panels["decision"]):
+        assert widget.width() >= 300 and widget.height() >= 250, widget
+    assert v.panels["decision"].width() > v.panels["curves"].width()
+    # View menu: close and reopen a panel
+    action = v.docks["weights"].toggleViewAction()
+    action.trigger()
+    assert v.docks["weights"].isHidden()
+    action.trigger()
+    assert not v.docks["weights"].isHidden()
+
+
+def test_xor_training_reaches_the_panels_exactly(qtbot, make_window):
+    project = load_preset("xor-one-hidden").with_training(epochs=2)
+    w = shown_window(make_window, qtbot, project)
+    rec = Recorder(w.bridge)
+    v = w.visuals
+    train_to_end(qtbot, w)
+    assert rec.snapshots and rec.progress and len(rec.epochs) == 2
+    last = rec.snapshots[-1]
+    decision = v.panels["decision"]
+    assert decision.snapshot is last and v.latest is last
+    np.testing.assert_array_equal(decision.heat.image, last.plane.probabilities[..., 1])
+    # the points drawn are the points trained on (regenerated from the document's settings)
+    x, _ = decision.train_points.getData()
+    ds_points = w.visuals.panels["decision"].info.x_train
+    np.testing.assert_allclose(x, ds_points[:, 0])
+    # curves: every Progress and EpochEnd, in order
+    curves = v.panels["curves"]
+    np.testing.assert_array_equal(curves.series["step_loss"].xs, [p.step for p in rec.progress])
+    np.testing.assert_array_equal(curves.series["step_loss"].ys, [p.train_loss for p in rec.progress])
+    np.testing.assert_array_equal(curves.series["test_accuracy"].ys, [e.test_accuracy for e in rec.epochs])
+    xs, ys = curves.curves["test_loss"].getData()
+    np.testing.assert_array_equal(ys, [e.test_loss for e in rec.epochs])
+    # several frames were drawn while it trained, not just the last one
+    assert v.updates["decision"] >= 2 and v.frames >= 2
+    # panels behind other tabs were never drawn...
+    for key in ("prediction", "weights", "activations", "gradients", "conv"):
+        assert v.updates[key] == 0 and v.panels[key].snapshot is None, key
+    # ...and catch up with the newest snapshot when brought to the front
+    front(w, "weights")
+    qtbot.waitUntil(lambda: v.panels["weights"].snapshot is last, timeout=2000)
+    weights = v.panels["weights"]
+    np.testing.assert_array_equal(weights.image.image, last.params[weights.selected_layer]["kernel"])
+    assert "decision" not in v.visible_keys()  # behind the weights tab now
+    # selecting a sample in one panel selects it in all of them
+    v.panels["weights"].set_selected_sample(3)
+    assert all(p.selected_sample == 3 for p in v.panels.values())
+    # Reset forgets the run
+    w.reset()
+    assert v.latest is None and curves.series["step_loss"].n == 0
+    assert all(p.snapshot is None for p in v.panels.values())
+
+
+def test_hidden_panels_are_not_updated_while_training(qtbot, make_window):
+    project = load_preset("xor-one-hidden").with_training(epochs=3)
+    w = shown_window(make_window, qtbot, project)
+    v = w.visuals
+    v.docks["decision"].close()  # closed from its title bar
+    front(w, "activations")
+    drawn = []
+    v.panels["decision"].show_snapshot = lambda s: drawn.append(s)  # must never be called
+    train_to_end(qtbot, w)
+    assert drawn == [] and v.updates["decision"] == 0
+    assert v.updates["activations"] >= 1 and v.panels["activations"].snapshot is v.latest
+    # a minimised window draws nothing
+    assert v.visible_keys()
+    w.showMinimized()
+    assert v.visible_keys() == [] or not w.isMinimized()  # offscreen may not minimise
+    w.showNormal()
+
+
+def tiny_digits(n=96, seed=0):
+    """28 x 28 images in two classes (a bright top or bottom half), so no download is needed."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 28, 28, 1)).astype(np.float32) * 0.3
+    y = (np.arange(n) % 2).astype(np.int32)
+    x[y == 0, :14] += 0.6
+    x[y == 1, 14:] += 0.6
+    x = np.clip(x, 0, 1)
+    k = n * 2 // 3
+    return Dataset("tiny-digits", x[:k], y[:k], x[:0], y[:0], x[k:], y[k:], ("top", "bottom"), "image")
+
+
+def test_small_cnn_shows_the_convolution_panels(qtbot, make_window):
+    from nnviz.engine.session import TrainingSession
+
+    net = Network.chain("Input", ("Conv2D", {"filters": 4}), ("MaxPool2D", {}), ("Conv2D", {"filters": 3}),
+                        ("AvgPool2D", {}), "Flatten", ("Dense", {"units": 2, "activation": "softmax"}), "Output")
+    # imported files (the session gets the tiny set itself): no download, and the real
+    # class names arrive with the loaded dataset
+    project = Project(net, DatasetSpec("files", path="tiny.npz"), TrainingConfig(epochs=1, max_steps=8, batch_size=16))
+    w = shown_window(make_window, qtbot, project)
+    w.document.set_loaded_dataset_shape((28, 28, 1), 2)
+    assert not w.problem_text()
+    ds = tiny_digits()
+    w.bridge._session_factory = lambda p, **kw: TrainingSession(p, dataset=ds, probe_size=8, **kw)
+    v = w.visuals
+    assert not v.docks["conv"].isHidden() and v.docks["decision"].isHidden()
+    qtbot.waitUntil(lambda: v.panels["conv"].isVisible(), timeout=2000)  # convolution leads for a CNN
+    rec = Recorder(w.bridge)
+    train_to_end(qtbot, w)
+    last = rec.snapshots[-1]
+    conv = v.panels["conv"]
+    assert conv.snapshot is last
+    convs = [n.id for n in net.nodes.values() if n.type == "Conv2D"]
+    assert conv.conv_ids == [n for n in w.document.analysis.order if n in convs]
+    for nid in convs:
+        mos, img, _, _ = conv.kernels[nid]
+        k = last.params[nid]["kernel"]
+        for i in range(k.shape[3]):
+            np.testing.assert_array_equal(mos.tile(img.image, i), k[..., 0, i])
+    s = conv.selected_sample
+    for nid, (left, right) in conv.pools.items():
+        for c in range(last.activations[nid].shape[-1]):
+            np.testing.assert_array_equal(right.mosaic.tile(right.image.image, c), last.activations[nid][s][..., c])
+    # the loaded dataset's class names reach the panels
+    assert conv.info.class_names == ("top", "bottom")
+    front(w, "prediction")
+    qtbot.waitUntil(lambda: v.panels["prediction"].snapshot is last, timeout=2000)
+    # an MLP on the same data: the convolution dock goes away (Flatten + Dense only)
+    w.set_document(ProjectDocument(Project(Network.chain("Input", "Flatten", ("Dense", {"units": 10}), "Output"),
+                                           DatasetSpec("mnist"))))
+    assert v.docks["conv"].isHidden() and v.latest is None
+    assert all(p.snapshot is None for p in v.panels.values())
+
+
+def scene_item_count(panel) -> int:
+    return len(panel.graphics.scene().items())
+
+
+def test_panels_rebuild_many_times_without_crashing_or_leaking_items(qtbot, make_window):
+    """Change the network while the window is open, train a little, change it again, with collections between."""
+    from PySide6.QtWidgets import QApplication
+
+    project = load_preset("xor-one-hidden").with_training(epochs=1, max_steps=12)
+    w = shown_window(make_window, qtbot, project, size=(1300, 850))
+    v = w.visuals
+    doc = w.document
+    dense = doc.network.nodes_of_type("Dense")[0].id
+    counts: dict[str, list[int]] = {k: [] for k in v.panels}
+    keys = ["decision", "prediction", "weights", "activations", "gradients"]
+    for i in range(8):
+        old_heat = v.panels["decision"].heat
+        assert doc.set_param(dense, "units", 3 if i % 2 else 5) is None  # two architectures: compiled once each
+        assert all(p.snapshot is None for p in v.panels.values())  # the old run's pictures are gone
+        front(w, keys[i % len(keys)])
+        train_to_end(qtbot, w)
+        if old_heat is not None:  # deleted by Qt, not left for the cyclic collector to free mid-paint
+            assert not shiboken6.isValid(old_heat)
+        w.grab()  # paint every visible item now
+        gc.collect()
+        w.grab()
+        # bring every panel to the front once, so every one of them rebuilds its items
+        for k in keys:
+            front(w, k)
+            w.grab()
+        gc.collect()
+        QApplication.processEvents()  # deferred deletes
+        for k, p in v.panels.items():
+            counts[k].append(scene_item_count(p))
+    for k, c in counts.items():
+        # same architecture, same number of items: old items are deleted, not piled up
+        assert c[2:] == c[:2] * 3, (k, c)
+    units = 3  # the last run (i = 7) had 3 units
+    assert v.panels["weights"].snapshot.params[dense]["kernel"].shape == (2, units)
+
+
+def test_new_document_and_preset_clear_the_panels(qtbot, make_window):
+    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=1))
+    v = w.visuals
+    train_to_end(qtbot, w)
+    assert v.panels["curves"].series["step_loss"].n > 0 and v.panels["decision"].snapshot is not None
+    w.document.undo_stack.setClean()
+    w.open_preset("circle-underfit")
+    assert v.panels["curves"].series["step_loss"].n == 0 and v.panels["decision"].snapshot is None
+    assert v.panels["decision"].network is w.document.network
+    w.document.undo_stack.setClean()
+    w.new_document()
+    assert v.panels["decision"].network is w.document.network and math.isfinite(v.frames)
