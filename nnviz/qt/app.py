@@ -140,6 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     if not probe:
         QTimer.singleShot(0, window.begin_session)
     code = app.exec()
+    # Copied nodes live in a QMimeData made in Python; Qt frees clipboard data in its own
+    # exit handlers, after Python has finalised, and that segfaulted every exit after a copy.
+    from .editor import NODES_MIME
+
+    clipboard = app.clipboard()
+    data = clipboard.mimeData()
+    if data is not None and data.hasFormat(NODES_MIME):
+        clipboard.clear()
     if running_session_threads():
         # A training thread stuck in a long compilation must not hold the process open:
         # the window is gone and the project was saved or discarded by the user.
