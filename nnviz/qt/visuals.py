@@ -10,6 +10,7 @@ which need the whole history.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +121,7 @@ class VisualsController(QObject):
         self.latest = None  # the newest snapshot of the current run
         self.frames = 0  # snapshots drawn (benchmarks count them)
         self.updates: dict[str, int] = {}  # per panel: snapshots shown
+        self.seconds: dict[str, float] = {}  # per panel: time spent showing them
         self._shown: dict[str, Any] = {}  # per panel: the snapshot it shows
         self._auto_hidden: set[str] = set()  # docks hidden because they do not apply
         self._kind = None  # which group of panels was brought to the front
@@ -163,6 +165,7 @@ class VisualsController(QObject):
             self.docks[spec.key] = dock
             self.panels[spec.key] = panel
             self.updates[spec.key] = 0
+            self.seconds[spec.key] = 0.0
         for dock in self.docks.values():
             w.addDockWidget(bottom, dock)
             dock.show()  # docks added to a shown window start hidden; the context decides which stay
@@ -319,7 +322,9 @@ class VisualsController(QObject):
     def _show(self, key: str, snapshot) -> bool:
         if self._shown.get(key) is snapshot:
             return False
+        t0 = time.perf_counter()
         self.panels[key].show_snapshot(snapshot)
+        self.seconds[key] += time.perf_counter() - t0
         self._shown[key] = snapshot
         self.updates[key] += 1
         return True

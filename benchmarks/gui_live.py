@@ -1,0 +1,213 @@
+"""Live training in the real main window against the same training without a GUI, in one process.
+
+The window is offscreen with every training panel that applies in view (each dock
+floated beside the others, none behind a tab), and trains ``fashion-mlp-sigmoid`` for a
+fixed number of steps, exactly as the Train button starts it. Measured:
+
+- fps: snapshots drawn into the panels per second (median over 1 s windows), and the
+  paint events the panels' views actually received;
+- training samples/s, from the session's own Progress messages (first to last), in the
+  window and in a headless run of the same project and dataset (default session
+  settings, as the CLI trains; and with the window's short chunks, for reference);
+- GUI latency: how late a 10 ms timer fires while training (p99), what a click would wait.
+
+Data from ../shared/datasets (Fashion-MNIST), else random images of the same shape. The
+last line reads ``fps=<median> gui/headless=<ratio>``.
+
+    python benchmarks/gui_live.py [--steps 15000] [--size 2400x1500] [--default-layout --size 1500x950]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("NNVIZ_JIT_CACHE", "0")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "datasets"
+
+
+def load_data():
+    import numpy as np
+
+    from nnviz.core.datasets import Dataset, DatasetError, DatasetSpec, load_dataset
+
+    try:
+        return load_dataset(DatasetSpec("fashion-mnist"), SHARED, download=False), "fashion-mnist"
+    except DatasetError:
+        rng = np.random.default_rng(0)
+        x = rng.random((12000, 28, 28, 1), dtype=np.float32)
+        y = rng.integers(0, 10, 12000).astype(np.int32)
+        return Dataset("random", x[:10000], y[:10000], x[:0], y[:0], x[10000:], y[10000:],
+                       tuple(str(i) for i in range(10)), "image"), "random (no ../shared/datasets)"
+
+
+class ProgressClock:
+    """Records (time, step) of every Progress on the training thread, where it is made."""
+
+    def __init__(self) -> None:
+        self.points: list[tuple[float, int]] = []
+
+    def __call__(self, msg) -> None:
+        from nnviz.engine.messages import Progress
+
+        if isinstance(msg, Progress):
+            self.points.append((time.perf_counter(), msg.step))
+
+    def samples_per_second(self, batch: int) -> float:
+        (t0, s0), (t1, s1) = self.points[0], self.points[-1]
+        return (s1 - s0) * batch / max(t1 - t0, 1e-9)
+
+
+def headless(project, ds, **kw) -> float:
+    from nnviz.engine.session import TrainingSession
+
+    clock = ProgressClock()
+    TrainingSession(project, dataset=ds, on_message=clock, download=False, **kw).run()
+    return clock.samples_per_second(project.training.batch_size)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=15000)
+    p.add_argument("--size", default="2400x1500", help="main window WIDTHxHEIGHT")
+    p.add_argument("--default-layout", action="store_true",
+                   help="keep the window's own layout (curves and the front tab only) instead of every panel")
+    args = p.parse_args()
+
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from nnviz.core.presets import load_preset
+    from nnviz.engine.session import TrainingSession
+    from nnviz.qt.app import make_application
+    from nnviz.qt.document import ProjectDocument
+    from nnviz.qt.main_window import LIVE_SESSION, MainWindow
+
+    app = make_application("nnviz-bench")
+    ds, data_name = load_data()
+    project = load_preset("fashion-mlp-sigmoid").with_training(epochs=1, max_steps=args.steps)
+    batch = project.training.batch_size
+    warm = project.with_training(epochs=1, max_steps=300)
+
+    # ---- headless, after a warm-up that compiles every chunk length
+    headless(warm, ds)
+    headless(warm, ds, **LIVE_SESSION)
+    sps_headless = headless(project, ds)
+    sps_headless_live = headless(project, ds, **LIVE_SESSION)
+
+    # ---- the window
+    tmp = tempfile.mkdtemp(prefix="nnviz-bench-")
+    settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(ProjectDocument(project), settings=settings, autosave_dir=tmp, download=False)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    w.resize(width, height)
+    w.show()
+    w.build_visuals()
+    v = w.visuals
+    # every panel that applies in view: float the tabbed ones into a grid beside the window
+    floating = [] if args.default_layout else [k for k in v.docks if k != "curves" and v.applicable.get(k)]
+    for i, key in enumerate(floating):
+        dock = v.docks[key]
+        dock.setFloating(True)
+        dock.resize(760, 560)
+        dock.move(width + (i % 3) * 780, (i // 3) * 580)
+        dock.show()
+    app.processEvents()
+    in_view = v.visible_keys()
+
+    paints = {"n": 0}
+
+    class PaintCounter(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                paints["n"] += 1
+            return False
+
+    counter = PaintCounter()
+    for key in in_view:
+        v.panels[key].graphics.viewport().installEventFilter(counter)
+
+    clock = ProgressClock()
+    target = {"project": warm}
+    # the window's own project copy, with this run's step count (kwargs as the window passes them)
+    w.bridge._session_factory = lambda p, **kw: TrainingSession(
+        p.with_training(max_steps=target["project"].training.max_steps), dataset=ds, on_message=clock, **kw)
+
+    def run_window(project_):
+        w.bridge.reset()
+        target["project"] = project_
+        loop = QEventLoop()
+
+        def on_active_changed(active):
+            if not active:
+                loop.quit()
+
+        w.bridge.active_changed.connect(on_active_changed)
+        w.train()
+        loop.exec()
+        w.bridge.active_changed.disconnect(on_active_changed)
+        print(f"  window run: steps {clock.points[-1][1] if clock.points else 0}", flush=True)
+
+    run_window(warm)  # compile the window's chunk length too
+    clock.points.clear()
+
+    frame_times: list[float] = []
+    v.frame_drawn.connect(lambda n: frame_times.append(time.perf_counter()))
+    lateness: list[float] = []
+    tick = {"t": time.perf_counter()}
+
+    def on_tick():
+        now = time.perf_counter()
+        lateness.append(max(0.0, now - tick["t"] - 0.010))
+        tick["t"] = now
+
+    probe = QTimer()
+    probe.setInterval(10)
+    probe.timeout.connect(on_tick)
+    probe.start()
+    paints["n"] = 0
+    t0 = time.perf_counter()
+    run_window(project)
+    wall = time.perf_counter() - t0
+    probe.stop()
+    sps_gui = clock.samples_per_second(batch)
+
+    # frames per 1 s window while it trained
+    per_second = []
+    if frame_times:
+        start, end = frame_times[0], frame_times[-1]
+        k = 0
+        while start + k + 1 <= end:
+            per_second.append(sum(start + k <= t < start + k + 1 for t in frame_times))
+            k += 1
+    fps = statistics.median(per_second) if per_second else float(len(frame_times)) / max(wall, 1e-9)
+    late = sorted(lateness)
+    p99 = late[int(0.99 * (len(late) - 1))] * 1000 if late else float("nan")
+
+    print(f"data {data_name}, {args.steps} steps of batch {batch}, window {width}x{height} offscreen, "
+          f"{os.cpu_count()} CPUs")
+    print(f"panels in view: {', '.join(in_view)}")
+    print(f"headless: {sps_headless:,.0f} samples/s (default session); {sps_headless_live:,.0f} samples/s "
+          f"with the window's settings {LIVE_SESSION}")
+    print(f"window:   {sps_gui:,.0f} samples/s, {len(frame_times)} frames in {wall:.1f} s, "
+          f"fps median {fps:.1f} (per-second {min(per_second, default=0)}-{max(per_second, default=0)}), "
+          f"{paints['n'] / wall:.1f} panel paints/s, GUI timer late p99 {p99:.1f} ms")
+    print("per panel: " + ", ".join(f"{k} {n} snapshots, {1000 * v.seconds[k] / n:.1f} ms each"
+                                    for k, n in v.updates.items() if n))
+    w.document.undo_stack.setClean()
+    w.close()
+    QApplication.processEvents()
+    print(f"fps={fps:.1f} gui/headless={sps_gui / sps_headless:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
