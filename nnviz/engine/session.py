@@ -99,6 +99,7 @@ class CompiledSteps:
     """The jitted functions of one architecture + optimizer; shared by every session that fits."""
 
     train_chunk: Callable
+    train_masked: Callable
     eval_all: Callable
     probe: Callable
 
@@ -136,30 +137,47 @@ def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    def train_chunk(p, o, key, X, Y, idx, active):
-        def body(carry, inputs):
-            batch_idx, on = inputs
-            p, o, key, g_last = carry
-            new_key, sub = jax.random.split(key)
+    def step_on(X, Y):
+        def step(carry, batch_idx):
+            p, o, key, _ = carry
+            key, sub = jax.random.split(key)
             (_, (data_loss, acc)), g = grad_fn(p, X[batch_idx], Y[batch_idx], sub)
-            updates, new_o = tx.update(g, o, p)
+            updates, o = tx.update(g, o, p)
+            return (optax.apply_updates(p, updates), o, key, g), (data_loss, acc)
 
-            # A switched-off step leaves everything as it was. Selecting arithmetically
-            # fuses into the update; a lax.cond here copied the whole state every step.
-            def keep(new, old):
-                return jnp.where(on, new, old)
+        return step
 
-            p = optax.apply_updates(p, jax.tree.map(lambda u: jnp.where(on, u, 0), updates))
-            carry = (p, jax.tree.map(keep, new_o, o), keep(new_key, key), jax.tree.map(keep, g, g_last))
-            return carry, (data_loss, acc)
-
+    def finish(p, o, key, g, losses, accs):
         # The last gradient rides in the carry and its norms are taken once per chunk:
         # per-step norms cost ~15 % of a small MLP's step (benchmarks/train_throughput.py).
-        g0 = jax.tree.map(jnp.zeros_like, p)
-        (p, o, key, g), (losses, accs) = jax.lax.scan(body, (p, o, key, g0), (idx, active))
         norms = jnp.stack([optax.tree.norm(g["layers"][nid]) for nid in layer_ids]) \
             if layer_ids else jnp.zeros((0,))
         return p, o, key, losses, accs, norms
+
+    def train_chunk(p, o, key, X, Y, idx):
+        g0 = jax.tree.map(jnp.zeros_like, p)
+        (p, o, key, g), (losses, accs) = jax.lax.scan(step_on(X, Y), (p, o, key, g0), idx)
+        return finish(p, o, key, g, losses, accs)
+
+    def train_masked(p, o, key, X, Y, idx, active):
+        """Like train_chunk, with steps switched off: for single steps and epoch tails.
+
+        Every call is a scan of at least two steps, because XLA inlines a scan of one
+        step and rounds differently; the selection only picks between values the plain
+        step computes, so both give bit-identical training and the chunk length (which
+        comes from timing) never changes a run. It is kept out of the full chunks: the
+        selects cost up to 40 % of a small MLP's step.
+        """
+        step = step_on(X, Y)
+
+        def body(carry, inputs):
+            batch_idx, on = inputs
+            new, out = step(carry, batch_idx)
+            return jax.tree.map(lambda n, c: jnp.where(on, n, c), new, carry), out
+
+        g0 = jax.tree.map(jnp.zeros_like, p)
+        (p, o, key, g), (losses, accs) = jax.lax.scan(body, (p, o, key, g0), (idx, active))
+        return finish(p, o, key, g, losses, accs)
 
     def eval_batch(p, x, y, mask):
         out = nnx.merge(graphdef, p)(x)
@@ -181,7 +199,7 @@ def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l
         out = nnx.merge(graphdef, p)(x, collect=True)
         return out["nodes"], head_probabilities(head, out), head_losses(head, out, y).mean()
 
-    return CompiledSteps(jax.jit(train_chunk), jax.jit(eval_all), jax.jit(probe))
+    return CompiledSteps(jax.jit(train_chunk), jax.jit(train_masked), jax.jit(eval_all), jax.jit(probe))
 
 
 class TrainingSession:
@@ -383,7 +401,8 @@ class TrainingSession:
         opt_state = tx.init(params)
         steps = compiled_steps(graphdef, head, cfg.optimizer, float(cfg.momentum),
                                float(cfg.l1), float(cfg.l2), tuple(layer_ids))
-        train_chunk, eval_all, probe = steps.train_chunk, steps.eval_all, steps.probe
+        train_chunk, train_masked, eval_all, probe = (steps.train_chunk, steps.train_masked,
+                                                      steps.eval_all, steps.probe)
 
         # ---- data on the device
         x_train = jnp.asarray(ds.x_train)
@@ -476,16 +495,15 @@ class TrainingSession:
             evaluate(params, which)
 
         def run_steps(n, p, o, key):
-            # Every call is a scan of at least 2 steps, the unused ones switched off: XLA
-            # inlines a scan of length 1 and rounds differently, and the chunk length comes
-            # from timing, so mixing the two made the same seed give different runs.
-            length = max(2, chunk) if n > 1 else 2
-            idx = np.zeros((length, batch), np.int32)
-            idx[:n] = order[pos: pos + n]
-            active = np.arange(length) < n
             t0 = time.perf_counter()
-            p, o, key, losses, accs, nrm = train_chunk(p, o, key, x_train, y_train,
-                                                       jnp.asarray(idx), jnp.asarray(active))
+            if n == chunk and n > 1:
+                p, o, key, losses, accs, nrm = train_chunk(p, o, key, x_train, y_train,
+                                                           jnp.asarray(order[pos: pos + n]))
+            else:  # one or two steps (paused, timing, an epoch's tail): see train_masked
+                idx = np.zeros((2, batch), np.int32)
+                idx[:n] = order[pos: pos + n]
+                p, o, key, losses, accs, nrm = train_masked(p, o, key, x_train, y_train, jnp.asarray(idx),
+                                                            jnp.asarray(np.arange(2) < n))
             losses_np = np.asarray(losses)[:n]  # waits for the chunk
             dt = time.perf_counter() - t0
             return p, o, key, losses_np, np.asarray(accs)[:n], nrm, dt
@@ -540,8 +558,9 @@ class TrainingSession:
                     next_command_wait()
                     left = min(steps_per_epoch - pos, total_steps - step)
                     # Single steps until the step time is known and while paused; an
-                    # epoch's tail shorter than a chunk runs as a partly switched-off chunk.
-                    n = 1 if (paused or chunk == 0) else min(chunk, left)
+                    # epoch's tail shorter than a chunk goes two steps at a time, so no
+                    # other length is ever compiled.
+                    n = 1 if (paused or chunk == 0) else (chunk if left >= chunk else min(2, left))
                     if paused:
                         pending_steps -= 1
                     if n > 1 and not chunk_compiled:
@@ -557,8 +576,9 @@ class TrainingSession:
                             # A power of two, so timing noise does not give every run its
                             # own chunk length (and its own compilation).
                             target = min(2 ** int(math.log2(target)), steps_per_epoch)
-                            # Equal chunks that tile the epoch waste few switched-off steps.
-                            chunk = steps_per_epoch // math.ceil(steps_per_epoch / target)
+                            # A chunk that divides the epoch leaves no tail to step through.
+                            divisor = max(d for d in range(1, target + 1) if steps_per_epoch % d == 0)
+                            chunk = divisor if 2 * divisor >= target else target
                             self.chunk_steps = chunk
                     if not np.all(np.isfinite(losses)):
                         bad = int(np.argmin(np.isfinite(losses)))
