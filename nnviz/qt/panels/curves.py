@@ -88,19 +88,20 @@ class CurvesPanel(Panel):
         for plot, metric in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
             plot.showGrid(x=True, y=True, alpha=0.15)
             # Loss falls and accuracy rises: put each legend where its curves are not.
-            legend = plot.addLegend(offset=(-10, 10) if metric == "loss" else (-10, -10), labelTextColor=INK,
-                                    brush=pg.mkBrush(255, 255, 255, 210), pen=pg.mkPen(200, 200, 200))
+            legend = plot.addLegend(offset=(-6, 6) if metric == "loss" else (-6, -6), labelTextColor=INK,
+                                    labelTextSize="8pt", verSpacing=-6,
+                                    brush=pg.mkBrush(255, 255, 255, 170), pen=pg.mkPen(210, 210, 210))
             self.legends[metric] = legend
             raw = plot.plot(pen=pg.mkPen((*TRAIN, 60), width=1))
             smooth = plot.plot(pen=pg.mkPen(TRAIN, width=2))
-            self.labels[f"smooth_{metric}"] = "train (per step, smoothed)"
+            self.labels[f"smooth_{metric}"] = "train (smoothed)"
             for c in (raw, smooth):
                 c.setDownsampling(auto=True, method="peak")
                 c.setClipToView(True)
             self.curves[f"step_{metric}"] = raw
             self.curves[f"smooth_{metric}"] = smooth
             for split, color, symbol in (("train", TRAIN, "s"), ("val", VAL, "t"), ("test", TEST, "o")):
-                label = {"train": "train (epoch mean)", "val": "validation", "test": "test"}[split]
+                label = {"train": "train (epoch)", "val": "validation", "test": "test"}[split]
                 self.curves[f"{split}_{metric}"] = plot.plot(
                     pen=pg.mkPen(color, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if split == "train"
                                  else pg.QtCore.Qt.PenStyle.SolidLine),

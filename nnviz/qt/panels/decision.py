@@ -63,8 +63,9 @@ class DecisionBoundaryPanel(Panel):
         self.plot.setRange(self.heat_rect, padding=0)
         self.add_hover(self.heat, self._describe_plane)
         info = self.info
-        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen(255, 255, 255, 200, width=1))
-        self.test_points = pg.ScatterPlotItem(size=8, pen=pg.mkPen(INK, width=1.6))
+        # Small points, so the boundary they sit on stays visible (TensorFlow Playground's habit).
+        self.train_points = pg.ScatterPlotItem(size=5, pen=pg.mkPen(255, 255, 255, 200, width=0.8))
+        self.test_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(INK, width=1.1))
         self.selected_marker = pg.ScatterPlotItem(size=20, brush=pg.mkBrush(None), pen=pg.mkPen(INK, width=2.5),
                                                   symbol="o")
         for item in (self.train_points, self.test_points, self.selected_marker):
@@ -74,10 +75,10 @@ class DecisionBoundaryPanel(Panel):
                                (self.test_points, info.x_test, info.y_test)):
                 brushes = [pg.mkBrush(*class_color(int(c))) for c in y]
                 item.setData(x[:, 0], x[:, 1], brush=brushes)
-        legend = self.plot.addLegend(offset=(10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 210),
-                                     pen=pg.mkPen(200, 200, 200))
-        legend.addItem(pg.ScatterPlotItem(size=7, pen=pg.mkPen("w"), brush=pg.mkBrush(MUTED)), "train")
-        legend.addItem(pg.ScatterPlotItem(size=8, pen=pg.mkPen(INK, width=1.6), brush=pg.mkBrush(MUTED)), "test")
+        legend = self.plot.addLegend(offset=(6, 6), labelTextColor=INK, labelTextSize="8pt", verSpacing=-6,
+                                     brush=pg.mkBrush(255, 255, 255, 170), pen=pg.mkPen(210, 210, 210))
+        legend.addItem(pg.ScatterPlotItem(size=5, pen=pg.mkPen("w"), brush=pg.mkBrush(MUTED)), "train")
+        legend.addItem(pg.ScatterPlotItem(size=6, pen=pg.mkPen(INK, width=1.1), brush=pg.mkBrush(MUTED)), "test")
         legend.addItem(self.selected_marker, "selected")
         lay.addItem(self.plot, row=0, col=0, rowspan=2)
         if k == 2:
@@ -93,7 +94,7 @@ class DecisionBoundaryPanel(Panel):
         self.hidden = [n for n in self.ordered(plane.nodes) if self.node_type(n) != "Output" and n not in last]
         if self.hidden:
             tl = self.thumbs_layout = lay.addLayout(row=0, col=2, rowspan=2)
-            tl.addLabel("Hidden neurons over the input plane", row=0, col=0, colspan=len(self.hidden) + 1,
+            tl.addLabel("Hidden neurons", row=0, col=0, colspan=len(self.hidden) + 1,
                         color=INK, size="11pt")
             self.thumb_levels = {n: SymmetricLevels() for n in self.hidden}
             images = []
