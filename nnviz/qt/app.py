@@ -98,6 +98,11 @@ def make_application(argv0: str = "nnviz", qt_args: list[str] | None = None) -> 
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("nnviz")
     app.setStyle("Fusion")
+    from PySide6.QtGui import QIcon
+
+    from .editor.style import icons_dir
+
+    app.setWindowIcon(QIcon(str(icons_dir() / "nnviz.svg")))
     apply_color_scheme(app)
     QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _s: apply_color_scheme(app))
     return app

@@ -31,3 +31,11 @@ def test_exit_after_copy_is_clean(tmp_path):
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60,
                             env={**os.environ, **env_home})
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_application_has_the_nnviz_icon(qapp):
+    from nnviz.qt.app import make_application
+
+    app = make_application()
+    assert not app.windowIcon().isNull()
+    assert not app.windowIcon().pixmap(64, 64).toImage().isNull()
