@@ -104,6 +104,13 @@ def retire_items(panel) -> None:
     panel.snapshot = None
 
 
+# Heavy panels (large images, many items) redraw at most this often while training; the
+# curves follow every snapshot. A skipped panel catches up with the newest snapshot when
+# its interval has passed, and at once when training stops.
+MIN_INTERVAL = 0.1
+MIN_INTERVALS = {"curves": 0.0}
+
+
 class VisualsController(QObject):
     """Owns the visualisation docks: builds them once, gives them context, routes snapshots and metrics."""
 
@@ -123,6 +130,11 @@ class VisualsController(QObject):
         self.updates: dict[str, int] = {}  # per panel: snapshots shown
         self.seconds: dict[str, float] = {}  # per panel: time spent showing them
         self._shown: dict[str, Any] = {}  # per panel: the snapshot it shows
+        self._last_show: dict[str, float] = {}  # per panel: when it last showed a snapshot
+        self._pending: set[str] = set()  # panels that skipped the newest snapshot (too soon)
+        self._catch_up = QTimer(self)
+        self._catch_up.setSingleShot(True)
+        self._catch_up.timeout.connect(self._on_catch_up)
         self._auto_hidden: set[str] = set()  # docks hidden because they do not apply
         self._kind = None  # which group of panels was brought to the front
         self._run_info_checked = False
@@ -273,9 +285,13 @@ class VisualsController(QObject):
             self.latest = None
             self._run_info_checked = False
             self.refresh_context(clear=True)
+        elif self._pending and self.latest is not None and self.is_built:
+            self._catch_up.stop()
+            self._on_catch_up()  # training stopped: every panel shows its last state now
 
     def _on_bridge_reset_done(self) -> None:
         self.latest = None
+        self._pending.clear()
         self.refresh_context(clear=True)
 
     def _on_bridge_metrics(self, message) -> None:
@@ -310,14 +326,34 @@ class VisualsController(QObject):
             self.panels["curves"].info = info
             self.update_applicable(info)
 
-    def _deliver(self, snapshot) -> None:
+    def _deliver(self, snapshot, keys=None, throttle: bool = True) -> None:
         n = 0
-        for key in self.visible_keys():
+        now = time.perf_counter()
+        wait = None
+        for key in self.visible_keys() if keys is None else keys:
+            if throttle:
+                left = self._last_show.get(key, -1e9) + MIN_INTERVALS.get(key, MIN_INTERVAL) - now
+                if left > 0:
+                    self._pending.add(key)
+                    wait = left if wait is None else min(wait, left)
+                    continue
+            self._pending.discard(key)
             if self._show(key, snapshot):
                 n += 1
+        if wait is not None and not self._catch_up.isActive():
+            self._catch_up.start(max(1, int(wait * 1000) + 1))
         if n:
             self.frames += 1
             self.frame_drawn.emit(n)
+
+    def _on_catch_up(self) -> None:
+        if self.latest is None or not self._pending:
+            return
+        visible = set(self.visible_keys())
+        keys = [k for k in list(self._pending) if k in visible]
+        self._pending.clear()
+        if self.is_built:
+            self._deliver(self.latest, keys)
 
     def _show(self, key: str, snapshot) -> bool:
         if self._shown.get(key) is snapshot:
@@ -326,6 +362,7 @@ class VisualsController(QObject):
         self.panels[key].show_snapshot(snapshot)
         self.seconds[key] += time.perf_counter() - t0
         self._shown[key] = snapshot
+        self._last_show[key] = time.perf_counter()
         self.updates[key] += 1
         return True
 
