@@ -6,6 +6,15 @@ import pytest
 
 
 @pytest.fixture
+def doc(qapp):
+    """A document holding the xor-one-hidden preset, for panel and document tests."""
+    from nnviz.core.presets import load_preset
+    from nnviz.qt.document import ProjectDocument
+
+    return ProjectDocument(load_preset("xor-one-hidden"))
+
+
+@pytest.fixture
 def settings(tmp_path, qapp):
     from PySide6.QtCore import QSettings
 

@@ -1,15 +1,8 @@
 """The document and its undo commands: do, undo, redo, then read the core model."""
 
-import pytest
 
 from nnviz.core.datasets import DatasetSpec
-from nnviz.core.presets import load_preset
 from nnviz.qt.document import LOCKED, ProjectDocument
-
-
-@pytest.fixture
-def doc(qapp):
-    return ProjectDocument(load_preset("xor-one-hidden"))
 
 
 def state(doc):

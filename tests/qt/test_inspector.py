@@ -6,14 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox
 
-from nnviz.core.presets import load_preset
-from nnviz.qt.document import ProjectDocument
 from nnviz.qt.inspector import NodeInspector
-
-
-@pytest.fixture
-def doc(qapp):
-    return ProjectDocument(load_preset("xor-one-hidden"))
 
 
 @pytest.fixture

@@ -12,11 +12,6 @@ from nnviz.qt.settings_panel import TrainingSettingsPanel
 
 
 @pytest.fixture
-def doc(qapp):
-    return ProjectDocument(load_preset("xor-one-hidden"))
-
-
-@pytest.fixture
 def panel(qtbot, doc):
     w = TrainingSettingsPanel(doc)
     qtbot.addWidget(w)
