@@ -287,7 +287,7 @@ class VisualsController(QObject):
             self.refresh_context(clear=True)
         elif self._pending and self.latest is not None and self.is_built:
             self._catch_up.stop()
-            self._on_catch_up()  # training stopped: every panel shows its last state now
+            self._on_catch_up()  # training stopped: every panel shows its last state now, unthrottled
 
     def _on_bridge_reset_done(self) -> None:
         self.latest = None
@@ -327,6 +327,9 @@ class VisualsController(QObject):
             self.update_applicable(info)
 
     def _deliver(self, snapshot, keys=None, throttle: bool = True) -> None:
+        # Throttling only paces a running session; once it has ended (or is paused) the
+        # last snapshot must be on screen at once, not one interval later.
+        throttle = throttle and self.bridge.active and not self.bridge.paused
         n = 0
         now = time.perf_counter()
         wait = None
@@ -352,8 +355,8 @@ class VisualsController(QObject):
         visible = set(self.visible_keys())
         keys = [k for k in list(self._pending) if k in visible]
         self._pending.clear()
-        if self.is_built:
-            self._deliver(self.latest, keys)
+        if self.is_built:  # the interval has passed (or the run ended): draw now
+            self._deliver(self.latest, keys, throttle=False)
 
     def _show(self, key: str, snapshot) -> bool:
         if self._shown.get(key) is snapshot:
