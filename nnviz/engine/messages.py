@@ -61,6 +61,46 @@ class EpochEnd:
     test_loss: float
     test_accuracy: float
     seconds: float  # wall time of the epoch's training, evaluation excluded
+    # What the network gets wrong on the test split (the validation split without one);
+    # None without either, and on messages made by hand.
+    report: "EvalReport | None" = None
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
+class EvalReport:
+    """What the network gets wrong on a held-out split at an epoch's end.
+
+    ``confusion[t, p]`` counts the samples of class t predicted as p (every sample of the
+    split). The ``wrong_*`` arrays describe the most confidently wrong samples, at most
+    16, the most confident first: their indices in the split, the inputs themselves (as
+    the split holds them, e.g. NHWC images or 2D points), true and predicted classes, and
+    the predicted class probabilities, (m, n_classes).
+    """
+
+    split: str  # "test" or "val"
+    epoch: int
+    step: int
+    confusion: np.ndarray  # (n_classes, n_classes) int64, rows true, columns predicted
+    wrong_indices: np.ndarray  # (m,) int64
+    wrong_x: np.ndarray  # (m, *input_shape)
+    wrong_true: np.ndarray  # (m,) int64
+    wrong_predicted: np.ndarray  # (m,) int64
+    wrong_probabilities: np.ndarray  # (m, n_classes) float32
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.confusion.sum())
+
+    @property
+    def accuracy(self) -> float:
+        n = self.n_samples
+        return float(np.trace(self.confusion)) / n if n else float("nan")
+
+    @property
+    def wrong_confidence(self) -> np.ndarray:
+        """The probability each wrong sample's predicted class got, (m,)."""
+        return np.take_along_axis(self.wrong_probabilities, self.wrong_predicted[:, None], axis=1)[:, 0] \
+            if len(self.wrong_predicted) else np.zeros(0, np.float32)
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,12 @@ from ..core.datasets import Dataset, DatasetError, load_dataset
 from ..core.graph import analyze
 from ..core.layers import Context
 from ..core.project import OPTIMIZER_NAMES, Project, ProjectError
-from .messages import (Compiling, EpochEnd, Failed, Finished, Loading, PlaneProbe, Progress,
+from .messages import (Compiling, EpochEnd, EvalReport, Failed, Finished, Loading, PlaneProbe, Progress,
                        Snapshot, StateChanged)
 
 log = logging.getLogger(__name__)
+
+REPORT_SAMPLES = 16  # most confidently wrong samples kept in an EvalReport
 
 Listener = Callable[[Any], None]
 
@@ -182,18 +184,33 @@ def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l
     def eval_batch(p, x, y, mask):
         out = nnx.merge(graphdef, p)(x)
         per = head_losses(head, out, y)
-        correct = jnp.argmax(head_probabilities(head, out), axis=-1) == y
-        return jnp.sum(per * mask), jnp.sum(correct * mask)
+        probs = head_probabilities(head, out)
+        pred = jnp.argmax(probs, axis=-1)
+        return jnp.sum(per * mask), jnp.sum((pred == y) * mask), probs, pred
 
     def eval_all(p, xs, ys, masks):
-        # One call (and one sync) for a whole split: per-batch calls cost ~10 % of a
-        # Fashion-MNIST MLP epoch in Python overhead alone.
-        def body(total, batch):
-            loss, ok = eval_batch(p, *batch)
-            return (total[0] + loss, total[1] + ok), None
+        """Loss and correct count of a whole split, and what an EvalReport needs.
 
-        (loss, ok), _ = jax.lax.scan(body, (jnp.float32(0), jnp.float32(0)), (xs, ys, masks))
-        return loss, ok
+        One call (and one sync) for a whole split: per-batch calls cost ~10 % of a
+        Fashion-MNIST MLP epoch in Python overhead alone. The confusion matrix and the
+        most confidently wrong samples come out of the same pass, so the report costs
+        only a scatter-add, a top-k and a gather; callers that do not want them leave
+        them on the device.
+        """
+        def body(total, batch):
+            loss, ok, probs, pred = eval_batch(p, *batch)
+            return (total[0] + loss, total[1] + ok), (probs, pred)
+
+        (loss, ok), (probs, pred) = jax.lax.scan(body, (jnp.float32(0), jnp.float32(0)), (xs, ys, masks))
+        n_classes = probs.shape[-1]
+        probs, pred = probs.reshape(-1, n_classes), pred.reshape(-1)
+        y, m = ys.reshape(-1), masks.reshape(-1) > 0
+        confusion = jnp.zeros((n_classes, n_classes), jnp.int32).at[y, pred].add(m.astype(jnp.int32))
+        wrong = m & (pred != y)
+        score = jnp.where(wrong, jnp.max(probs, axis=-1), -jnp.inf)
+        _, idx = jax.lax.top_k(score, min(REPORT_SAMPLES, score.shape[0]))  # ties: lower index first
+        report = (confusion, idx, wrong[idx], y[idx], pred[idx], probs[idx], xs.reshape(-1, *xs.shape[2:])[idx])
+        return loss, ok, report
 
     def probe(p, x, y):
         out = nnx.merge(graphdef, p)(x, collect=True)
@@ -222,6 +239,7 @@ class TrainingSession:
         eval_batch: int = 1000,
         epochs: int | None = None,
         plane_resolution: int = 64,
+        frame_seconds: float = 1 / 30,
     ) -> None:
         self.project = project
         self.config = project.training
@@ -239,6 +257,8 @@ class TrainingSession:
         self.initial_params = initial_params
         self.eval_batch = eval_batch
         self.plane_resolution = plane_resolution
+        self.frame_seconds = frame_seconds
+        self._speed: int | None = None  # as last asked for; the training thread keeps its own
 
         self.events: collections.deque = collections.deque(maxlen=10000)
         self._snapshot: Snapshot | None = None
@@ -283,6 +303,28 @@ class TrainingSession:
         if not (math.isfinite(lr) and 0 < lr <= 100):
             raise ValueError(f"the learning rate must be above 0 and at most 100 (got {lr:g})")
         self._commands.put(_Command("lr", lr))
+
+    def set_speed(self, steps_per_frame: int | None) -> None:
+        """Slow motion: at most ``steps_per_frame`` steps per frame, or None for full speed.
+
+        In slow motion the session trains at most that many steps in each frame of
+        ``frame_seconds``, sends a Progress and a Snapshot after each frame and waits out
+        the rest of it, still answering commands. Takes effect at once, recompiles
+        nothing and never changes the result: the same seed gives the same weights at
+        any speed. ValueError unless None or a whole number >= 1.
+        """
+        if steps_per_frame is not None:
+            if isinstance(steps_per_frame, bool) or int(steps_per_frame) != steps_per_frame \
+                    or steps_per_frame < 1:
+                raise ValueError(f"steps per frame must be a whole number of at least 1 (got {steps_per_frame!r})")
+            steps_per_frame = int(steps_per_frame)
+        self._speed = steps_per_frame
+        self._commands.put(_Command("speed", steps_per_frame))
+
+    @property
+    def speed(self) -> int | None:
+        """Steps per frame as last set with set_speed (None: full speed)."""
+        return self._speed
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True when it has ended."""
@@ -421,13 +463,27 @@ class TrainingSession:
         probe_y = np.asarray(probe_src[1][: self.probe_size]).astype(np.int32)
         probe_xj, probe_yj = jnp.asarray(probe_x), jnp.asarray(probe_y)
 
-        def evaluate(p, which):
+        # The epoch-end report looks at the test split, else the validation split.
+        report_split = "test" if eval_sets["test"] is not None else ("val" if eval_sets["val"] is not None else None)
+
+        def evaluate(p, which, report_at=None):
+            """(loss, accuracy) on a split; with ``report_at=(epoch, step)`` also its EvalReport."""
             arrays = eval_sets[which]
             if arrays is None:
-                return math.nan, math.nan
+                return math.nan, math.nan, None
             xs, ys, masks, n = arrays
-            tot_loss, tot_ok = eval_all(p, xs, ys, masks)
-            return float(tot_loss) / n, float(tot_ok) / n
+            tot_loss, tot_ok, parts = eval_all(p, xs, ys, masks)
+            if report_at is None:
+                tot_loss, tot_ok = jax.device_get((tot_loss, tot_ok))
+                return float(tot_loss) / n, float(tot_ok) / n, None
+            tot_loss, tot_ok, parts = jax.device_get((tot_loss, tot_ok, parts))  # one sync
+            confusion, idx, wrong, y, pred, probs, x = parts
+            keep = np.asarray(wrong, bool)  # fewer than REPORT_SAMPLES wrong: the rest are right ones
+            report = EvalReport(
+                which, report_at[0], report_at[1], np.asarray(confusion, np.int64),
+                np.asarray(idx, np.int64)[keep], np.array(x[keep]), np.asarray(y, np.int64)[keep],
+                np.asarray(pred, np.int64)[keep], np.asarray(probs, np.float32)[keep])
+            return float(tot_loss) / n, float(tot_ok) / n, report
 
         def lr_of(o) -> float:
             return float(o.hyperparams["learning_rate"])
@@ -454,7 +510,11 @@ class TrainingSession:
             return PlaneProbe(gx, gy, np.asarray(probs).reshape(g, g, -1),
                               {nid: np.asarray(nodes[nid]).reshape(g, g, -1) for nid in hidden})
 
+        shown_step = -1  # the step of the newest snapshot
+
         def snapshot(p, o, norms, step, epoch):
+            nonlocal shown_step
+            shown_step = step
             nodes, probs, loss = probe(p, probe_xj, probe_yj)
             self._send(Snapshot(
                 step=step, epoch=epoch, probe_x=probe_x, probe_y=probe_y,
@@ -520,9 +580,12 @@ class TrainingSession:
                                 float(ls.mean()), float(ac.mean()), lr_of(opt_state), sps))
 
         pending_steps = 0  # single steps asked for while paused
+        speed: int | None = None  # steps per frame in slow motion; None: full speed
+        frame_start: float | None = None  # when the current slow-motion frame began
+        frame_steps = 0  # steps trained in it
 
         def handle(cmd: _Command) -> None:
-            nonlocal paused, pending_steps
+            nonlocal paused, pending_steps, speed, frame_start, frame_steps
             if cmd.name == "stop":
                 raise _Stop
             if cmd.name == "pause":
@@ -535,6 +598,19 @@ class TrainingSession:
                 opt_state.hyperparams["learning_rate"] = jnp.asarray(cmd.value, dtype=jnp.float32)
             elif cmd.name == "step" and paused:  # while running there is nothing to step
                 pending_steps += max(0, cmd.value)
+            elif cmd.name == "speed":
+                speed, frame_start, frame_steps = cmd.value, None, 0
+
+        def wait_for_frame_end() -> None:
+            """Wait out the slow-motion frame, applying commands as they come."""
+            while speed is not None and not paused and frame_start is not None:
+                left = frame_start + self.frame_seconds - time.perf_counter()
+                if left <= 0:
+                    return
+                try:
+                    handle(self._commands.get(timeout=left))
+                except queue.Empty:
+                    return
 
         def next_command_wait() -> None:
             """Apply every queued command; while paused with nothing to do, wait for one."""
@@ -556,14 +632,27 @@ class TrainingSession:
                 t_epoch = 0.0
                 while pos < steps_per_epoch and step < total_steps:
                     next_command_wait()
+                    slow = speed is not None and not paused
+                    if slow and frame_steps >= speed:  # this frame's steps are done: show them, wait
+                        emit_progress(time.perf_counter())
+                        if shown_step != step:  # an epoch's end may just have shown it
+                            snapshot(params, opt_state, norms, step, epoch)
+                            last_snapshot = time.perf_counter()
+                        wait_for_frame_end()
+                        frame_start, frame_steps = None, 0
+                        continue  # commands may have come in meanwhile
                     left = min(steps_per_epoch - pos, total_steps - step)
+                    if slow:  # slow motion: never more than the frame has room for
+                        left = min(left, speed - frame_steps)
+                        if frame_start is None:
+                            frame_start = time.perf_counter()
                     # Single steps until the step time is known and while paused; an
-                    # epoch's tail shorter than a chunk goes two steps at a time, so no
-                    # other length is ever compiled.
+                    # epoch's tail (or a slow-motion frame) shorter than a chunk goes two
+                    # steps at a time, so no other length is ever compiled.
                     n = 1 if (paused or chunk == 0) else (chunk if left >= chunk else min(2, left))
                     if paused:
                         pending_steps -= 1
-                    if n > 1 and not chunk_compiled:
+                    if n == chunk and n > 1 and not chunk_compiled:
                         self._send(Compiling(f"a loop of {chunk} steps"))
                         chunk_compiled = True
                     p0, o0 = params, opt_state
@@ -602,6 +691,9 @@ class TrainingSession:
                     epoch_accs.append(accs)
                     since_losses.append(losses)
                     since_accs.append(accs)
+                    if slow:
+                        frame_steps += n
+                        continue  # reported when the frame is full or the epoch ends
                     now = time.perf_counter()
                     if paused or now - last_progress >= self.progress_interval:
                         emit_progress(now)
@@ -609,7 +701,7 @@ class TrainingSession:
                         snapshot(params, opt_state, norms, step, epoch)
                         last_snapshot = time.perf_counter()
                 emit_progress(time.perf_counter())
-                self._epoch_end(epoch, step, epoch_losses, epoch_accs, t_epoch, params, evaluate)
+                self._epoch_end(epoch, step, epoch_losses, epoch_accs, t_epoch, params, evaluate, report_split)
                 snapshot(params, opt_state, norms, step, epoch)
                 last_snapshot = time.perf_counter()
         except _Stop:
@@ -652,12 +744,13 @@ class TrainingSession:
         ms = jnp.asarray(mask.reshape(n_batches, b))
         return xs, ys, ms, n
 
-    def _epoch_end(self, epoch, step, losses, accs, seconds, params, evaluate) -> None:
+    def _epoch_end(self, epoch, step, losses, accs, seconds, params, evaluate, report_split) -> None:
         tl = float(np.concatenate(losses).mean()) if losses else math.nan
         ta = float(np.concatenate(accs).mean()) if accs else math.nan
-        vl, va = evaluate(params, "val")
-        sl, sa = evaluate(params, "test")
-        msg = EpochEnd(epoch, step, tl, ta, vl, va, sl, sa, seconds)
+        at = (epoch, step)
+        vl, va, vr = evaluate(params, "val", at if report_split == "val" else None)
+        sl, sa, sr = evaluate(params, "test", at if report_split == "test" else None)
+        msg = EpochEnd(epoch, step, tl, ta, vl, va, sl, sa, seconds, vr or sr)
         self.history.append(msg)
         self._send(msg)
 
@@ -669,8 +762,8 @@ class TrainingSession:
         else:
             tl = float(np.concatenate(losses).mean()) if losses else math.nan
             ta = float(np.concatenate(accs).mean()) if accs else math.nan
-            vl, va = evaluate(params, "val")
-            sl, sa = evaluate(params, "test")
+            vl, va, _ = evaluate(params, "val")
+            sl, sa, _ = evaluate(params, "test")
         return {"train_loss": tl, "train_accuracy": ta, "val_loss": vl, "val_accuracy": va,
                 "test_loss": sl, "test_accuracy": sa, "steps": step, "epochs": epoch,
                 "params": self.param_count}
