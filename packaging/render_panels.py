@@ -31,9 +31,9 @@ from nnviz.engine.messages import EpochEnd, Progress, Snapshot  # noqa: E402
 from nnviz.engine.session import TrainingSession  # noqa: E402
 
 
-def mnist(limit: int = 6000, test: int = 1000) -> Dataset:
-    if (SHARED / "mnist" / "train-images-idx3-ubyte.gz").exists():
-        ds = load_dataset(DatasetSpec("mnist", validation_split=0.1, train_limit=limit), str(SHARED), download=False)
+def mnist(limit: int = 6000, test: int = 1000, name: str = "mnist") -> Dataset:
+    if (SHARED / name / "train-images-idx3-ubyte.gz").exists():
+        ds = load_dataset(DatasetSpec(name, validation_split=0.1, train_limit=limit), str(SHARED), download=False)
         return dataclasses.replace(ds, x_test=ds.x_test[:test], y_test=ds.y_test[:test])
     print("no MNIST files; using random images")
     rng = np.random.default_rng(0)
@@ -96,7 +96,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from nnviz.qt.panels import (ActivationsPanel, ConvPanel, CurvesPanel, DecisionBoundaryPanel, GradientsPanel,
-                                 PredictionPanel, WeightsPanel)
+                                 NetworkPanel, PredictionPanel, WeightsPanel)
 
     app = QApplication.instance() or QApplication([])  # noqa: F841
     want = set(args.only.split(",")) if args.only else None
@@ -130,6 +130,17 @@ def main() -> None:
             proj = load_preset(preset).with_training(max_steps=60, epochs=1)
             s, msgs = train(proj, ds, probe_size=32, max_chunk=1)
             render(preset, proj, s, msgs, out, [GradientsPanel, ActivationsPanel])
+    if wanted("network"):  # the network view on small, residual, large-MLP and CNN networks
+        for preset, epochs in (("xor-one-hidden", 8), ("spiral-playground", 30), ("residual-circle", 10)):
+            proj = load_preset(preset).with_training(epochs=epochs)
+            s, msgs = train(proj)
+            render(preset, proj, s, msgs, out, [NetworkPanel], size=(1000, 620))
+        proj = load_preset("fashion-mlp-sigmoid").with_training(epochs=1)
+        s, msgs = train(proj, mnist(name="fashion-mnist"), probe_size=32)
+        render("fashion-mlp-sigmoid", proj, s, msgs, out, [NetworkPanel], size=(1100, 700))
+        proj = load_preset("mnist-cnn").with_training(epochs=1, batch_size=64)
+        s, msgs = train(proj, mnist(limit=3000), probe_size=32)
+        render("mnist-cnn", proj, s, msgs, out, [NetworkPanel], size=(1200, 700))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from .conv import ConvPanel
 from .curves import CurvesPanel
 from .decision import DecisionBoundaryPanel
 from .gradients import GradientsPanel
+from .network import NetworkPanel
 from .prediction import PredictionPanel
 from .weights import WeightsPanel
 
@@ -19,5 +20,5 @@ PANEL_TYPES = (CurvesPanel, WeightsPanel, ConvPanel, ActivationsPanel, Gradients
                DecisionBoundaryPanel, PredictionPanel)
 
 __all__ = ["ActivationsPanel", "ConvPanel", "CurvesPanel", "DatasetInfo", "DecisionBoundaryPanel",
-           "GradientsPanel", "Mosaic", "PANEL_TYPES", "Panel", "PredictionPanel", "SymmetricLevels",
+           "GradientsPanel", "Mosaic", "NetworkPanel", "PANEL_TYPES", "Panel", "PredictionPanel", "SymmetricLevels",
            "WeightsPanel", "link_samples"]
