@@ -442,3 +442,28 @@ def test_dark_background_gets_light_ink(qtbot, xor):
 
     assert QColor(panel.ink).lightnessF() > 0.7 and QColor(panel.muted).lightnessF() > 0.5
     assert panel.columns[-1].labels[0].color.lightnessF() > 0.7
+
+
+def test_a_dark_theme_recolours_titles_and_labels(qtbot, xor):
+    """With base.py's palette themes: the panel's own text follows the theme, the data keeps its colours."""
+    import nnviz.qt.panels.base as base
+
+    if not hasattr(base, "Theme"):
+        pytest.skip("this base.py has no palette themes")
+    from PySide6.QtGui import QColor, QPalette
+
+    panel = make(qtbot, xor)
+    blue_before = drawn_rgb(panel.columns[1])
+    pal = QPalette()
+    pal.setColor(QPalette.ColorRole.Base, QColor("#1f2227"))
+    pal.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6"))
+    panel.apply_theme(base.Theme.from_palette(pal))
+    assert panel.ink == "#e6e6e6"
+    for col in panel.columns:
+        assert col.title_item.color.name() == "#e6e6e6"
+    assert all(t.color.name() == "#e6e6e6" for t in panel.columns[-1].labels)
+    assert "#e6e6e6" in panel.header.opts["color"] or panel.header.opts["color"] == "#e6e6e6"
+    np.testing.assert_array_equal(drawn_rgb(panel.columns[1]), blue_before)
+    panel.show_snapshot(xor.snaps[0])  # new values after the theme change: still the diverging colours
+    act = xor.snaps[0].activations[panel.columns[1].tail][0]
+    assert np.abs(drawn_rgb(panel.columns[1]) - expected_rgb(act, panel.columns[1].level)).max() <= 3

@@ -576,19 +576,54 @@ class NetworkPanel(Panel):
 
     # ------------------------------------------------------------ colours
 
-    def _colours(self) -> None:
-        """Ink and outlines that read on the panel's background, light or dark."""
+    def _colours(self, theme=None) -> None:
+        """Ink and outlines that read on the panel's background, light or dark.
+
+        From base.py's theme when it has one (``_theme_changed``), else from the background.
+        """
         from .base import BLUE, ORANGE
 
-        bg = self.graphics.backgroundBrush().color()
-        dark = bg.lightnessF() < 0.5
-        self.ink = "#e5e7eb" if dark else INK
-        self.muted = "#9ca3af" if dark else MUTED
+        if theme is not None:
+            dark, self.ink, self.muted = bool(theme.dark), theme.ink, theme.muted
+        else:
+            dark = self.graphics.backgroundBrush().color().lightnessF() < 0.5
+            self.ink = "#e5e7eb" if dark else INK
+            self.muted = "#9ca3af" if dark else MUTED
         self.outline = (200, 204, 210) if dark else (90, 96, 105)
         self.neutral_line = (150, 156, 165, 150)
         self.blue, self.orange = BLUE, ORANGE
         lut = diverging_cmap().getLookupTable(0.0, 1.0, BRUSH_STEPS, alpha=False)
         self.brushes = [pg.mkBrush(int(r), int(g), int(b)) for r, g, b in lut]
+
+    def _title_fill(self) -> QColor:
+        bg = QColor(self.graphics.backgroundBrush().color())
+        bg.setAlpha(200)  # connections passing behind a title stay visible but do not cross its text
+        return bg
+
+    def _legend_text(self) -> str:
+        return (f"neuron: its value for this sample · line: a weight · "
+                f"<span style='color:rgb{self.orange}'>■ negative</span> "
+                f"<span style='color:rgb{self.blue}'>■ positive</span> · thicker = larger |w|")
+
+    def _theme_changed(self, theme) -> None:
+        """The palette changed (base.py's themes): recolour titles, labels and outlines in place."""
+        self._colours(theme)
+        if not self.columns:
+            self.layout_.clear()
+            self._placeholder()
+            return
+        pen = pg.mkPen(self.outline, width=1.2)
+        for col in self.columns:
+            col.title_item.setColor(self.ink)
+            col.title_item.fill = pg.mkBrush(self._title_fill())
+            col.title_item.setHtml(col.title_html())
+            self._fit_title(col.title_item)
+            for t in getattr(col, "labels", []):
+                t.setColor(self.ink)
+            if isinstance(col, _UnitsColumn):
+                col.scatter.setPen(pen)
+        self.header.setText(self._header_text or " ", color=self.ink)
+        self.legend.setText(self._legend_text(), color=self.muted)
 
     @property
     def subset_mode(self) -> str:
@@ -684,11 +719,7 @@ class NetworkPanel(Panel):
         self.header = lay.addLabel("", row=0, col=0, color=self.ink, size="11pt")
         self.view = lay.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
         self.view.setMenuEnabled(False)
-        self.legend = lay.addLabel(
-            f"neuron: its value for this sample · line: a weight · "
-            f"<span style='color:rgb{self.orange}'>■ negative</span> "
-            f"<span style='color:rgb{self.blue}'>■ positive</span> · thicker = larger |w|",
-            row=2, col=0, color=self.muted, size="9pt")
+        self.legend = lay.addLabel(self._legend_text(), row=2, col=0, color=self.muted, size="9pt")
         lay.layout.setRowStretchFactor(1, 10)
 
         for col in cols:
@@ -701,9 +732,9 @@ class NetworkPanel(Panel):
             self.links.append(link)
         bounds = QRectF()
         for col in cols:
-            bg = QColor(self.graphics.backgroundBrush().color())
-            bg.setAlpha(200)  # connections passing behind a title stay visible but do not cross its text
-            t = pg.TextItem(html=col.title_html(), anchor=(0.5, 1.0), fill=pg.mkBrush(bg))
+            # Made with plain text first: an html TextItem never gets a ``color`` (base.py's theming reads it).
+            t = pg.TextItem("", color=self.ink, anchor=(0.5, 1.0), fill=pg.mkBrush(self._title_fill()))
+            t.setHtml(col.title_html())
             self._fit_title(t)
             t.setPos(col.x, col.top() - 8)
             t.setZValue(4)
@@ -743,7 +774,7 @@ class NetworkPanel(Panel):
             text += f" · predicted <b>{self.class_name(k)}</b> ({probs[s, k]:.0%}) {mark}"
         if text != self._header_text:
             self._header_text = text
-            self.header.setText(text)
+            self.header.setText(text, color=self.ink)
 
     @staticmethod
     def _fit_title(t: pg.TextItem) -> None:
