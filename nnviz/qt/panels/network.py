@@ -12,8 +12,8 @@ Large layers stay readable with a fixed number of graphics items whatever their 
 - a Dense layer of more than ``MAX_UNITS`` units shows ``MAX_UNITS`` of them (the most
   active for the selected sample, or evenly spaced) and its title says how many;
 - between large layers only the strongest ``TOP_LINKS`` connections (by |w|) among the
-  drawn neurons are drawn; from an image or a mosaic into a Dense layer each one starts
-  at the pixel it reads; between conv layers one line per (input map, output map) stands
+  drawn neurons are drawn; from an image or a mosaic into a Dense layer the strongest
+  ``TOP_PIXEL_LINKS``, each starting at the pixel it reads (behind the picture); between conv layers one line per (input map, output map) stands
   for the whole kh×kw kernel (its sum: what a flat patch of the input map adds).
 
 Pass-through nodes (Flatten, Dropout, Activation) are merged into the layer before them
