@@ -1,4 +1,4 @@
-"""The headless command line: train a project or preset, print a Keras-style summary.
+"""The headless command line: train a project or preset, print a Keras-style summary, draw its loss surface.
 
 Every expected failure (invalid network, bad file, missing data) prints a message and
 exits with status 2; nothing here shows a traceback to the user.
@@ -54,7 +54,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source(s)
 
     sub.add_parser("presets", help="list the shipped example projects")
+
+    f = sub.add_parser("surface", help="train, then draw the loss surface and the path training took on it",
+                       description="Train a project (or load its saved weights), compute its loss surface "
+                       "on a fixed subset of the training samples and write it as a PNG. Without a project, "
+                       "--method exact uses a built-in neuron with two weights.")
+    _add_source(f)
+    f.add_argument("--method", choices=SURFACE_METHODS, default="pca",
+                   help="pca: the plane of the descent (default); random: two filter-normalised random "
+                   "directions around the weights; line: from the initial to the trained weights; "
+                   "exact: a model with exactly two weights; race: every optimizer from the same start")
+    f.add_argument("--grid", type=int, default=31, metavar="N", help="grid points per side (default 31)")
+    f.add_argument("--samples", type=int, default=1000, metavar="N",
+                   help="training samples the loss is measured on (default 1000)")
+    f.add_argument("--out", metavar="FILE.png", help="write the picture here (default: <project>-<method>.png; "
+                   "none with --json unless given)")
+    f.add_argument("--json", action="store_true", help="print one JSON object: the grid, the path, seconds")
+    f.add_argument("--epochs", type=int, help="override the project's number of epochs")
+    f.add_argument("--steps", type=int, help="train only this many steps (race: steps per optimizer, default 200)")
+    f.add_argument("--seed", type=int, help="override the project's random seed")
+    f.add_argument("--saved-weights", action="store_true",
+                   help="use the weights saved beside the project (NAME.weights.msgpack) instead of training")
+    f.add_argument("--log", action="store_true", help="colour the loss on a log scale")
+    f.add_argument("--no-download", action="store_true", help="fail instead of downloading datasets")
     return parser
+
+
+SURFACE_METHODS = ("pca", "random", "line", "exact", "race")
 
 
 def _load_project(args) -> Project:
@@ -206,16 +232,200 @@ def cmd_presets(args) -> int:
     return 0
 
 
+class _SurfaceProgress:
+    """"Loss surface: 40 %" on stderr, redrawn in place on a terminal, every tenth otherwise."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.tty, self.last = stream, stream.isatty(), -1
+
+    def __call__(self, done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if self.tty:
+            self.stream.write(f"\r\x1b[2KLoss surface: {done / max(total, 1):4.0%} ({done}/{total} points)"
+                              + ("\n" if done >= total else ""))
+        elif tenth != self.last:
+            self.stream.write(f"Loss surface: {done / max(total, 1):.0%}\n")
+        self.last = tenth
+        self.stream.flush()
+
+
+def _surface_project(args) -> tuple[Project, Path | None]:
+    from .engine.surface import two_weight_project
+
+    if args.method == "exact" and not args.preset and not args.project:
+        return two_weight_project(), None
+    project = _load_project(args)
+    return project, (Path(args.project) if args.project else None)
+
+
+def render_surface_png(surface, path, *, log: bool = False, size: tuple[int, int] = (960, 720)) -> Path:
+    """Draw ``surface`` with the app's SurfacePanel, off screen, into a PNG.
+
+    Qt is imported here only: the other commands (and core and engine) never load it.
+    Without a display, Qt's offscreen platform is used.
+    """
+    if not os.environ.get("QT_QPA_PLATFORM") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from .qt.panels.surface import SurfacePanel
+
+    app = QApplication.instance() or QApplication(["nnviz"])
+    panel = SurfacePanel()
+    try:
+        panel.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        panel.resize(*size)
+        panel.set_log_scale(log)
+        panel.set_surface(surface)
+        panel.show()
+        app.processEvents()
+        return panel.export(path)
+    finally:
+        panel.close()
+        panel.deleteLater()
+        app.processEvents()
+
+
+def cmd_surface(args) -> int:
+    from .core.datasets import load_dataset
+    from .core.project import WEIGHTS_SUFFIX
+    from .engine import surface as sf
+    from .engine.messages import Failed
+    from .engine.session import TrainingSession
+
+    if not 2 <= args.grid <= 501:
+        raise CliError("--grid must be from 2 to 501")
+    if args.samples < 1:
+        raise CliError("--samples must be at least 1")
+    if args.epochs is not None and args.epochs < 1:
+        raise CliError("--epochs must be at least 1")
+    if args.steps is not None and args.steps < 1:
+        raise CliError("--steps must be at least 1")
+    project, project_path = _surface_project(args)
+    if args.seed is not None:
+        project = project.with_training(seed=args.seed)
+    if args.epochs is not None:
+        project = project.with_training(epochs=args.epochs, max_steps=0)
+    if args.steps is not None and args.method != "race":
+        project = project.with_training(max_steps=args.steps)
+    problems = project.training.validate()
+    if problems:
+        raise CliError("the training settings are not valid: " + "; ".join(problems))
+    ctx = dataset_context(project.dataset, args.data_dir)
+    analysis = analyze(project.network, ctx)
+    if not analysis.ok:
+        raise CliError("the network is not valid:\n" + "\n".join(f"  - {m}" for m in analysis.messages(project.network)))
+    if args.method == "exact" and analysis.total_params != 2:
+        raise CliError(f"--method exact needs a network with exactly 2 weights; this one has "
+                       f"{analysis.total_params:,} (run `nnviz surface --method exact` without a project "
+                       "for the built-in two-weight neuron)")
+    weights_path = None
+    if args.saved_weights:
+        if project_path is None:
+            raise CliError("--saved-weights needs a project file (the weights are read from beside it)")
+        if args.method in ("pca", "race"):
+            raise CliError(f"--method {args.method} needs a training path; saved weights have none "
+                           "(use random or line, or drop --saved-weights)")
+        name = project_path.name[:-5] if project_path.name.endswith(".json") else project_path.stem
+        weights_path = project_path.with_name(name + WEIGHTS_SUFFIX)
+        if not weights_path.is_file():
+            raise CliError(f"there are no saved weights at {weights_path} (train with --save-weights first)")
+    out = args.out
+    if out is None and not args.json:
+        slug = "".join(c if c.isalnum() else "-" for c in (args.preset or (project_path.stem if project_path else "two-weights")))
+        out = f"{slug}-{args.method}.png"
+    if out is not None:
+        target = Path(out).resolve().parent
+        if not target.is_dir() or not os.access(target, os.W_OK):
+            raise CliError(f"cannot write the picture to {out}: {target} is not a writable folder")
+        if Path(out).suffix.lower() not in (".png", ".svg"):
+            raise CliError(f"--out must end in .png or .svg (got {out})")
+
+    t_start = time.perf_counter()
+    quiet = args.json
+    progress = None if quiet else _SurfaceProgress(sys.stderr)
+    recorder = sf.TrajectoryRecorder(forward=None if quiet else _ProgressBar(sys.stderr, project.training.epochs))
+    trained: dict = {}
+    if weights_path is not None or args.method == "race":
+        dataset = load_dataset(project.dataset, args.data_dir, download=not args.no_download)
+    else:
+        session = TrainingSession(project, data_dir=args.data_dir, download=not args.no_download,
+                                  on_message=recorder, snapshot_interval=0.0, chunk_seconds=0.02)
+        result = session.run()
+        if isinstance(result, Failed):
+            raise CliError(result.reason)
+        dataset = session.dataset
+        trained = {"steps": result.step, "train_seconds": result.metrics.get("seconds")}
+    landscape = sf.LossLandscape.from_project(project, dataset, samples=args.samples, seed=project.training.seed)
+    trajectory = recorder.trajectory()
+    if weights_path is not None:
+        from .engine.weights import load_weights
+
+        saved, _, step = load_weights(weights_path)
+        theta_end = landscape.flatten(saved)
+        trained = {"steps": step, "weights": str(weights_path)}
+    elif len(trajectory):
+        theta_end = trajectory.thetas[-1]
+    else:
+        theta_end = landscape.theta_init
+    path = trajectory if len(trajectory) else None
+    race_rates = None
+    if args.method == "pca":
+        surface = sf.trajectory_surface(landscape, trajectory, args.grid, progress=progress)
+    elif args.method == "random":
+        surface = sf.random_surface(landscape, theta_end, args.grid, seed=project.training.seed,
+                                    trajectory=path, progress=progress)
+    elif args.method == "line":
+        surface = sf.line_surface(landscape, landscape.theta_init, theta_end, args.grid, trajectory=path,
+                                  progress=progress)
+    elif args.method == "exact":
+        surface = sf.exact_surface(landscape, path, args.grid, progress=progress)
+    else:
+        result = sf.race(project, dataset, steps=args.steps or 200, samples=args.samples, resolution=args.grid,
+                         landscape=landscape, progress=progress)
+        surface, race_rates = result.surface, result.learning_rates
+    written = render_surface_png(surface, out, log=args.log) if out is not None else None
+    seconds = time.perf_counter() - t_start
+    if args.json:
+        data = surface.to_json()
+        first = data["paths"][0] if data["paths"] else None
+        print(json.dumps({
+            "project": project.name, "method": surface.method, "labels": data["labels"],
+            "grid": {"a": data["a"], "b": data["b"], "loss": data["loss"]},
+            "path": first, "paths": data["paths"], "center_loss": data["center_loss"],
+            "explained_variance": data["explained_variance"], "n_params": surface.n_params,
+            "samples": surface.samples, "surface_seconds": surface.seconds, "seconds": seconds,
+            "learning_rates": race_rates, "trained": trained, "out": str(written) if written else None}))
+        return 0
+    print(f"\n{project.name}: {surface.title.lower()}")
+    print(f"{surface.n_params:,} parameters, loss on {surface.samples:,} training samples, "
+          f"{args.grid}x{args.grid if not surface.is_line else 1} grid in {surface.seconds:.1f} s")
+    ev = surface.explained_variance
+    if all(math.isfinite(v) for v in ev):
+        print(f"the plane explains {100 * ev[0]:.1f}% + {100 * ev[1]:.1f}% of the path's movement")
+    for p in surface.paths:
+        label = sf.optimizer_label(p.name) if surface.method == "race" else "path"
+        off = f", {p.off_plane[-1]:.3g} off the plane" if surface.method not in ("exact",) else ""
+        print(f"{label:<20} loss {p.loss[0]:.4f} -> {p.loss[-1]:.4f} in {int(p.steps[-1])} steps{off}"
+              + (" (diverged)" if p.diverged else ""))
+    print(f"wrote {written}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    handler = {"train": cmd_train, "summary": cmd_summary, "presets": cmd_presets}[args.command]
+    handler = {"train": cmd_train, "summary": cmd_summary, "presets": cmd_presets,
+               "surface": cmd_surface}[args.command]
+    from .engine.surface import SurfaceError  # numpy only until a surface is computed
+
     try:
         return handler(args)
-    except (CliError, ProjectError, DatasetError) as exc:
+    except (CliError, ProjectError, DatasetError, SurfaceError) as exc:
         print(f"nnviz: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

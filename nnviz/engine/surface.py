@@ -88,10 +88,22 @@ class Surface:
     seconds: float = 0.0
     n_params: int = 0
     samples: int = 0
+    # The plane itself (θ-sized, kept out of JSON): lets a live θ_t be placed on it in numpy.
+    center: np.ndarray | None = field(default=None, repr=False)
+    d1: np.ndarray | None = field(default=None, repr=False)
+    d2: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def is_line(self) -> bool:
         return self.loss.ndim == 1
+
+    def locate(self, theta: np.ndarray) -> tuple[np.ndarray, float]:
+        """Where θ lies on this plane (or line) and how far off it: (coords, distance). Numpy only."""
+        if self.center is None or self.d1 is None:
+            raise SurfaceError("this surface does not keep its plane")
+        coords, off = project_onto_plane(np.asarray(theta)[None], self.center, self.d1,
+                                         None if self.is_line else self.d2)
+        return coords[0], float(off[0])
 
     def to_json(self) -> dict:
         """A JSON-ready dict (non-finite numbers become null)."""
@@ -618,7 +630,7 @@ def trajectory_surface(landscape: LossLandscape, trajectory: Trajectory, resolut
     return Surface("pca", a, b, grid, (_path(name, trajectory.steps, coords, losses, off),),
                    explained, float(losses[-1]), ("PCA direction 1", "PCA direction 2"),
                    "Loss around the trained weights, in the plane of the descent",
-                   time.perf_counter() - t0, landscape.n_params, landscape.samples)
+                   time.perf_counter() - t0, landscape.n_params, landscape.samples, center, d1, d2)
 
 
 def random_surface(landscape: LossLandscape, theta: np.ndarray, resolution: int = 31, *,
@@ -644,7 +656,7 @@ def random_surface(landscape: LossLandscape, theta: np.ndarray, resolution: int 
     return Surface("random", a, a.copy(), grid, paths, (math.nan, math.nan), center_loss,
                    ("random direction δ", "random direction η"),
                    "Loss around the weights along two random, filter-normalised directions",
-                   time.perf_counter() - t0, landscape.n_params, landscape.samples)
+                   time.perf_counter() - t0, landscape.n_params, landscape.samples, theta, d1, d2)
 
 
 def line_surface(landscape: LossLandscape, theta0: np.ndarray, theta1: np.ndarray, resolution: int = 51, *,
@@ -671,7 +683,7 @@ def line_surface(landscape: LossLandscape, theta0: np.ndarray, theta1: np.ndarra
     return Surface("line", a, np.zeros(0, np.float32), curve, paths, (math.nan, math.nan),
                    landscape.loss(theta1), ("a: 0 = initial weights, 1 = trained weights", "loss"),
                    "Loss on the straight line from the initial to the trained weights",
-                   time.perf_counter() - t0, landscape.n_params, landscape.samples)
+                   time.perf_counter() - t0, landscape.n_params, landscape.samples, theta0, d, None)
 
 
 def exact_surface(landscape: LossLandscape, trajectory: Trajectory | None = None, resolution: int = 41, *,
@@ -702,10 +714,10 @@ def exact_surface(landscape: LossLandscape, trajectory: Trajectory | None = None
     center = trajectory.thetas[-1] if trajectory is not None and len(trajectory) else np.zeros(2, np.float32)
     return Surface("exact", a, b, grid, paths, (math.nan, math.nan), landscape.loss(center),
                    ("weight w1", "weight w2"), "The exact loss surface of a neuron with two weights",
-                   time.perf_counter() - t0, landscape.n_params, landscape.samples)
+                   time.perf_counter() - t0, landscape.n_params, landscape.samples, np.zeros(2, np.float32), e1, e2)
 
 
-def two_weight_project(dataset: str = "gauss", *, epochs: int = 20, learning_rate: float = 0.1,
+def two_weight_project(dataset: str = "gauss", *, epochs: int = 30, learning_rate: float = 0.1,
                        seed: int = 0) -> Project:
     """One sigmoid neuron, two inputs, no bias: a model whose loss surface is exactly 2D.
 
@@ -714,7 +726,9 @@ def two_weight_project(dataset: str = "gauss", *, epochs: int = 20, learning_rat
     """
     net = Network.chain("Input", ("Dense", {"units": 1, "activation": "sigmoid", "use_bias": False}),
                         ("Output", {"loss": "cross_entropy"}))
-    return Project(net, DatasetSpec(dataset, n_samples=400, noise=0.2, seed=seed),
+    # Noisy, overlapping classes: the loss has a real minimum (on separable data it keeps
+    # falling as the weights grow, and the picture has no bottom).
+    return Project(net, DatasetSpec(dataset, n_samples=400, noise=0.5, seed=seed),
                    TrainingConfig(optimizer="sgd", learning_rate=learning_rate, batch_size=16,
                                   epochs=epochs, init="zeros", seed=seed),
                    name="Two weights: one neuron without bias",
@@ -821,7 +835,7 @@ def race(project: Project, dataset: Dataset, *, optimizers: Sequence[str] = OPTI
     surface = Surface("race", a, b, grid, tuple(paths), explained, landscape.loss(theta0),
                       ("PCA direction 1 (all paths)", "PCA direction 2 (all paths)"),
                       "The optimizer race: the same start, the same batches",
-                      time.perf_counter() - t0, landscape.n_params, landscape.samples)
+                      time.perf_counter() - t0, landscape.n_params, landscape.samples, theta0, d1, d2)
     return RaceResult(surface, {o: rates[o] for o in optimizers}, trajectories)
 
 
