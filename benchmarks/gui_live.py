@@ -9,12 +9,19 @@ fixed number of steps, exactly as the Train button starts it. Measured:
 - training samples/s, from the session's own Progress messages (first to last), in the
   window and in a headless run of the same project and dataset (default session
   settings, as the CLI trains; and with the window's short chunks, for reference);
-- GUI latency: how late a 10 ms timer fires while training (p99), what a click would wait.
+- GUI latency: how late a 10 ms timer fires while training (p99), what a click would wait;
+- memory: the process's resident set (VmRSS) sampled while the window trains: start, end
+  and the slope per 1,000 steps (a least-squares line over the run's second half, after
+  every buffer has been allocated once).
+
+``--profile FILE`` writes a cProfile of the GUI thread during the measured window run
+(``python -m pstats FILE``), with the 25 costliest functions printed.
 
 Data from ../shared/datasets (Fashion-MNIST), else random images of the same shape. The
 last line reads ``fps=<median> gui/headless=<ratio>``.
 
     python benchmarks/gui_live.py [--steps 15000] [--size 2400x1500] [--default-layout --size 1500x950]
+                                  [--profile gui.prof]
 """
 
 from __future__ import annotations
@@ -66,6 +73,30 @@ class ProgressClock:
         return (s1 - s0) * batch / max(t1 - t0, 1e-9)
 
 
+def rss_mib() -> float:
+    """The resident set of this process, from /proc/self/status (VmRSS), in MiB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def slope_per_1000(points: list[tuple[int, float]]) -> float:
+    """Least-squares slope of (step, MiB) points, in MiB per 1,000 steps."""
+    if len(points) < 3:
+        return float("nan")
+    n = len(points)
+    mx = sum(p[0] for p in points) / n
+    my = sum(p[1] for p in points) / n
+    sxx = sum((p[0] - mx) ** 2 for p in points)
+    sxy = sum((p[0] - mx) * (p[1] - my) for p in points)
+    return 1000 * sxy / sxx if sxx else float("nan")
+
+
 def headless(project, ds, **kw) -> float:
     from nnviz.engine.session import TrainingSession
 
@@ -80,6 +111,7 @@ def main() -> int:
     p.add_argument("--size", default="2400x1500", help="main window WIDTHxHEIGHT")
     p.add_argument("--default-layout", action="store_true",
                    help="keep the window's own layout (curves and the front tab only) instead of every panel")
+    p.add_argument("--profile", metavar="FILE", help="cProfile the GUI thread during the measured run into FILE")
     args = p.parse_args()
 
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
@@ -102,6 +134,25 @@ def main() -> int:
     headless(warm, ds, **LIVE_SESSION)
     sps_headless = headless(project, ds)
     sps_headless_live = headless(project, ds, **LIVE_SESSION)
+
+    # Paint time per panel: Qt's painting of each panel's view, which the panels' own
+    # update times (VisualsController.seconds) do not include.
+    import pyqtgraph as pg
+
+    view_key: dict[int, str] = {}
+    paint_seconds: dict[str, float] = {}
+    plain_paint = pg.GraphicsView.paintEvent
+
+    def timed_paint(view, ev):
+        t = time.perf_counter()
+        try:
+            return plain_paint(view, ev)
+        finally:
+            key = view_key.get(id(view))
+            if key is not None:
+                paint_seconds[key] += time.perf_counter() - t
+
+    pg.GraphicsView.paintEvent = timed_paint
 
     # ---- the window
     tmp = tempfile.mkdtemp(prefix="nnviz-bench-")
@@ -134,6 +185,9 @@ def main() -> int:
     counter = PaintCounter()
     for key in in_view:
         v.panels[key].graphics.viewport().installEventFilter(counter)
+
+    view_key.update({id(v.panels[k].graphics): k for k in in_view})
+    paint_seconds.update({k: 0.0 for k in in_view})
 
     clock = ProgressClock()
     target = {"project": warm}
@@ -172,12 +226,37 @@ def main() -> int:
     probe = QTimer()
     probe.setInterval(10)
     probe.timeout.connect(on_tick)
+    memory: list[tuple[int, float]] = []  # (step, MiB) while training
+
+    def on_memory():
+        memory.append((clock.points[-1][1] if clock.points else 0, rss_mib()))
+
+    sampler = QTimer()
+    sampler.setInterval(250)
+    sampler.timeout.connect(on_memory)
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
     probe.start()
+    sampler.start()
     paints["n"] = 0
+    for k in paint_seconds:
+        paint_seconds[k] = 0.0
+    rss_start = rss_mib()
+    cpu0 = time.thread_time()  # this (the GUI) thread only: less noisy than wall time on a busy machine
     t0 = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     run_window(project)
+    if profiler is not None:
+        profiler.disable()
     wall = time.perf_counter() - t0
+    gui_cpu = time.thread_time() - cpu0
     probe.stop()
+    sampler.stop()
+    rss_end = rss_mib()
     sps_gui = clock.samples_per_second(batch)
 
     # frames per 1 s window while it trained
@@ -202,6 +281,19 @@ def main() -> int:
           f"{paints['n'] / wall:.1f} panel paints/s, GUI timer late p99 {p99:.1f} ms")
     print("per panel: " + ", ".join(f"{k} {n} snapshots, {1000 * v.seconds[k] / n:.1f} ms each"
                                     for k, n in v.updates.items() if n))
+    print("paint per panel: " + ", ".join(f"{k} {1000 * t / wall:.0f} ms/s" for k, t in paint_seconds.items())
+          + f" (all {1000 * sum(paint_seconds.values()) / wall:.0f} ms/s); updates "
+          + f"{1000 * sum(v.seconds.values()) / wall:.0f} ms/s; GUI thread CPU {1000 * gui_cpu / wall:.0f} ms/s, "
+          + f"{1000 * gui_cpu / max(len(frame_times), 1):.1f} ms per frame")
+    half = [m for m in memory if m[0] >= args.steps // 2]
+    print(f"memory:   RSS {rss_start:,.0f} MiB at the start, {rss_end:,.0f} MiB at the end, "
+          f"slope {slope_per_1000(half):+.2f} MiB per 1,000 steps over the second half "
+          f"({slope_per_1000(memory):+.2f} over the whole run, {len(memory)} samples)")
+    if profiler is not None:
+        import pstats
+
+        profiler.dump_stats(args.profile)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     w.document.undo_stack.setClean()
     w.close()
     QApplication.processEvents()

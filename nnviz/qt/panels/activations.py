@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from .base import (BLUE, INK, MUTED, ORANGE, Mosaic, Panel, SymmetricLevels, diverging_cmap, fmt, gray_cmap,
-                   image_view, sequential_cmap, style_plot)
+from .base import (BLUE, INK, MUTED, ORANGE, Mosaic, Panel, SteadyRange, SymmetricLevels, diverging_cmap, fmt,
+                   gray_cmap, image_view, sequential_cmap, style_plot)
 
 MAX_BARS = 128  # longer vectors are drawn as a grid of cells instead of bars
 BINS = 40
@@ -47,6 +47,7 @@ class _NodeRow:
             if n <= 24:  # one tick per unit, never fractional units
                 self.plot.getAxis("bottom").setTickSpacing(1 if n <= 12 else 2, 1)
             self.plot.addLine(y=0, pen=pg.mkPen(MUTED))
+            self.bars_range = SteadyRange(self.plot, "y", pad=0.05, shrink=0.6, floor=0.0 if nonneg else None)
             lay.addItem(self.plot, row=row + 1, col=0)
         else:
             if len(self.shape) == 1:  # a long vector: cells in a near-square grid, row by row
@@ -73,11 +74,15 @@ class _NodeRow:
         self.hist_plot.addItem(self.hist)
         self.stats = pg.TextItem(color=ORANGE, anchor=(1, 0))
         self.hist_plot.addItem(self.stats, ignoreBounds=True)
+        # Axes that move only when the histogram leaves them or shrinks well inside: a range
+        # change redraws the axes and the plot, and the bins move a little every frame.
+        self.hist_x = SteadyRange(self.hist_plot, "x", pad=0.02, shrink=0.7)
+        self.hist_y = SteadyRange(self.hist_plot, "y", pad=0.05, grow=0.15, shrink=0.6, floor=0.0)
+        self.note = None
         lay.addItem(self.hist_plot, row=row + 1, col=1)
         self.panel = panel
         self.values: np.ndarray | None = None
         self.brushes = (pg.mkBrush(BLUE), pg.mkBrush(ORANGE))  # by sign: made once, not per frame
-        self.ranges: dict = {}
 
     def update(self, act: np.ndarray, sample: int, name: str, type_: str) -> None:
         v = act[sample]
@@ -85,7 +90,7 @@ class _NodeRow:
         level = self.levels.update(act)[1]
         if self.bars is not None:
             self.bars.setOpts(height=v, brushes=[self.brushes[x < 0] for x in v.tolist()])
-            self._set_range(self.plot, "y", (0.0 if self.nonneg else -level, level))
+            self.bars_range.fit(0.0 if self.nonneg else -level, level)
         else:
             levels = (0.0, level) if self.nonneg else (-level, level)
             if len(self.shape) == 1:
@@ -100,27 +105,13 @@ class _NodeRow:
         self.hist.setData(edges, counts)
         self.counts, self.edges = counts, edges
         note = health(act, self.function)
-        self.stats.setText(note)
-        x0, x1, y1 = float(edges[0]), float(edges[-1]), float(max(1e-3, counts.max()))
-        self._set_range(self.hist_plot, "x", (x0, x1))
-        self._set_range(self.hist_plot, "y", (0.0, y1))
-        self.stats.setPos(self.ranges[(id(self.hist_plot), "x")][1], self.ranges[(id(self.hist_plot), "y")][1])
-
-    def _set_range(self, plot: pg.PlotItem, axis: str, span: tuple[float, float]) -> bool:
-        """Move an axis only when the data's range changed noticeably: setRange is the costly part."""
-        key = (id(plot), axis)
-        old = self.ranges.get(key)
-        lo, hi = span
-        if old is not None:
-            width = max(old[1] - old[0], 1e-12)
-            if abs(lo - old[0]) < 0.03 * width and abs(hi - old[1]) < 0.03 * width:
-                return False
-        self.ranges[key] = span
-        if axis == "x":
-            plot.setXRange(lo, hi, padding=0.02)
-        else:
-            plot.setYRange(lo, hi, padding=0.05)
-        return True
+        if note != self.note:  # new text is laid out again: only when it changes
+            self.note = note
+            self.stats.setText(note)
+        moved = self.hist_x.fit(float(edges[0]), float(edges[-1]))
+        moved = self.hist_y.fit(0.0, float(max(1e-3, counts.max()))) or moved
+        if moved:  # the note sits in the top right corner
+            self.stats.setPos(self.hist_x.range[1], self.hist_y.range[1])
 
     def describe_cell(self, r, c):
         hit = self.mosaic.locate(r, c)

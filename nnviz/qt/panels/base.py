@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPalette, QPixmapCache
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 # TensorFlow Playground's colours: orange for negative / class 0, blue for positive / class 1.
 ORANGE = (245, 147, 34)
@@ -27,6 +27,42 @@ BACKGROUND = "#ffffff"
 CLASS_COLORS = [ORANGE, BLUE, (46, 160, 67), (214, 39, 40), (148, 103, 189), (140, 86, 75),
                 (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 TITLE_SIZE = "11pt"
+
+
+@dataclass(frozen=True)
+class Theme:
+    """The colours of a panel's frame (background, text, axes, legend boxes), taken from a QPalette.
+
+    Data keeps TensorFlow Playground's orange and blue whatever the palette; only what
+    frames the data follows it. Items are built in :data:`LIGHT`'s colours and recoloured
+    by :meth:`Panel.apply_theme`, so panels written for the light look need no changes.
+    """
+
+    background: str
+    ink: str  # titles, labels, tick numbers
+    muted: str  # axis lines, secondary labels
+    legend: tuple[int, int, int, int]  # legend box fill
+    legend_edge: tuple[int, int, int]
+    dark: bool = False
+
+    @classmethod
+    def from_palette(cls, palette: QPalette) -> "Theme":
+        base = palette.color(QPalette.ColorRole.Base)
+        text = palette.color(QPalette.ColorRole.Text)
+        if base.lightness() >= 128:  # light: the tuned light colours on the palette's base
+            return LIGHT if base.name() == LIGHT.background else cls(base.name(), INK, MUTED, LIGHT.legend,
+                                                                     LIGHT.legend_edge)
+        b, t = base.getRgb()[:3], text.getRgb()[:3]
+        mix = tuple(int(round(0.45 * tv + 0.55 * bv)) for tv, bv in zip(t, b))
+        edge = tuple(int(round(0.25 * tv + 0.75 * bv)) for tv, bv in zip(t, b))
+        return cls(base.name(), text.name(), QColor(*mix).name(), (*b, 190), edge, True)
+
+    def replacements(self, other: "Theme") -> dict[str, str]:
+        """Colour names in this theme -> the same role's colour in ``other``."""
+        return {self.ink: other.ink, self.muted: other.muted, self.background: other.background}
+
+
+LIGHT = Theme(BACKGROUND, INK, MUTED, (255, 255, 255, 170), (210, 210, 210))
 
 
 def diverging_cmap() -> pg.ColorMap:
@@ -166,16 +202,35 @@ class Mosaic:
         return i, (self.h - 1 - y if self.flip else y), x
 
 
+PIXMAP_CACHE_KB = 96 * 1024  # item caches of every panel's axes (a grid's covers its whole plot)
+
+
+def cache_axis(axis: pg.AxisItem) -> None:
+    """Keep the axis's drawing as a pixmap: Qt replays it for every repaint of the plot
+    behind it, and redraws it only when its range, size or style changes. Replaying the
+    axis's QPicture (tick text, grid lines) was most of what a panel's paint cost.
+
+    Item caches live in QPixmapCache, 10 MB by default: too small for the axes of all
+    panels at once (an evicted cache is a full redraw), so it is raised here.
+    """
+    if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+        QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
+    axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 def style_plot(plot: pg.PlotItem, title: str | None = None, x: str | None = None, y: str | None = None) -> None:
-    """Dark text on the light panel background, readable on a projector."""
+    """Dark text on the light panel background, readable on a projector (recoloured to the palette)."""
     font = QFont()
     font.setPointSize(10)
     for name in ("left", "bottom", "right", "top"):
         axis = plot.getAxis(name)
         axis.setPen(pg.mkPen(MUTED))
         axis.setTextPen(pg.mkPen(INK))
-        axis.setStyle(tickFont=font)
+        # Tick text may widen the axis but not narrow it again: every change of width re-lays
+        # out the plot and redraws all of it.
+        axis.setStyle(tickFont=font, autoReduceTextSpace=False)
         axis.enableAutoSIPrefix(False)  # "0.001" reads better than "1 (x0.001)" in a classroom
+        cache_axis(axis)
     if title:
         plot.setTitle(title, color=INK, size=TITLE_SIZE)
     if x:
@@ -210,7 +265,88 @@ def colorbar(cmap: pg.ColorMap, images, width: int = 14, label: str | None = Non
     axis = bar.getAxis("right")
     axis.setPen(pg.mkPen(MUTED))
     axis.setTextPen(pg.mkPen(INK))
+    cache_axis(axis)
     return bar
+
+
+def nice_ceil(v: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 x 10^k that is >= ``v`` (> 0)."""
+    if not v > 0 or not math.isfinite(v):
+        return 1.0
+    k = 10 ** math.floor(math.log10(v))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * k >= v * (1 - 1e-12):
+            return m * k
+    return 10 * k
+
+
+class SteadyRange:
+    """Keeps one axis of a plot around its data, moving it only when the data leaves the
+    range or fills too little of it.
+
+    pyqtgraph's auto-range moves the view with every new point: the axes regenerate
+    their ticks, the layout may change, and the whole plot repaints every frame. Here the
+    range moves a few times per run. Once the user pans or zooms, the range is theirs
+    until they press the plot's "A" button.
+    """
+
+    def __init__(self, plot, axis: str, pad: float = 0.05, shrink: float = 0.5, grow: float = 0.0,
+                 floor: float | None = None, min_pad: float = 0.0) -> None:
+        """``pad``: margin on both sides and ``grow``: extra room above, as shares of the data's
+        span, and at least ``min_pad`` (view units: decades on a log axis); the range is
+        refitted when the data fills less than ``shrink`` of it; ``floor``: never below this
+        when the data is not (0 for a loss)."""
+        self.vb = plot.getViewBox() if hasattr(plot, "getViewBox") else plot
+        self.axis = axis
+        self.pad, self.shrink, self.grow, self.floor, self.min_pad = pad, shrink, grow, floor, min_pad
+        self.range: tuple[float, float] | None = None
+        self.following = True
+        self.vb.disableAutoRange(axis="x" if axis == "x" else "y")
+        self.vb.sigRangeChangedManually.connect(self._on_view_changed_manually)
+        button = getattr(plot, "autoBtn", None)
+        if button is not None:  # after the plot's own handler (which turns auto-range on)
+            button.clicked.connect(self._on_auto_button_clicked)
+        self._last: tuple[float, float] | None = None
+
+    def reset(self) -> None:
+        """Forget the range (a new run): the next fit sets it afresh."""
+        self.range = self._last = None
+        self.following = True
+
+    def fit(self, lo: float, hi: float, force: bool = False) -> bool:
+        """Show [lo, hi] (view coordinates); returns whether the view moved."""
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return False
+        self._last = (lo, hi)
+        if not self.following:
+            return False
+        if hi - lo < 1e-12:
+            lo, hi = lo - 0.5, hi + 0.5
+        old = self.range
+        if not force and old is not None:
+            span = old[1] - old[0]
+            if old[0] <= lo and hi <= old[1] and (hi - lo) + 2 * self.min_pad >= self.shrink * span:
+                return False
+        span = hi - lo
+        pad = max(self.pad * span, self.min_pad)
+        new = (lo - pad, hi + pad + self.grow * span)
+        if self.floor is not None and lo >= self.floor:
+            new = (max(new[0], self.floor), new[1])
+        self.range = new
+        if self.axis == "x":
+            self.vb.setXRange(*new, padding=0)
+        else:
+            self.vb.setYRange(*new, padding=0)
+        return True
+
+    def _on_view_changed_manually(self, *_) -> None:
+        self.following = False
+
+    def _on_auto_button_clicked(self) -> None:
+        self.following = True
+        self.vb.disableAutoRange(axis="x" if self.axis == "x" else "y")
+        if self._last is not None:
+            self.fit(*self._last, force=True)
 
 
 def fmt(v: float) -> str:
@@ -241,6 +377,7 @@ class Panel(QWidget):
         self._arch_key: Any = None
         self._hover: list[tuple[pg.ImageItem, HoverFn]] = []
         self.rebuilds = 0  # how often items were (re)built: tests check that updates reuse them
+        self.theme = LIGHT  # the colours the items are drawn in now (built in LIGHT's)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -263,9 +400,36 @@ class Panel(QWidget):
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.readout.setStyleSheet(f"color: {INK}; padding: 2px 4px;")
+        self.readout.setStyleSheet("padding: 2px 4px;")  # text colour from the palette
         outer.addWidget(self.readout)
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+
+    # ------------------------------------------------------------ palette
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.apply_theme()
+        super().changeEvent(event)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        self.apply_theme()  # built before it was in a window: the window's palette may be dark
+        super().showEvent(event)
+
+    def apply_theme(self, theme: Theme | None = None, rebuilt: bool = False) -> None:
+        """Recolour background, axes, labels and legends to ``theme`` (default: from the palette).
+
+        Items are made in LIGHT's colours; ``rebuilt`` says new ones may have come since.
+        """
+        theme = theme or Theme.from_palette(self.palette())
+        if theme == self.theme and not (rebuilt and theme != LIGHT):
+            return
+        old, self.theme = self.theme, theme
+        self.graphics.setBackground(theme.background)
+        recolour_scene(self.graphics.scene(), {**LIGHT.replacements(theme), **old.replacements(theme)}, theme)
+        self._theme_changed(theme)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """Hook: recolour what the generic pass does not know (data drawn in a frame colour)."""
 
     # ------------------------------------------------------------ context
 
@@ -319,6 +483,8 @@ class Panel(QWidget):
             self.layout_.clear()
             self._rebuild(snapshot)
             self.rebuilds += 1
+            if self.theme != LIGHT:
+                self.apply_theme(self.theme, rebuilt=True)
             self._arch_key = self._architecture_key(snapshot)  # rebuilding may pick a default (a layer)
         self.snapshot = snapshot
         n = len(snapshot.probe_y)
@@ -416,7 +582,7 @@ class Panel(QWidget):
         pixmap = self.graphics.grab()
         if pixmap.isNull() or pixmap.width() < 2:
             exporter = exporters.ImageExporter(scene)
-            exporter.parameters()["background"] = QColor(BACKGROUND)
+            exporter.parameters()["background"] = QColor(self.theme.background)
             exporter.export(str(path))
         elif not pixmap.save(str(path)):
             raise OSError(f"could not write {path}")
@@ -438,10 +604,74 @@ class Panel(QWidget):
         gen.setTitle(self.title)
         painter = QPainter(gen)
         try:
-            painter.fillRect(QRectF(0, 0, rect.width(), rect.height()), QColor(BACKGROUND))
+            painter.fillRect(QRectF(0, 0, rect.width(), rect.height()), QColor(self.theme.background))
             scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
         finally:
             painter.end()
+
+
+def _swap(colour, names: dict[str, str]):
+    name = QColor(colour).name() if colour is not None else None
+    return names.get(name)
+
+
+def _swap_pen(pen, names: dict[str, str]):
+    if pen is None or not isinstance(pen, pg.QtGui.QPen) or pen.style() == Qt.PenStyle.NoPen:
+        return None
+    c = pen.color()
+    new = names.get(c.name())
+    if new is None:
+        return None
+    pen = pg.QtGui.QPen(pen)
+    q = QColor(new)
+    q.setAlpha(c.alpha())
+    pen.setColor(q)
+    return pen
+
+
+def recolour_scene(scene, names: dict[str, str], theme: Theme) -> None:
+    """Give every frame-coloured item in ``scene`` the colour ``names`` maps its colour to."""
+    for item in scene.items():
+        if isinstance(item, pg.AxisItem):
+            pen = _swap_pen(item.pen(), names)
+            if pen is not None:
+                item.setPen(pen)
+            pen = _swap_pen(item.textPen(), names)
+            if pen is not None:
+                item.setTextPen(pen)
+            new = _swap(item.labelStyle.get("color"), names) if "color" in item.labelStyle else None
+            if new is not None:
+                item.labelStyle["color"] = new
+                item._updateLabel()
+        elif isinstance(item, pg.LabelItem):
+            new = _swap(item.opts.get("color"), names)
+            text = item.text
+            for a, b in names.items():
+                text = text.replace(a, b)
+            if new is not None or text != item.text:
+                item.setText(text, **({"color": new} if new is not None else {}))
+        elif isinstance(item, pg.TextItem):
+            new = _swap(item.color, names)
+            if new is not None:
+                item.setColor(new)
+        elif isinstance(item, pg.LegendItem):
+            new = _swap(item.opts.get("labelTextColor"), names)
+            if new is not None:
+                item.setLabelTextColor(new)
+            item.setBrush(pg.mkBrush(*theme.legend))
+            item.setPen(pg.mkPen(*theme.legend_edge))
+        elif isinstance(item, pg.InfiniteLine):
+            pen = _swap_pen(item.pen, names)
+            if pen is not None:
+                item.setPen(pen)
+        elif isinstance(item, pg.ScatterPlotItem):
+            pen = _swap_pen(item.opts.get("pen"), names)
+            if pen is not None:
+                item.setPen(pen)
+        elif isinstance(item, pg.PlotDataItem):
+            pen = _swap_pen(item.opts.get("pen"), names)
+            if pen is not None:
+                item.setPen(pen)
 
 
 def link_samples(panels) -> None:

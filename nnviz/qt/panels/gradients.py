@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from .base import INK, MUTED, Panel, fmt, style_plot
+from .base import INK, MUTED, Panel, SteadyRange, fmt, style_plot
 from .curves import _Series
 
 
@@ -53,6 +53,10 @@ class GradientsPanel(Panel):
             c.setClipToView(True)
             self.curves[nid] = c
         self.layout_.addItem(self.plot, row=0, col=0)
+        # steady axes: they move when the lines outgrow them, not every frame (log10 units for y)
+        self.x_range = SteadyRange(self.plot, "x", pad=0.0, shrink=0.0, grow=0.5, floor=0.0)
+        self.y_range = SteadyRange(self.plot, "y", pad=0.15, shrink=0.5, min_pad=0.25)
+        self.depth_title = None
         self.depth_plot = pg.PlotItem()
         style_plot(self.depth_plot, "Latest, by depth", "layer (input → output)", None)
         self.depth_plot.setLogMode(y=True)
@@ -68,6 +72,12 @@ class GradientsPanel(Panel):
         self.depth_plot.enableAutoRange(x=False)
         self.depth_curve = self.depth_plot.plot(pen=pg.mkPen(MUTED, width=1.5), symbol="o", symbolSize=10,
                                                 symbolBrush=[pg.mkBrush(c) for c in colors], symbolPen=pg.mkPen("w"))
+        self.depth_range = SteadyRange(self.depth_plot, "y", pad=0.2, shrink=0.4, min_pad=0.3)
+        # The first/last ratio changes every frame: in the view's corner, where new text does not
+        # re-lay out the plots (in the title it moved the columns by a few pixels each frame).
+        self.depth_note = pg.TextItem(color=INK, anchor=(0, 0))
+        self.depth_note.setParentItem(self.depth_plot.getViewBox())
+        self.depth_note.setPos(2, 0)
         self.layout_.addItem(self.depth_plot, row=0, col=1)
         self.layout_.layout.setColumnStretchFactor(0, 3)
         self.layout_.layout.setColumnStretchFactor(1, 1)
@@ -76,6 +86,17 @@ class GradientsPanel(Panel):
         for nid in self.layers:
             s = self.series[nid]
             self.curves[nid].setData(s.xs, s.ys)
+        self._fit_ranges()
+
+    def _fit_ranges(self) -> None:
+        shown = [s for s in self.series.values() if s.n]
+        if not shown:
+            return
+        self.x_range.fit(0.0, max(float(s.x[s.n - 1]) for s in shown))
+        lo = min(s.lo_positive for s in shown)
+        hi = max(s.hi for s in shown)
+        if 0 < lo <= hi < math.inf:
+            self.y_range.fit(math.log10(lo), math.log10(hi))
 
     def _update(self, snapshot) -> None:
         norms = snapshot.grad_norms
@@ -92,12 +113,18 @@ class GradientsPanel(Panel):
             latest.append(g if g > 0 else math.nan)
         y = np.array(latest, float)
         self.depth_curve.setData(np.arange(len(y), dtype=float), y, connect="finite")
+        self._fit_ranges()
+        finite = y[np.isfinite(y) & (y > 0)]
+        if finite.size:
+            self.depth_range.fit(math.log10(finite.min()), math.log10(finite.max()))
         if len(y) >= 2 and np.isfinite(y[0]) and np.isfinite(y[-1]) and y[-1] > 0:
             # first / last layer: far below 1 when the gradient vanishes on its way back
             ratio = y[0] / y[-1]
-            color = "#c2410c" if ratio < 0.01 else INK
-            self.depth_plot.setTitle(f"Latest, by depth <span style='color:{color}'>(first/last {ratio:.2g}×)</span>",
-                                     color=INK, size="11pt")
+            text = f"first/last {ratio:.2g}×"
+            if text != self.depth_title:
+                self.depth_title = text
+                self.depth_note.setColor("#c2410c" if ratio < 0.01 else self.theme.ink)
+                self.depth_note.setText(text)
 
     def _hover_fallback(self, scene_pos):
         if not self.layers or not self.plot.sceneBoundingRect().contains(scene_pos):
