@@ -333,7 +333,8 @@ def cmd_surface(args) -> int:
             raise CliError(f"there are no saved weights at {weights_path} (train with --save-weights first)")
     out = args.out
     if out is None and not args.json:
-        slug = "".join(c if c.isalnum() else "-" for c in (args.preset or (project_path.stem if project_path else "two-weights")))
+        stem = args.preset or (project_path.stem if project_path else "two-weights")
+        slug = "".join(c if c.isalnum() else "-" for c in stem)
         out = f"{slug}-{args.method}.png"
     if out is not None:
         target = Path(out).resolve().parent

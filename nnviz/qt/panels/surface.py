@@ -386,17 +386,28 @@ class SurfacePanel(Panel):
                 if s.method == "race":
                     parts.append(f"the paths stray up to {_short(most)} off the {where}")
                 else:
-                    parts.append(f"off the {where}: the ball {_short(off)}, the path at most {_short(most)}")
-                if spread > 0 and not s.is_line and s.method != "race":
-                    parts.append(f"the path spans {_short(spread)} on it")
+                    span = f" (it spans {_short(spread)} on it)" if spread > 0 and not s.is_line else ""
+                    parts.append(f"off the {where}: the ball {_short(off)}, the path at most {_short(most)}{span}")
             else:
                 parts.append("no projection: these are the network's only two weights")
         elif math.isfinite(s.center_loss):
             parts.append(f"loss at the centre {fmt(s.center_loss)}")
-        sub = " · ".join(parts)
+        lines, line = [], ""
+        for part in parts:  # at most ~90 characters a line, so a narrow panel does not cut it off
+            if line and len(line) + len(part) > 90:
+                lines.append(line)
+                line = part
+            else:
+                line = f"{line} · {part}" if line else part
+        if line:
+            lines.append(line)
+        sub = "<br>".join(lines)
         html = f"{s.title or 'Loss surface'}<br><span style='font-size:9pt; color:{MUTED}'>{sub}</span>" if sub \
             else (s.title or "Loss surface")
-        (self.line_plot if s.is_line else self.plot).setTitle(html, color=INK, size="11pt")
+        plot = self.line_plot if s.is_line else self.plot
+        plot.setTitle(html, color=INK, size="11pt")
+        # pyqtgraph gives a title one line (30 px); a subtitle needs its own lines.
+        plot.layout.setRowFixedHeight(0, 26 + 15 * len(lines))
 
     # ------------------------------------------------------------ hover and controls
 
@@ -407,7 +418,8 @@ class SurfacePanel(Panel):
         h, w = self.image.image.shape[:2]
         row = int(round(row * (len(s.b) - 1) / max(h - 1, 1)))
         col = int(round(col * (len(s.a) - 1) / max(w - 1, 1)))
-        return f"{s.labels[0]} {fmt(float(s.a[col]))}, {s.labels[1]} {fmt(float(s.b[row]))}: loss {fmt(float(s.loss[row, col]))}"
+        return (f"{s.labels[0]} {fmt(float(s.a[col]))}, {s.labels[1]} {fmt(float(s.b[row]))}: "
+                f"loss {fmt(float(s.loss[row, col]))}")
 
     def _on_log_box_toggled(self, on: bool) -> None:
         self._draw_surface()
