@@ -33,7 +33,7 @@ _REEXEC_MARK = "NNVIZ_BENCH_REEXECED"
 def _parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats for the MLP")
-    ap.add_argument("--cnn-repeats", type=int, default=3, help="timed repeats for the CNN (slow)")
+    ap.add_argument("--cnn-repeats", type=int, default=2, help="timed repeats for the CNN (minutes each on 2 cores)")
     ap.add_argument("--grid", type=int, default=51)
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--data", default=os.environ.get("NNVIZ_BENCH_DATA", str(ROOT.parent / "shared" / "datasets")))

@@ -292,7 +292,9 @@ class SurfacePanel(Panel):
                 item = plot.plot(pen=None, symbol="o", symbolSize=5, symbolBrush=pg.mkBrush(*color, 160),
                                  symbolPen=None)
             else:
-                item = plot.plot(pen=pg.mkPen(color, width=2.5 if race else 2))
+                # In a race, earlier paths are drawn wider, so one that runs under a later one still shows.
+                width = 2 + 0.6 * (len(s.paths) - 1 - i) if race else 2
+                item = plot.plot(pen=pg.mkPen(color, width=width))
             start = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(0, 0, 0, 0), pen=pg.mkPen(color, width=2))
             ball = pg.ScatterPlotItem(size=14 if not race else 12, brush=pg.mkBrush(*(color if race else BALL_COLOR)),
                                       pen=outline)
