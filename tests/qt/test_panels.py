@@ -432,3 +432,60 @@ def test_many_snapshots_are_fast_and_reuse_items(qtbot, xor):
     after, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert after - before < 1_000_000, after - before
+
+
+# ---------------------------------------------------------------- palette
+
+
+def test_panels_follow_the_palette_and_keep_the_data_colours(qtbot, xor):
+    """A dark palette recolours background, axes, titles and legends, at once and on items built later."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QColor, QPalette
+
+    from nnviz.qt.panels import CurvesPanel, WeightsPanel
+    from nnviz.qt.panels.base import INK, LIGHT, ORANGE, BLUE, Theme
+
+    dark = QPalette()
+    for role, colour in ((QPalette.ColorRole.Base, QColor(30, 31, 34)), (QPalette.ColorRole.Text, QColor(223, 225, 229)),
+                         (QPalette.ColorRole.Window, QColor(43, 45, 48)),
+                         (QPalette.ColorRole.WindowText, QColor(223, 225, 229))):
+        dark.setColor(role, colour)
+    theme = Theme.from_palette(dark)
+    assert theme.dark and theme.background == "#1e1f22" and theme.ink == "#dfe1e5"
+
+    def frame_colours(panel):
+        items = panel.graphics.scene().items()
+        axes = [a for a in items if isinstance(a, pg.AxisItem) and a.isVisible()]
+        labels = [lb for lb in items if isinstance(lb, pg.LabelItem) and lb.text]
+        return ({a.textPen().color().name() for a in axes}, {QColor(lb.opts["color"]).name() for lb in labels},
+                panel.graphics.backgroundBrush().color().name())
+
+    weights = make(qtbot, WeightsPanel, xor)
+    curves = make(qtbot, CurvesPanel, xor, snapshot=False)
+    for m in xor.metrics:
+        curves.add_metrics(m)
+    lut_before = weights.image.lut.copy() if weights.image.lut is not None else None
+    assert frame_colours(weights) == ({INK}, {INK}, LIGHT.background)
+
+    for panel in (weights, curves):
+        panel.setPalette(dark)  # a PaletteChange event, as when the app switches to dark
+        assert panel.theme == theme
+        axes, labels, background = frame_colours(panel)
+        assert axes == {theme.ink} and labels == {theme.ink} and background == theme.background
+    # the data keep TensorFlow Playground's colours; the values shown are still the kernel
+    lut = weights.image.lut
+    if lut_before is not None:
+        np.testing.assert_array_equal(lut, lut_before)
+    cmap = weights.bar.colorMap()
+    assert tuple(cmap.map(0.0, mode="byte")[:3]) == ORANGE and tuple(cmap.map(1.0, mode="byte")[:3]) == BLUE
+    np.testing.assert_array_equal(weights.image.image, xor.snaps[-1].params[weights.layers[0]]["kernel"])
+    assert curves.curves["test_loss"].opts["pen"].color().getRgb()[:3] == BLUE
+    assert curves.curves["smooth_loss"].opts["pen"].color().lightness() > 128  # light on dark
+
+    # items built while dark (another layer) come in the dark theme's colours too
+    weights.select_layer(weights.layers[1])
+    assert frame_colours(weights) == ({theme.ink}, {theme.ink}, theme.background)
+
+    # and back to the light palette
+    weights.setPalette(QPalette(QColor(239, 239, 239)))
+    assert weights.theme == LIGHT and frame_colours(weights) == ({INK}, {INK}, LIGHT.background)

@@ -262,10 +262,11 @@ def image_view(layout: pg.GraphicsLayout, row: int | None = None, col: int | Non
 def colorbar(cmap: pg.ColorMap, images, width: int = 14, label: str | None = None) -> pg.ColorBarItem:
     bar = pg.ColorBarItem(values=(-1, 1), colorMap=cmap, interactive=False, width=width, label=label)
     bar.setImageItem(images)
-    axis = bar.getAxis("right")
-    axis.setPen(pg.mkPen(MUTED))
-    axis.setTextPen(pg.mkPen(INK))
-    cache_axis(axis)
+    for name in ("left", "right", "top", "bottom"):  # "right" has the values, the others frame the bar
+        axis = bar.getAxis(name)
+        axis.setPen(pg.mkPen(MUTED))
+        axis.setTextPen(pg.mkPen(INK))
+        cache_axis(axis)
     return bar
 
 

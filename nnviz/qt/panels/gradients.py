@@ -7,14 +7,19 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from .base import INK, MUTED, Panel, SteadyRange, fmt, style_plot
+from .base import INK, MUTED, Panel, SteadyRange, Theme, fmt, style_plot
 from .curves import _Series
 
 
-def depth_colors(n: int) -> list[tuple[int, int, int]]:
-    """First layer to last: a perceptually ordered ramp, so depth reads as colour."""
+def depth_colors(n: int, dark: bool = False) -> list[tuple[int, int, int]]:
+    """First layer to last: a perceptually ordered ramp, so depth reads as colour.
+
+    On a dark background the ramp starts higher: viridis's dark purple would vanish.
+    """
     cmap = pg.colormap.get("viridis")
-    return [tuple(int(v) for v in cmap.map(0.9 * i / max(n - 1, 1), mode="byte")[:3]) for i in range(n)]
+    lo, hi = (0.3, 1.0) if dark else (0.0, 0.9)
+    return [tuple(int(v) for v in cmap.map(lo + (hi - lo) * i / max(n - 1, 1), mode="byte")[:3])
+            for i in range(n)]
 
 
 class GradientsPanel(Panel):
@@ -125,6 +130,14 @@ class GradientsPanel(Panel):
                 self.depth_title = text
                 self.depth_note.setColor("#c2410c" if ratio < 0.01 else self.theme.ink)
                 self.depth_note.setText(text)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if not self.curves:
+            return
+        colors = depth_colors(len(self.layers), theme.dark)
+        for nid, color in zip(self.layers, colors):
+            self.curves[nid].setPen(pg.mkPen(color, width=2))
+        self.depth_curve.setSymbolBrush([pg.mkBrush(c) for c in colors])
 
     def _hover_fallback(self, scene_pos):
         if not self.layers or not self.plot.sceneBoundingRect().contains(scene_pos):
