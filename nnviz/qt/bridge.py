@@ -44,6 +44,7 @@ class SessionBridge(QObject):
         self.last_progress = None
         self.last_epoch = None
         self.result = None  # the last Finished or Failed
+        self.speed: int | None = None  # steps per frame; None: full speed (kept across runs)
         self._session_factory = session_factory
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
@@ -85,6 +86,8 @@ class SessionBridge(QObject):
         self.state = "paused" if paused else "running"
         if self.document is not None:
             self.document.set_training_lock(True)
+        if self.speed is not None and hasattr(session, "set_speed"):
+            session.set_speed(self.speed)  # queued before the first step
         session.start(paused=paused)
         self._timer.start()
         self.active_changed.emit(True)
@@ -115,6 +118,12 @@ class SessionBridge(QObject):
         except ValueError as exc:
             return str(exc)
         return None
+
+    def set_speed(self, steps_per_frame: int | None) -> None:
+        """At most ``steps_per_frame`` training steps per frame (None: full speed), now and for later runs."""
+        self.speed = None if steps_per_frame is None else max(1, int(steps_per_frame))
+        if self.session is not None and hasattr(self.session, "set_speed"):
+            self.session.set_speed(self.speed)
 
     def reset(self, timeout: float = 2.0) -> None:
         """Stop any run and forget its results: the next Train starts from fresh weights."""

@@ -12,10 +12,11 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDockWidget, QFileDialog,
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog,
                                QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QStyle, QTextBrowser, QToolButton, QVBoxLayout, QWidget)
+                               QPushButton, QStyle, QTextBrowser, QToolBar, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from ..core.graph import Network
 from ..core.layers import LAYER_TYPES, shape_text
@@ -36,6 +37,9 @@ FILE_FILTER = "nnviz projects (*.json);;All files (*)"
 # A run started from the window: short chunks and frequent snapshots, so the panels
 # animate at the bridge's ~30 Hz instead of jumping five times a second.
 LIVE_SESSION = {"chunk_seconds": 0.03, "snapshot_interval": 0.03}
+# Training speeds a user can pick while watching: steps per frame (a frame is 1/30 s).
+SPEEDS = (("Full speed", None), ("100 steps a frame", 100), ("10 steps a frame", 10),
+          ("1 step a frame (slow motion)", 1))
 
 
 def new_project() -> Project:
@@ -290,6 +294,12 @@ class MainWindow(QMainWindow):
         self.action_reset = A("&Reset", self.reset, "Ctrl+Shift+R",
                               "Forget the trained weights: the next Train starts from scratch",
                               SP.SP_BrowserReload)
+        self.action_back = A("Timeline &Back", lambda: self.visuals.step_back(), "Alt+Left",
+                             "Show an earlier snapshot of training in every panel")
+        self.action_forward = A("Timeline &Forward", lambda: self.visuals.step_forward(), "Alt+Right",
+                                "Show a later snapshot of training in every panel")
+        self.action_live = A("Follow &Live", lambda: self.visuals.follow_live(), "Alt+End",
+                             "Show training as it happens again")
         self.action_reference = A("&Layer Reference", self.show_layer_reference, SK.HelpContents,
                                   "What every layer type computes")
         self.action_about = A("&About nnviz", self.show_about)
@@ -331,6 +341,21 @@ class MainWindow(QMainWindow):
 
         m = mb.addMenu("&Train")
         m.addActions([self.action_train, self.action_pause, self.action_step, self.action_stop])
+        self.speed_menu = m.addMenu("Spee&d")
+        self.speed_group = QActionGroup(self)
+        self.speed_actions = []
+        for i, (text, value) in enumerate(SPEEDS):
+            a = self.speed_menu.addAction(text)
+            a.setCheckable(True)
+            a.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            a.setStatusTip("Train as fast as the machine can" if value is None else
+                           f"At most {value} training step{'s' if value != 1 else ''} between two pictures, "
+                           "to watch learning happen")
+            a.triggered.connect(lambda _checked=False, v=value: self.set_speed(v))
+            self.speed_group.addAction(a)
+            self.speed_actions.append(a)
+        m.addSeparator()
+        m.addActions([self.action_back, self.action_forward, self.action_live])
         m.addSeparator()
         m.addAction(self.action_reset)
         self.train_menu = m
@@ -350,9 +375,26 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addActions([self.action_train, self.action_pause, self.action_step, self.action_stop,
                        self.action_reset])
+        self.speed_box = QComboBox()
+        self.speed_box.setObjectName("speedBox")
+        self.speed_box.setToolTip("Training speed: full speed, or a few steps between pictures to watch it learn "
+                                  "(changes live)")
+        for text, value in SPEEDS:
+            self.speed_box.addItem(text, value)
+        self.speed_box.activated.connect(lambda i: self.set_speed(SPEEDS[i][1]))
+        tb.addWidget(self.speed_box)
         tb.addSeparator()
         tb.addActions([self.action_arrange, self.action_fit])
         self.toolbar = tb
+        # The timeline runs along the bottom, above the status bar, as wide as the window.
+        tl = QToolBar("Timeline")
+        tl.setObjectName("TimelineToolBar")
+        tl.setMovable(False)
+        tl.addWidget(self.visuals.timeline)
+        self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, tl)
+        self.timeline_toolbar = tl
+        self.view_menu.addAction(tl.toggleViewAction())
+        self.set_speed(self._saved_speed())
         self.view_menu.addAction(tb.toggleViewAction())
         train_button = tb.widgetForAction(self.action_train)
         if train_button is not None:
@@ -707,6 +749,7 @@ class MainWindow(QMainWindow):
         b = self.bridge
         if b.active:
             if b.paused:
+                self.visuals.follow_live()
                 b.resume()
             return
         problem = self.problem_text()
@@ -727,7 +770,33 @@ class MainWindow(QMainWindow):
     def pause(self) -> None:
         self.bridge.pause()
 
+    def _saved_speed(self) -> int | None:
+        value = self.settings.value("training/speed", 0)
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            value = 0
+        return value if value in [v for _, v in SPEEDS if v] else None
+
+    @property
+    def speed(self) -> int | None:
+        return self.bridge.speed
+
+    def set_speed(self, steps_per_frame: int | None) -> None:
+        """Full speed (None) or at most this many steps per frame; live, and remembered."""
+        values = [v for _, v in SPEEDS]
+        if steps_per_frame not in values:
+            raise ValueError(f"unknown speed {steps_per_frame!r}")
+        self.bridge.set_speed(steps_per_frame)
+        i = values.index(steps_per_frame)
+        self.speed_box.setCurrentIndex(i)
+        self.speed_actions[i].setChecked(True)
+        self.settings.setValue("training/speed", steps_per_frame or 0)
+        if self.bridge.active:
+            self.statusBar().showMessage(f"Speed: {SPEEDS[i][0]} (live)", 4000)
+
     def step(self) -> None:
+        self.visuals.follow_live()  # the step's result is what the user wants to see
         b = self.bridge
         if not b.active:
             if self.problem_text():

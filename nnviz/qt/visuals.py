@@ -18,6 +18,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget
 
 from ..core.datasets import CLASS_NAMES, IMAGE_DATASETS, TOY_DATASETS, DatasetError, load_dataset
+from ..engine.history import SnapshotHistory
+from .timeline import TimelineBar
 
 if TYPE_CHECKING:
     from .bridge import SessionBridge
@@ -41,6 +43,8 @@ CURVES = PanelSpec("curves", "Curves", "CurvesPanel", "Loss and accuracy while t
 TABBED = (
     PanelSpec("decision", "Decision boundary", "DecisionBoundaryPanel",
               "What the network decides over the input plane (2D datasets)"),
+    PanelSpec("network", "Network", "NetworkPanel",
+              "Every neuron's value for the selected sample, and the weights between them"),
     PanelSpec("prediction", "Prediction", "PredictionPanel", "The selected sample and its class probabilities"),
     PanelSpec("conv", "Convolution", "ConvPanel", "Kernels, feature maps and pooling (networks with convolutions)"),
     PanelSpec("weights", "Weights", "WeightsPanel", "Every dense layer's weights as a heatmap"),
@@ -126,6 +130,11 @@ class VisualsController(QObject):
         self.panels: dict[str, Any] = {}
         self.applicable: dict[str, bool] = {}
         self.latest = None  # the newest snapshot of the current run
+        self.history = SnapshotHistory()  # the run so far, for the timeline
+        self._pinned = None  # the history snapshot the user scrubbed to (None: live)
+        self.timeline = TimelineBar()
+        self.timeline.scrubbed.connect(self._on_timeline_scrubbed)
+        self.timeline.live_requested.connect(self.follow_live)
         self.frames = 0  # snapshots drawn (benchmarks count them)
         self.updates: dict[str, int] = {}  # per panel: snapshots shown
         self.seconds: dict[str, float] = {}  # per panel: time spent showing them
@@ -196,8 +205,8 @@ class VisualsController(QObject):
                 menu.addAction(self.docks[spec.key].toggleViewAction())
         self.refresh_context(clear=True)
         self.built.emit()
-        if self.latest is not None:  # a run started before the docks existed
-            self._deliver(self.latest)
+        if self.current is not None:  # a run started before the docks existed
+            self._deliver(self.current)
 
     def layout_defaults(self) -> None:
         """Sizes for a 1500 x 950 window: the diagram above, curves and the main panel below."""
@@ -219,7 +228,7 @@ class VisualsController(QObject):
         rewire(self._doc_connections, new)
         self._doc_connections = new
         self.document = document
-        self.latest = None
+        self._forget_run()
         if self.is_built:
             self.refresh_context(clear=True)
 
@@ -259,14 +268,14 @@ class VisualsController(QObject):
         kind = "2d" if self.applicable["decision"] else "conv" if has_conv else "other"
         if kind != self._kind:
             self._kind = kind
-            front = {"2d": "decision", "conv": "conv", "other": "prediction"}[kind]
+            front = {"2d": "decision", "conv": "conv", "other": "network"}[kind]
             if not self.docks[front].isHidden():
                 self.docks[front].raise_()
 
     def _on_document_analysis_changed(self, analysis) -> None:
         if self.bridge.active:  # the run trains a copy; its pictures still describe it
             return
-        self.latest = None
+        self._forget_run()
         self.refresh_context(clear=True)
 
     # ------------------------------------------------------------ live data
@@ -282,29 +291,88 @@ class VisualsController(QObject):
 
     def _on_bridge_active_changed(self, active: bool) -> None:
         if active:  # a new run: fresh curves and pictures
-            self.latest = None
+            self._forget_run()
             self._run_info_checked = False
             self.refresh_context(clear=True)
-        elif self._pending and self.latest is not None and self.is_built:
+        elif self._pending and self.current is not None and self.is_built:
             self._catch_up.stop()
             self._on_catch_up()  # training stopped: every panel shows its last state now, unthrottled
 
     def _on_bridge_reset_done(self) -> None:
-        self.latest = None
-        self._pending.clear()
+        self._forget_run()
         self.refresh_context(clear=True)
+
+    def _forget_run(self) -> None:
+        self.latest = self._pinned = None
+        self._pending.clear()
+        self.history.clear()
+        self._update_timeline()
 
     def _on_bridge_metrics(self, message) -> None:
         if self.is_built:
             self.panels["curves"].add_metrics(message)
+            if getattr(message, "report", None) is not None:
+                # kept even while hidden: a missed report would wait for the next epoch
+                self.panels["prediction"].add_metrics(message)
 
     def _on_bridge_snapshot(self, snapshot) -> None:
         self.latest = snapshot
+        self.history.append(snapshot)
+        self._update_timeline()
         if not self.is_built:
             return
         if not self._run_info_checked:
             self._check_run_dataset()
-        self._deliver(snapshot)
+        if self._pinned is None:  # scrubbed back: the panels stay where the user put them
+            self._deliver(snapshot)
+
+    # ------------------------------------------------------------ the timeline
+
+    @property
+    def current(self):
+        """The snapshot the panels should show: the one scrubbed to, else the newest."""
+        return self._pinned if self._pinned is not None else self.latest
+
+    @property
+    def live(self) -> bool:
+        return self._pinned is None
+
+    def scrub_to(self, index: int) -> None:
+        """Show the history's snapshot at ``index`` in every panel (training goes on)."""
+        if not len(self.history):
+            return
+        index = max(0, min(index, len(self.history) - 1))
+        self._pinned = self.history[index]
+        self._pending.clear()
+        self._update_timeline()
+        if self.is_built:
+            self._deliver(self._pinned, throttle=False)
+
+    def step_back(self, n: int = 1) -> None:
+        """``n`` snapshots earlier than the one shown."""
+        self.timeline.nudge(-n)
+
+    def step_forward(self, n: int = 1) -> None:
+        self.timeline.nudge(n)
+
+    def follow_live(self) -> None:
+        """Back to the newest snapshot, and follow training again."""
+        was_pinned = self._pinned is not None
+        self._pinned = None
+        self._update_timeline()
+        if was_pinned and self.latest is not None and self.is_built:
+            self._deliver(self.latest, throttle=False)
+
+    def _on_timeline_scrubbed(self, index: int) -> None:
+        self.scrub_to(index)
+
+    def _update_timeline(self) -> None:
+        h = self.history
+        index = None
+        if self._pinned is not None and len(h):
+            index = h.index_at_step(self._pinned.step)  # thinning moves indices, not steps
+        self.timeline.set_history(h.steps, [getattr(h[i], "epoch", 0) for i in range(len(h))], index,
+                                  self._pinned is None)
 
     def _check_run_dataset(self) -> None:
         """The loaded dataset is the truth (imported files learn their shape only now)."""
@@ -350,13 +418,13 @@ class VisualsController(QObject):
             self.frame_drawn.emit(n)
 
     def _on_catch_up(self) -> None:
-        if self.latest is None or not self._pending:
+        if self.current is None or not self._pending:
             return
         visible = set(self.visible_keys())
         keys = [k for k in list(self._pending) if k in visible]
         self._pending.clear()
         if self.is_built:  # the interval has passed (or the run ended): draw now
-            self._deliver(self.latest, keys, throttle=False)
+            self._deliver(self.current, keys, throttle=False)
 
     def _show(self, key: str, snapshot) -> bool:
         if self._shown.get(key) is snapshot:
@@ -371,5 +439,5 @@ class VisualsController(QObject):
 
     def _on_dock_visibility_changed(self, key: str, visible: bool) -> None:
         # Brought to the front (or reopened): catch up with the newest snapshot at once.
-        if visible and self.latest is not None and self.applicable.get(key, True):
-            self._show(key, self.latest)
+        if visible and self.current is not None and self.applicable.get(key, True):
+            self._show(key, self.current)

@@ -63,7 +63,7 @@ def test_docks_build_after_the_first_frame_with_view_menu_toggles(qtbot, make_wi
     qtbot.waitUntil(lambda: w.visuals.is_built, timeout=5000)
     v = w.visuals
     titles = [a.text() for a in w.visuals_menu.actions()]
-    assert titles == ["Curves", "Decision boundary", "Prediction", "Convolution", "Weights", "Activations",
+    assert titles == ["Curves", "Decision boundary", "Network", "Prediction", "Convolution", "Weights", "Activations",
                       "Gradients"]
     # 2D data, no convolution: the decision boundary leads, the convolution dock is hidden and disabled
     qtbot.waitUntil(lambda: v.panels["decision"].isVisible(), timeout=2000)
@@ -109,8 +109,8 @@ def test_xor_training_reaches_the_panels_exactly(qtbot, make_window, monkeypatch
     np.testing.assert_array_equal(curves.series["test_accuracy"].ys, [e.test_accuracy for e in rec.epochs])
     xs, ys = curves.curves["test_loss"].getData()
     np.testing.assert_array_equal(ys, [e.test_loss for e in rec.epochs])
-    # the first frame and the last one; the snapshots between fell within the interval
-    assert v.updates["decision"] >= 2 and v.frames >= 2
+    # the snapshots after the first one fell within the interval; the last came when the run ended
+    assert v.updates["decision"] >= 1 and v.frames >= 1
     # panels behind other tabs were never drawn...
     for key in ("prediction", "weights", "activations", "gradients", "conv"):
         assert v.updates[key] == 0 and v.panels[key].snapshot is None, key

@@ -49,6 +49,10 @@ class PredictionPanel(Panel):
 
     def _context_changed(self) -> None:
         self.report = None  # a new network, dataset or run: the old report says nothing about it
+        # The items are about to be retired (deleted by Qt); a report arriving before the
+        # next snapshot rebuilds them must not draw into the old ones.
+        self.bars = None
+        self.confusion_image = None
 
     def add_metrics(self, message) -> None:
         """An EpochEnd carrying an EvalReport updates the confusion matrix and the wrong samples."""
