@@ -233,6 +233,18 @@ def test_activations_show_the_selected_sample_and_batch_histogram(qtbot, cnn, xo
     panel.selected_sample = 3
     row = panel.rows[hidden]
     np.testing.assert_allclose(row.bars.opts["height"], snap.activations[hidden][3])
+    # bars are blue when positive, orange when negative (one brush for all when they share a sign)
+    from nnviz.qt.panels.base import BLUE, ORANGE
+
+    def bar_colours(r):
+        brushes = r.bars.opts["brushes"] or [r.bars.opts["brush"]] * len(r.bars.opts["height"])
+        return [pg_brush(b).color().getRgb()[:3] for b in brushes]
+
+    for sample in (3, 0, 1):
+        panel.selected_sample = sample
+        v = snap.activations[hidden][sample]
+        assert bar_colours(row) == [ORANGE if x < 0 else BLUE for x in v]
+    panel.selected_sample = 3
     counts, edges = histogram(snap.activations[hidden])
     x, y = row.hist.getData()
     np.testing.assert_allclose(x, edges)
@@ -368,6 +380,12 @@ def test_selecting_a_sample_updates_the_prediction(qtbot, cnn, xor):
     panel.selected_sample = 7
     np.testing.assert_allclose(panel.bars.opts["width"], xor.snaps[-1].probabilities[7])
     assert panel.bar_plot.getAxis("left")._tickLevels[0][0][1] == xor.dataset.class_names[0]
+
+
+def pg_brush(b):
+    import pyqtgraph as pg
+
+    return pg.mkBrush(b)
 
 
 def pg_point(x, y):

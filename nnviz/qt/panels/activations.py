@@ -40,8 +40,9 @@ class _NodeRow:
             self.plot.setMouseEnabled(False, False)
             n = self.shape[0]
             self.x = np.arange(n, dtype=float)
-            self.bars = pg.BarGraphItem(x=self.x, height=np.zeros(n), width=0.8, brushes=[pg.mkBrush(BLUE)] * n,
+            self.bars = pg.BarGraphItem(x=self.x, height=np.zeros(n), width=0.8, brush=pg.mkBrush(BLUE),
                                         pen=pg.mkPen(None))
+            self.signs = "+"  # bars of one sign are drawn in one call, mixed ones bar by bar
             self.plot.addItem(self.bars)
             self.plot.setXRange(-0.6, n - 0.4, padding=0)
             if n <= 24:  # one tick per unit, never fractional units
@@ -87,9 +88,18 @@ class _NodeRow:
     def update(self, act: np.ndarray, sample: int, name: str, type_: str) -> None:
         v = act[sample]
         self.values = v
-        level = self.levels.update(act)[1]
+        fixed = self.panel.node_type(self.nid) == "Input" and len(self.shape) == 3  # pixels: levels 0..1
+        level = 1.0 if fixed else self.levels.update(act)[1]
         if self.bars is not None:
-            self.bars.setOpts(height=v, brushes=[self.brushes[x < 0] for x in v.tolist()])
+            negative = v < 0
+            signs = "-" if negative.all() else "+-" if negative.any() else "+"
+            if signs == "+-":
+                self.bars.setOpts(height=v, brushes=[self.brushes[x] for x in negative.tolist()])
+            elif signs != self.signs:  # all one sign: one brush, and pyqtgraph draws every bar in one call
+                self.bars.setOpts(height=v, brush=self.brushes[signs == "-"], brushes=None)
+            else:
+                self.bars.setOpts(height=v)
+            self.signs = signs
             self.bars_range.fit(0.0 if self.nonneg else -level, level)
         else:
             levels = (0.0, level) if self.nonneg else (-level, level)
@@ -98,7 +108,7 @@ class _NodeRow:
                 img = self.mosaic.compose(self.cells.reshape(1, *self.grid))
             else:
                 img = self.mosaic.compose(np.moveaxis(v, -1, 0))
-            if self.panel.node_type(self.nid) == "Input" and len(self.shape) == 3:
+            if fixed:
                 levels = (0.0, 1.0)
             self.image.setImage(img, levels=levels, autoLevels=False)
         counts, edges = histogram(act)
