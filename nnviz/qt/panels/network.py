@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QLabel
 
@@ -53,7 +53,10 @@ WIDTHS = (0.8, 1.6, 2.8, 4.2)  # screen pixels
 ALPHAS = (70, 120, 170, 215)
 
 # Scene geometry (the view keeps the aspect ratio and fits it to the panel).
-COL_GAP = 240.0
+COL_GAP = 240.0  # horizontal distance between layers for a view of the drawing's own shape
+MIN_COL_GAP, MAX_COL_GAP = 200.0, 460.0  # wider views spread the layers out, within these
+TITLE_PX = 44.0  # screen pixels above the drawing for two lines of layer title
+ASPECT_STEP = 1.3  # the layout follows the view's shape in steps of this ratio (a rebuild each)
 HEIGHT = 560.0
 UNIT_STEP = 56.0  # vertical distance between neurons when there is room
 UNIT_SIZE = 34.0  # neuron diameter when there is room
@@ -550,6 +553,19 @@ class _Links:
         return np.asarray(WIDTHS)[self.bucket]
 
 
+class _ShrinkingLabel(pg.LabelItem):
+    """A label that never asks for more width than the panel has.
+
+    pyqtgraph's LabelItem makes its text's width its minimum width, so a long header made
+    the whole layout wider than the widget and the drawing below it was cropped.
+    """
+
+    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph's name
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self._sizeHint[Qt.SizeHint.MinimumSize][1])
+
+
 class NetworkPanel(Panel):
     """The network as TensorFlow Playground draws it: neurons coloured by value, connections by weight."""
 
@@ -571,8 +587,41 @@ class NetworkPanel(Panel):
         self.view: pg.ViewBox | None = None
         self._last_snapshot = None
         self._header_text = ""
+        self._bounds: QRectF | None = None
+        self._relayout = QTimer(self)
+        self._relayout.setSingleShot(True)
+        self._relayout.setInterval(150)
+        self._relayout.timeout.connect(self._on_relayout_timeout)
         self._colours()
         self._placeholder()
+
+    # ------------------------------------------------------------ the view's shape
+
+    def _aspect_bucket(self) -> int:
+        """The view's width/height, in steps of ASPECT_STEP (the layout is made for it)."""
+        w, h = max(1, self.graphics.width()), max(1, self.graphics.height() - 60)  # header and legend
+        return int(round(math.log(w / h) / math.log(ASPECT_STEP)))
+
+    def _architecture_key(self, snapshot):
+        return (super()._architecture_key(snapshot), self._aspect_bucket())
+
+    def _column_gap(self, depths: int) -> float:
+        """Spread the layers over the view's width: a wide dock gets wide gaps, a narrow one tight ones."""
+        if depths <= 1:
+            return COL_GAP
+        aspect = ASPECT_STEP ** self._aspect_bucket()
+        height = HEIGHT + 150.0  # the drawing's height with titles and margins, in scene units
+        width = aspect * height - 380.0  # less the margins and the class labels beside the last layer
+        return float(np.clip(width / (depths - 1), MIN_COL_GAP, MAX_COL_GAP))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self.snapshot is not None and self._arch_key is not None and self._arch_key[1] != self._aspect_bucket():
+            self._relayout.start()  # once the user stops dragging the dock's edge
+
+    def _on_relayout_timeout(self) -> None:
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
 
     # ------------------------------------------------------------ colours
 
@@ -630,9 +679,10 @@ class NetworkPanel(Panel):
         return "active" if self.subset_box.currentIndex() == 0 else "spread"
 
     def _placeholder(self) -> None:
-        self.layout_.addLabel("The network is drawn here once training starts: neurons coloured by their value "
-                              "for the selected sample, connections by their weights.",
-                              color=self.muted, size="11pt")
+        # a shrinking label: a long minimum width would stay with the layout after it is cleared
+        self.layout_.addItem(_ShrinkingLabel(
+            "The network is drawn here once training starts: neurons coloured by their value "
+            "for the selected sample, connections by their weights.", color=self.muted, size="11pt"))
 
     def _context_changed(self) -> None:
         self.columns, self.links = [], []
@@ -708,18 +758,21 @@ class NetworkPanel(Panel):
         depth_cols: dict[int, list[_Column]] = {}
         for col in cols:
             depth_cols.setdefault(col.depth, []).append(col)
+        col_gap = self._column_gap(max(depth_cols) + 1 if depth_cols else 1)
         for d, same in depth_cols.items():
             gap = 40.0
             h = (HEIGHT - gap * (len(same) - 1)) / len(same)
             for i, col in enumerate(same):
-                col.layout(d * COL_GAP, (i * (h + gap), i * (h + gap) + h))
+                col.layout(d * col_gap, (i * (h + gap), i * (h + gap) + h))
         self.columns = cols
 
         lay = self.layout_
-        self.header = lay.addLabel("", row=0, col=0, color=self.ink, size="11pt")
+        self.header = _ShrinkingLabel("", color=self.ink, size="11pt")
+        lay.addItem(self.header, row=0, col=0)
         self.view = lay.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
         self.view.setMenuEnabled(False)
-        self.legend = lay.addLabel(self._legend_text(), row=2, col=0, color=self.muted, size="9pt")
+        self.legend = _ShrinkingLabel(self._legend_text(), color=self.muted, size="9pt")
+        lay.addItem(self.legend, row=2, col=0)
         lay.layout.setRowStretchFactor(1, 10)
 
         for col in cols:
@@ -742,10 +795,27 @@ class NetworkPanel(Panel):
             col.title_item = t
             bounds = bounds.united(col.bounds())
         skip = any(l.lift is not None for l in self.links)
-        bounds.setTop(bounds.top() - (95 if skip else 55))
+        bounds.setTop(bounds.top() - (85 if skip else 8))  # skip arcs rise above the columns
         bounds.adjust(-70, 0, 70, 10)
-        self.view.setRange(bounds, padding=0.0)
+        self._bounds = bounds
+        self._fit_view()
         self.view.disableAutoRange()
+        # The view gets its final size only after the layout settles (and with every resize):
+        # fit the whole drawing again then, or a locked aspect would crop one side.
+        self.view.sigResized.connect(self._on_view_resized)
+
+    def _on_view_resized(self, view) -> None:
+        if view is self.view:
+            self._fit_view()
+
+    def _fit_view(self) -> None:
+        """Show the whole drawing, with room above it for the layer titles (text keeps its pixel size)."""
+        b, view = self._bounds, self.view
+        if b is None or view is None:
+            return
+        w, h = max(1.0, view.width()), max(1.0, view.height())
+        scale = max(1e-6, min((h - TITLE_PX) / b.height(), w / b.width()))  # pixels per scene unit
+        view.setRange(b.adjusted(0, -TITLE_PX / scale, 0, 0), padding=0.0)
 
     # ------------------------------------------------------------ values
 
