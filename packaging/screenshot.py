@@ -9,7 +9,9 @@ settings; ``none`` for the network totals). ``--train SECONDS`` trains first, so
 status bar shows live metrics (MNIST needs ``--data-dir`` or the cache folder);
 ``--steps N`` trains until step N instead (at most ``--train`` seconds, default 120), so
 the training panels below the diagram show the run mid-way.
-``--dark`` renders with the dark palette.
+``--dark`` renders with the dark palette. ``--panel KEY`` brings a training panel to the
+front of its tab group (network, prediction, weights, activations, gradients, conv, ...);
+``--scrub INDEX`` shows that snapshot of the timeline instead of the newest.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=0, help="train until this step, then pause")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--dark", action="store_true")
+    p.add_argument("--panel", default="", help="training panel to bring to the front")
+    p.add_argument("--scrub", type=int, default=None, help="timeline index to show")
     args = p.parse_args()
 
     from PySide6.QtCore import QSettings
@@ -84,6 +88,13 @@ def main() -> int:
         pump(args.train)
         w.pause()
         pump(0.5)
+    if args.panel:
+        if args.panel not in w.visuals.docks:
+            print(f"no panel {args.panel!r}; panels: {', '.join(w.visuals.docks)}", file=sys.stderr)
+            return 2
+        w.visuals.docks[args.panel].raise_()
+    if args.scrub is not None:
+        w.visuals.scrub_to(args.scrub)
     pump(0.3)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
