@@ -14,8 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QTabWidget
 
 from ..core.datasets import CLASS_NAMES, IMAGE_DATASETS, TOY_DATASETS, DatasetError, load_dataset
 from ..engine.history import SnapshotHistory
@@ -185,6 +187,7 @@ class VisualsController(QObject):
             dock.visibilityChanged.connect(lambda visible, key=spec.key: self._on_dock_visibility_changed(key, visible))
             self.docks[spec.key] = dock
             self.panels[spec.key] = panel
+            panel.graphics.viewport().installEventFilter(self)  # right-click: export
             self.updates[spec.key] = 0
             self.seconds[spec.key] = 0.0
         for dock in self.docks.values():
@@ -436,6 +439,55 @@ class VisualsController(QObject):
         self._last_show[key] = time.perf_counter()
         self.updates[key] += 1
         return True
+
+    # ------------------------------------------------------------ export
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.ContextMenu:
+            key = next((k for k, p in self.panels.items() if p.graphics.viewport() is obj), None)
+            if key is not None:
+                self.export_menu(key).popup(event.globalPos())
+                return True
+        return super().eventFilter(obj, event)
+
+    def export_menu(self, key: str) -> QMenu:
+        """The panel's right-click menu: export it as a picture."""
+        menu = QMenu(self.panels[key])
+        menu.setObjectName("panelExportMenu")
+        menu.addAction("Export as PNG…", lambda: self.export_panel(key, "png"))
+        menu.addAction("Export as SVG…", lambda: self.export_panel(key, "svg"))
+        return menu
+
+    def export_panel(self, key: str, fmt: str = "png", path: str | Path | None = None) -> Path | None:
+        """Write a panel as it is on screen to a PNG or SVG file (asks where when ``path`` is None)."""
+        panel = self.panels[key]
+        if path is None:
+            title = next(s.title for s in PANEL_SPECS if s.key == key)
+            suggested = str(Path(self._export_dir()) / f"{title.lower().replace(' ', '-')}.{fmt}")
+            name, _ = QFileDialog.getSaveFileName(self.window, f"Export the {title} panel", suggested,
+                                                  "PNG image (*.png)" if fmt == "png" else "SVG drawing (*.svg)")
+            if not name:
+                return None
+            path = name
+        path = Path(path)
+        if path.suffix.lower() != f".{fmt}":
+            path = path.with_suffix(f".{fmt}")
+        try:
+            written = panel.export(path)
+        except OSError as exc:
+            self._tell(f"Could not export the panel to {path}: {exc.strerror or exc}")
+            return None
+        self._export_dir_value = str(path.parent)
+        self._tell(f"Exported {path.name}")
+        return written
+
+    def _export_dir(self) -> str:
+        return getattr(self, "_export_dir_value", None) or str(Path.home())
+
+    def _tell(self, text: str) -> None:
+        bar = getattr(self.window, "statusBar", None)
+        if callable(bar):
+            bar().showMessage(text, 6000)
 
     def _on_dock_visibility_changed(self, key: str, visible: bool) -> None:
         # Brought to the front (or reopened): catch up with the newest snapshot at once.

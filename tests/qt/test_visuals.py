@@ -255,3 +255,34 @@ def test_new_document_and_preset_clear_the_panels(qtbot, make_window):
     w.document.undo_stack.setClean()
     w.new_document()
     assert v.panels["decision"].network is w.document.network and math.isfinite(v.frames)
+
+
+def test_right_click_exports_a_panel_as_png_or_svg(qtbot, make_window, tmp_path, monkeypatch):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QContextMenuEvent, QImage
+    from PySide6.QtWidgets import QApplication, QFileDialog, QMenu
+
+    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=1))
+    train_to_end(qtbot, w)
+    v = w.visuals
+    menus = []
+    monkeypatch.setattr(QMenu, "popup", lambda self, pos, at=None: menus.append(self))
+    viewport = v.panels["decision"].graphics.viewport()
+    QApplication.sendEvent(viewport, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(50, 50),
+                                                       viewport.mapToGlobal(QPoint(50, 50))))
+    assert [a.text() for a in menus[-1].actions()] == ["Export as PNG…", "Export as SVG…"]
+    target = tmp_path / "boundary"  # the dialog's answer, without a suffix
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    menus[-1].actions()[0].trigger()
+    png = tmp_path / "boundary.png"
+    image = QImage(str(png))
+    assert not image.isNull() and image.width() > 100 and "Exported boundary.png" in w.statusBar().currentMessage()
+    menus[-1].actions()[1].trigger()
+    assert (tmp_path / "boundary.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    # cancelling the dialog writes nothing; an unwritable place is a message, not a traceback
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    assert v.export_panel("curves", "png") is None
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert v.export_panel("curves", "png", blocker / "sub" / "c.png") is None
+    assert "Could not export" in w.statusBar().currentMessage()
