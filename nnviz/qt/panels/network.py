@@ -300,7 +300,31 @@ class _UnitsColumn(_Column):
         return text
 
 
-class _ImageColumn(_Column):
+class _PictureColumn(_Column):
+    """A layer drawn as one image, centred in its band (an input image, or a mosaic of maps)."""
+
+    def _place(self, x: float, band: tuple[float, float], w: float, h: float) -> None:
+        mid = 0.5 * (band[0] + band[1])
+        self.rect = QRectF(x - w / 2, mid - h / 2, w, h)
+
+    def top(self) -> float:
+        return self.rect.top()
+
+    def bounds(self) -> QRectF:
+        return QRectF(self.rect)
+
+    def _build_image(self, view, cmap, shape, describe) -> None:
+        self.image = pg.ImageItem(axisOrder="row-major")
+        if cmap is not None:
+            self.image.setColorMap(cmap)
+        self.image.setZValue(2.5)  # above the connections, which leave it from behind their pixels
+        view.addItem(self.image)
+        self.image.setImage(np.zeros(shape, np.float32))
+        self.image.setRect(self.rect)
+        self.panel.add_hover(self.image, describe)
+
+
+class _ImageColumn(_PictureColumn):
     """An image input, drawn as the picture itself (grey for one channel, RGB for three)."""
 
     kind = "image"
@@ -313,25 +337,10 @@ class _ImageColumn(_Column):
         super().layout(x, band)
         h = min(IMAGE_SIZE, band[1] - band[0])
         self.scale = h / max(self.H, self.W)
-        w, h = self.W * self.scale, self.H * self.scale
-        mid = 0.5 * (band[0] + band[1])
-        self.rect = QRectF(x - w / 2, mid - h / 2, w, h)
-
-    def top(self) -> float:
-        return self.rect.top()
-
-    def bounds(self) -> QRectF:
-        return QRectF(self.rect)
+        self._place(x, band, self.W * self.scale, self.H * self.scale)
 
     def build(self, view) -> None:
-        self.image = pg.ImageItem(axisOrder="row-major")
-        if self.C != 3:
-            self.image.setColorMap(gray_cmap())
-        self.image.setZValue(2.5)  # above the connections, which leave it from behind their pixels
-        view.addItem(self.image)
-        self.image.setImage(np.zeros((self.H, self.W), np.float32))
-        self.image.setRect(self.rect)
-        self.panel.add_hover(self.image, self.describe_pixel)
+        self._build_image(view, gray_cmap() if self.C != 3 else None, (self.H, self.W), self.describe_pixel)
         self.lo_hi = (0.0, 1.0)
 
     def detail(self) -> str:
@@ -365,7 +374,7 @@ class _ImageColumn(_Column):
         return f"{self.panel.node_name(self.head)} pixel (row {row}, col {col}): {vals}"
 
 
-class _MapsColumn(_Column):
+class _MapsColumn(_PictureColumn):
     """Feature maps (conv, pooling, image merges): one mosaic image, one tile per channel."""
 
     kind = "maps"
@@ -386,24 +395,10 @@ class _MapsColumn(_Column):
         super().layout(x, band)
         mh, mw = self.mosaic.shape
         self.scale = min(MAPS_WIDTH / mw, (band[1] - band[0]) / mh, 12.0)
-        w, h = mw * self.scale, mh * self.scale
-        mid = 0.5 * (band[0] + band[1])
-        self.rect = QRectF(x - w / 2, mid - h / 2, w, h)
-
-    def top(self) -> float:
-        return self.rect.top()
-
-    def bounds(self) -> QRectF:
-        return QRectF(self.rect)
+        self._place(x, band, mw * self.scale, mh * self.scale)
 
     def build(self, view) -> None:
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(diverging_cmap())
-        self.image.setZValue(2.5)
-        view.addItem(self.image)
-        self.image.setImage(np.zeros(self.mosaic.shape, np.float32))
-        self.image.setRect(self.rect)
-        self.panel.add_hover(self.image, self.describe_cell)
+        self._build_image(view, diverging_cmap(), self.mosaic.shape, self.describe_cell)
 
     def detail(self) -> str:
         fn = self.function()
