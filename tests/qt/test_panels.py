@@ -130,6 +130,53 @@ def test_curves_equal_the_metrics_fed(qtbot, xor):
     assert panel.series["step_loss"].n == 0 and not panel.in_legend
 
 
+def test_series_stay_bounded_and_smooth_as_they_come():
+    from nnviz.qt.panels.curves import _Series, ema
+
+    s = _Series(cap=16, smoothing=0.6)
+    ys = np.sin(np.arange(100) / 7.0) + 2
+    for i, y in enumerate(ys[:16]):
+        s.append(i, y)
+    np.testing.assert_array_equal(s.smooth, ema(ys[:16], 0.6))  # the average, point by point, as ema gives it
+    s.append(16, ys[16])  # full: neighbours merge in pairs (the later step, the mean value, the later average)
+    assert s.n == 9
+    np.testing.assert_array_equal(s.xs[:8], np.arange(1, 16, 2))
+    np.testing.assert_allclose(s.ys[:8], (ys[0:16:2] + ys[1:16:2]) / 2)
+    np.testing.assert_array_equal(s.smooth[:8], ema(ys[:16], 0.6)[1::2])
+    assert (s.xs[8], s.ys[8]) == (16, ys[16])
+    for i, y in enumerate(ys[17:], start=17):
+        s.append(i, y)
+    assert s.n <= 16 and s.xs[-1] == 99 and s.ys[-1] == ys[-1]  # bounded, and the newest point is exact
+    assert np.all(np.diff(s.xs) > 0)
+    assert s.smooth[-1] == pytest.approx(ema(ys, 0.6)[-1])  # the average never forgets a point
+    assert (s.lo, s.hi) == (ys.min(), ys.max())
+
+
+def test_steady_axes_move_rarely_and_yield_to_the_user(qtbot, xor):
+    from nnviz.qt.panels import CurvesPanel
+
+    panel = make(qtbot, CurvesPanel, xor, snapshot=False)
+    moves = []
+    panel.loss_plot.getViewBox().sigXRangeChanged.connect(lambda *a: moves.append(1))
+    for i in range(1, 401):
+        panel.add_metrics(Progress(i, 1, i / 400, 400, 2.0 / (1 + i / 50), 0.5, 0.01, 1000.0))
+    assert len(moves) < 20  # a few times per run, not with every point
+    lo, hi = panel.loss_plot.getViewBox().viewRange()[0]
+    assert lo == 0 and hi >= 400
+    ylo, yhi = panel.loss_plot.getViewBox().viewRange()[1]
+    assert 0 <= ylo <= 2.0 / 9 and yhi >= 2.0 * 200 / 201  # every loss value in view
+    # the user zooms: the range is theirs while points come
+    vb = panel.loss_plot.getViewBox()
+    vb.setXRange(10, 20, padding=0)
+    vb.sigRangeChangedManually.emit([True, True])
+    for i in range(401, 1001):
+        panel.add_metrics(Progress(i, 1, 1.0, 1000, 0.1, 0.9, 0.01, 1000.0))
+    assert vb.viewRange()[0] == [10, 20]
+    panel.loss_plot.autoBtn.clicked.emit(panel.loss_plot.autoBtn)  # "A": follow the data again
+    lo, hi = vb.viewRange()[0]
+    assert lo == 0 and hi >= 1000
+
+
 def test_ema_is_debiased():
     from nnviz.qt.panels.curves import ema
 

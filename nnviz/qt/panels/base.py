@@ -270,17 +270,6 @@ def colorbar(cmap: pg.ColorMap, images, width: int = 14, label: str | None = Non
     return bar
 
 
-def nice_ceil(v: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 x 10^k that is >= ``v`` (> 0)."""
-    if not v > 0 or not math.isfinite(v):
-        return 1.0
-    k = 10 ** math.floor(math.log10(v))
-    for m in (1, 2, 2.5, 5, 10):
-        if m * k >= v * (1 - 1e-12):
-            return m * k
-    return 10 * k
-
-
 class SteadyRange:
     """Keeps one axis of a plot around its data, moving it only when the data leaves the
     range or fills too little of it.
@@ -343,7 +332,7 @@ class SteadyRange:
     def _on_view_changed_manually(self, *_) -> None:
         self.following = False
 
-    def _on_auto_button_clicked(self) -> None:
+    def _on_auto_button_clicked(self, *_) -> None:
         self.following = True
         self.vb.disableAutoRange(axis="x" if self.axis == "x" else "y")
         if self._last is not None:

@@ -30,9 +30,10 @@ class _Series:
 
     def __init__(self, cap: int = CAP, smoothing: float | None = None) -> None:
         self.cap = max(4, cap)
-        self.x = np.empty(256, np.float64)
-        self.y = np.empty(256, np.float64)
-        self.s = np.empty(256, np.float64) if smoothing is not None else None
+        size = min(256, self.cap)
+        self.x = np.empty(size, np.float64)
+        self.y = np.empty(size, np.float64)
+        self.s = np.empty(size, np.float64) if smoothing is not None else None
         self.smoothing = smoothing
         self._acc, self._count = 0.0, 0  # the average's state
         self.lo, self.hi = math.inf, -math.inf  # finite y range (for steady axes)
@@ -40,15 +41,14 @@ class _Series:
         self.n = 0
 
     def append(self, x: float, y: float) -> None:
-        if self.n == len(self.x):
-            if self.n >= self.cap:
-                self._halve()
-            else:
-                grow = min(len(self.x), self.cap - len(self.x))
-                self.x = np.concatenate([self.x, np.empty(grow)])
-                self.y = np.concatenate([self.y, np.empty(grow)])
-                if self.s is not None:
-                    self.s = np.concatenate([self.s, np.empty(grow)])
+        if self.n >= self.cap:
+            self._halve()
+        elif self.n == len(self.x):
+            grow = min(len(self.x), self.cap - len(self.x))
+            self.x = np.concatenate([self.x, np.empty(grow)])
+            self.y = np.concatenate([self.y, np.empty(grow)])
+            if self.s is not None:
+                self.s = np.concatenate([self.s, np.empty(grow)])
         self.x[self.n], self.y[self.n] = x, y
         if math.isfinite(y):
             self.lo, self.hi = min(self.lo, y), max(self.hi, y)
@@ -199,19 +199,25 @@ class CurvesPanel(Panel):
 
     def add_metrics(self, message) -> None:
         """Append a Progress (per-step point) or an EpochEnd (per-epoch train/val/test points)."""
-        if isinstance(message, Progress):
-            self.series["step_loss"].append(message.step, message.train_loss)
-            self.series["step_accuracy"].append(message.step, message.train_accuracy)
-            self._redraw(("step_loss", "step_accuracy"))
-        elif isinstance(message, EpochEnd):
-            keys = []
-            for split in ("train", "val", "test"):
-                for metric in ("loss", "accuracy"):
-                    v = getattr(message, f"{split}_{metric}")
-                    if v is not None and math.isfinite(v):  # no validation split: no points
-                        self.series[f"{split}_{metric}"].append(message.step, v)
-                        keys.append(f"{split}_{metric}")
-            self._redraw(keys)
+        self.add_many((message,))
+
+    def add_many(self, messages) -> None:
+        """Append several messages and redraw once (tiny epochs end hundreds of times a second)."""
+        keys: set[str] = set()
+        for message in messages:
+            if isinstance(message, Progress):
+                self.series["step_loss"].append(message.step, message.train_loss)
+                self.series["step_accuracy"].append(message.step, message.train_accuracy)
+                keys.update(("step_loss", "step_accuracy"))
+            elif isinstance(message, EpochEnd):
+                for split in ("train", "val", "test"):
+                    for metric in ("loss", "accuracy"):
+                        v = getattr(message, f"{split}_{metric}")
+                        if v is not None and math.isfinite(v):  # no validation split: no points
+                            self.series[f"{split}_{metric}"].append(message.step, v)
+                            keys.add(f"{split}_{metric}")
+        if keys:
+            self._redraw(sorted(keys))
 
     def _redraw(self, keys=None) -> None:
         for key in keys if keys is not None else list(self.series):
