@@ -40,6 +40,7 @@ def main() -> int:
     p.add_argument("--dark", action="store_true")
     p.add_argument("--panel", default="", help="training panel to bring to the front")
     p.add_argument("--scrub", type=int, default=None, help="timeline index to show")
+    p.add_argument("--surface", default="", help="compute this loss surface (pca, random, line, race, exact)")
     args = p.parse_args()
 
     from PySide6.QtCore import QSettings
@@ -93,6 +94,16 @@ def main() -> int:
             print(f"no panel {args.panel!r}; panels: {', '.join(w.visuals.docks)}", file=sys.stderr)
             return 2
         w.visuals.docks[args.panel].raise_()
+    if args.surface:
+        ctl = w.visuals.surface
+        ctl.set_method(args.surface)
+        if ctl.compute():
+            end = time.perf_counter() + 300
+            while ctl.busy and time.perf_counter() < end:
+                pump(0.05)
+            pump(0.2)
+        print(f"surface: {ctl.message.text()}; history {len(w.visuals.history)} snapshots, "
+              f"path of {len(ctl.surface.paths[0].steps) if ctl.surface is not None and ctl.surface.paths else 0}")
     if args.scrub is not None:
         w.visuals.scrub_to(args.scrub)
     pump(0.3)

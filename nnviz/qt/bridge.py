@@ -44,6 +44,8 @@ class SessionBridge(QObject):
         self.last_progress = None
         self.last_epoch = None
         self.result = None  # the last Finished or Failed
+        self.run_project: Project | None = None  # what the current (or last) run trains
+        self.run_dataset = None  # the dataset it loaded, kept after it ends (loss surfaces)
         self.speed: int | None = None  # steps per frame; None: full speed (kept across runs)
         self._session_factory = session_factory
         self._timer = QTimer(self)
@@ -82,6 +84,7 @@ class SessionBridge(QObject):
 
             session = TrainingSession(project, data_dir=data_dir, download=download, **session_kwargs)
         self.session = session
+        self.run_project, self.run_dataset = project, None
         self.last_progress = self.last_epoch = self.result = None
         self.state = "paused" if paused else "running"
         if self.document is not None:
@@ -129,6 +132,7 @@ class SessionBridge(QObject):
         """Stop any run and forget its results: the next Train starts from fresh weights."""
         self.shutdown(timeout)
         self.last_progress = self.last_epoch = self.result = None
+        self.run_project = self.run_dataset = None
         self.reset_done.emit()
 
     def shutdown(self, timeout: float = 2.0) -> bool:
@@ -188,6 +192,7 @@ class SessionBridge(QObject):
         if self.session is not session:
             return
         self.session = None
+        self.run_dataset = getattr(session, "dataset", None)
         self._timer.stop()
         if self.document is not None:
             self.document.set_training_lock(False)

@@ -734,6 +734,7 @@ class MainWindow(QMainWindow):
             return
         self._autosave_timer.stop()
         self.bridge.shutdown(2.0)
+        self.visuals.close()
         self.settings_panel.setEnabled(False)
         if self._reference is not None:
             self._reference.close()

@@ -52,6 +52,8 @@ TABBED = (
     PanelSpec("weights", "Weights", "WeightsPanel", "Every dense layer's weights as a heatmap"),
     PanelSpec("activations", "Activations", "ActivationsPanel", "What every layer outputs, and its spread"),
     PanelSpec("gradients", "Gradients", "GradientsPanel", "How large each layer's gradient is"),
+    PanelSpec("surface", "Loss surface", "SurfacePanel",
+              "The loss around the weights and the path training takes on it"),
 )
 PANEL_SPECS = (CURVES, *TABBED)
 
@@ -150,6 +152,8 @@ class VisualsController(QObject):
         self._kind = None  # which group of panels was brought to the front
         self._run_info_checked = False
         self._doc_connections: list = []
+        self.surface = None  # the SurfaceController, once the panels exist
+        self._metrics: list = []  # metrics of the current poll, for the curves
         bridge.snapshot.connect(self._on_bridge_snapshot)
         bridge.progress.connect(self._on_bridge_metrics)
         bridge.epoch_ended.connect(self._on_bridge_metrics)
@@ -199,6 +203,9 @@ class VisualsController(QObject):
             w.tabifyDockWidget(first, self.docks[spec.key])
         w.setTabPosition(bottom, QTabWidget.TabPosition.North)  # tab titles above, where eyes look first
         P.link_samples(self.panels.values())
+        from .surface_controller import SurfaceController
+
+        self.surface = SurfaceController(self, self.panels["surface"])
         self.layout_defaults()
         QTimer.singleShot(0, self.layout_defaults)  # again once the new docks have their sizes
         menu = getattr(w, "visuals_menu", None)
@@ -306,17 +313,27 @@ class VisualsController(QObject):
         self.refresh_context(clear=True)
 
     def _forget_run(self) -> None:
+        self._metrics = []
         self.latest = self._pinned = None
         self._pending.clear()
         self.history.clear()
         self._update_timeline()
 
     def _on_bridge_metrics(self, message) -> None:
-        if self.is_built:
-            self.panels["curves"].add_metrics(message)
-            if getattr(message, "report", None) is not None:
-                # kept even while hidden: a missed report would wait for the next epoch
-                self.panels["prediction"].add_metrics(message)
+        # One poll can bring hundreds of messages (a toy set's epochs last milliseconds):
+        # the curves take them all at once, after the poll, and redraw once.
+        if not self._metrics:
+            QTimer.singleShot(0, self._flush_metrics)
+        self._metrics.append(message)
+
+    def _flush_metrics(self) -> None:
+        messages, self._metrics = self._metrics, []
+        if not self.is_built or not messages:
+            return
+        self.panels["curves"].add_many(messages)
+        report = next((m for m in reversed(messages) if getattr(m, "report", None) is not None), None)
+        if report is not None:  # kept even while hidden: a missed report would wait for the next epoch
+            self.panels["prediction"].add_metrics(report)
 
     def _on_bridge_snapshot(self, snapshot) -> None:
         self.latest = snapshot
@@ -434,11 +451,18 @@ class VisualsController(QObject):
             return False
         t0 = time.perf_counter()
         self.panels[key].show_snapshot(snapshot)
+        if key == "surface" and self.surface is not None:
+            self.surface.on_shown(snapshot)
         self.seconds[key] += time.perf_counter() - t0
         self._shown[key] = snapshot
         self._last_show[key] = time.perf_counter()
         self.updates[key] += 1
         return True
+
+    def close(self) -> None:
+        """The window closes: stop the loss-surface thread."""
+        if self.surface is not None:
+            self.surface.close()
 
     # ------------------------------------------------------------ export
 

@@ -41,18 +41,19 @@ def test_scrubbing_back_restores_an_older_state_in_every_panel(qtbot, make_windo
     w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=3))
     v, bar = w.visuals, w.visuals.timeline
     assert not bar.isEnabled() and "press Train" in bar.label.text()
+    w.set_speed(10)  # 75 steps in frames of 10: a handful of snapshots however fast the machine
     w.train()
     qtbot.waitUntil(lambda: w.bridge.active, timeout=2000)
     qtbot.waitUntil(lambda: not w.bridge.active, timeout=60000)
     h = v.history
-    assert len(h) >= 3 and h[0].step == 0 and h.newest is v.latest and bar.live
+    assert len(h) >= 3 and h[0].step <= 10 and h.newest is v.latest and bar.live  # step 0's may be overtaken
     assert bar.slider.maximum() == len(h) - 1 and bar.slider.value() == len(h) - 1
-    # Home on the slider: the very first snapshot, the weights before any training
+    # Home on the slider: the very first snapshot, the weights (almost) before any training
     bar.slider.setFocus()
     qtbot.keyClick(bar.slider, Qt.Key.Key_Home)
     first = h[0]
     assert not v.live and v.current is first and not bar.live_button.isChecked()
-    assert "Step 0 " in bar.label.text() and f"1 of {len(h)}" in bar.label.text()
+    assert f"Step {first.step} " in bar.label.text() and f"1 of {len(h)}" in bar.label.text()
     decision = v.panels["decision"]
     assert decision.snapshot is first
     np.testing.assert_array_equal(decision.heat.image, first.plane.probabilities[..., 1])
@@ -109,7 +110,8 @@ def test_step_advances_one_batch_and_every_panel_shows_it(qtbot, make_window):
         assert w.bridge.paused
         qtbot.waitUntil(lambda: weights.snapshot is v.latest, timeout=1000)  # at once, no throttling
         np.testing.assert_array_equal(weights.image.image, kernel(v.latest, weights))
-        assert v.panels["curves"].series["step_loss"].xs[-1] == expected
+        qtbot.waitUntil(lambda e=expected: v.panels["curves"].series["step_loss"].n
+                        and v.panels["curves"].series["step_loss"].xs[-1] == e, timeout=1000)
     # stepped weights differ step by step (the step-0 snapshot may have been replaced by step 1's
     # before the bridge took it: the newest wins)
     h = v.history
@@ -142,7 +144,7 @@ def test_learning_rate_typed_mid_run_takes_effect(qtbot, make_window):
     assert "live" in w.statusBar().currentMessage()
     qtbot.waitUntil(lambda: v.latest.learning_rate == pytest.approx(1e-5), timeout=10000)
     qtbot.waitUntil(lambda: w.bridge.last_progress.learning_rate == pytest.approx(1e-5), timeout=10000)
-    assert weights.snapshot is not None and weights.snapshot.learning_rate == pytest.approx(1e-5)
+    qtbot.waitUntil(lambda: weights.snapshot.learning_rate == pytest.approx(1e-5), timeout=2000)
     start = v.latest.step
     qtbot.waitUntil(lambda: v.latest.step >= start + 100, timeout=30000)
     slow = change_per_step(start)

@@ -64,7 +64,7 @@ def test_docks_build_after_the_first_frame_with_view_menu_toggles(qtbot, make_wi
     v = w.visuals
     titles = [a.text() for a in w.visuals_menu.actions()]
     assert titles == ["Curves", "Decision boundary", "Network", "Prediction", "Convolution", "Weights", "Activations",
-                      "Gradients"]
+                      "Gradients", "Loss surface"]
     # 2D data, no convolution: the decision boundary leads, the convolution dock is hidden and disabled
     qtbot.waitUntil(lambda: v.panels["decision"].isVisible(), timeout=2000)
     assert v.panels["curves"].isVisible() and v.docks["conv"].isHidden()

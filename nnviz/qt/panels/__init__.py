@@ -14,11 +14,13 @@ from .decision import DecisionBoundaryPanel
 from .gradients import GradientsPanel
 from .network import NetworkPanel
 from .prediction import PredictionPanel
+from .surface import SurfacePanel
 from .weights import WeightsPanel
 
+# Panels drawn from training snapshots (the loss surface is drawn from its own computations).
 PANEL_TYPES = (CurvesPanel, WeightsPanel, ConvPanel, ActivationsPanel, GradientsPanel,
-               DecisionBoundaryPanel, PredictionPanel)
+               DecisionBoundaryPanel, PredictionPanel, NetworkPanel)
 
 __all__ = ["ActivationsPanel", "ConvPanel", "CurvesPanel", "DatasetInfo", "DecisionBoundaryPanel",
-           "GradientsPanel", "Mosaic", "NetworkPanel", "PANEL_TYPES", "Panel", "PredictionPanel", "SymmetricLevels",
-           "WeightsPanel", "link_samples"]
+           "GradientsPanel", "Mosaic", "NetworkPanel", "PANEL_TYPES", "Panel", "PredictionPanel", "SurfacePanel",
+           "SymmetricLevels", "WeightsPanel", "link_samples"]
