@@ -132,6 +132,9 @@ def test_hover_reads_the_loss_and_clear_forgets(panel):
     panel.set_surface(None)
     assert panel.image.image is None and not panel.path_items and not panel.step_slider.isEnabled()
     assert "no surface" in panel.plot.titleLabel.text
+    panel.set_surface(surface)
+    panel.set_context(None, None, None)  # another network: its surface is gone
+    assert panel.surface is None and not panel.path_items
 
 
 def test_the_panel_exports_a_picture(panel, tmp_path, qtbot):

@@ -207,6 +207,10 @@ class SurfacePanel(Panel):
     def show_snapshot(self, snapshot) -> None:
         self.snapshot = snapshot  # surfaces come from set_surface / show_point, not snapshots
 
+    def _context_changed(self) -> None:
+        if hasattr(self, "image"):  # a new network: its old surface no longer applies
+            self.set_surface(None)
+
     # ------------------------------------------------------------ drawing
 
     def _show_layout(self, which: str) -> None:
