@@ -157,6 +157,9 @@ class SurfaceController(QObject):
     # ------------------------------------------------------------ worker messages (GUI thread)
 
     def poll(self) -> None:
+        # Read before draining: the worker posts a result before it stops being busy, so a
+        # worker seen idle here has nothing left to post after this drain.
+        busy = self.busy
         for msg in self.worker.drain():
             if isinstance(msg, SurfaceProgress) and msg.job == self.job:
                 if not self.progress.isHidden():
@@ -171,7 +174,7 @@ class SurfaceController(QObject):
                     self.failed.emit(msg.reason)
             elif isinstance(msg, PointLoss):
                 self._on_point_loss(msg)
-        if not self.busy and not self.bridge.active:
+        if not busy and not self.bridge.active:
             self._timer.stop()
 
     def _show_surface(self, surface) -> None:
@@ -181,8 +184,8 @@ class SurfaceController(QObject):
         took = f"{surface.seconds:.1f} s" if surface.seconds >= 0.1 else "<0.1 s"
         self._say(f"{surface.n_params:,} weights, loss on {surface.samples:,} training samples, {took}")
         current = self.visuals.current
-        if current is not None and not self.visuals.live:
-            self.place(current)  # scrubbed back: the ball waits where the timeline is
+        if current is not None:
+            self.place(current)  # the ball where the panels are: the newest point, or the scrubbed one
         self.computed.emit(surface)
 
     def _finish_progress(self) -> None:
