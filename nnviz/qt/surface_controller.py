@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QLabel, QProgressBar, QPushButton, QSizePolicy, QSpinBox
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QSpinBox
 
 from ..engine.surface import Trajectory, flatten_layers
 from ..engine.surface_worker import (METHOD_NAMES, PointLoss, SurfaceFailed, SurfaceProgress, SurfaceReady,
@@ -50,6 +50,8 @@ class SurfaceController(QObject):
 
         self.method_box = QComboBox()
         self.method_box.setObjectName("surfaceMethod")
+        self.method_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.method_box.setMinimumContentsLength(16)  # long names are cut in the box, whole in the list
         for key, text in METHOD_NAMES.items():
             self.method_box.addItem(text, key)
         self.method_box.setToolTip(
@@ -84,10 +86,13 @@ class SurfaceController(QObject):
         # long messages are cut (the tooltip has them whole) rather than widening the window
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message.setMinimumWidth(120)
-        for i, w in enumerate((self.method_box, self.grid_box, self.compute_button, self.cancel_button,
-                               self.progress, self.message)):
-            panel.controls.insertWidget(i, w)
-        panel.controls.insertSpacing(6, 12)
+        # A row of its own above the panel's view controls, so the dock stays narrow.
+        row = QHBoxLayout()
+        row.setContentsMargins(2, 0, 2, 0)
+        for w in (self.method_box, self.grid_box, self.compute_button, self.cancel_button, self.progress):
+            row.addWidget(w)
+        row.addWidget(self.message, 1)
+        panel.layout().insertLayout(0, row)
 
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)

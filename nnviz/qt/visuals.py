@@ -173,6 +173,9 @@ class VisualsController(QObject):
         from . import panels as P
 
         w = self.window
+        # Adding docks to a shown window grows it by their size hints and squeezes the side
+        # docks to their minimum; what the user had is put back below.
+        self._before = (w.size(), [(d, d.width()) for d in self._side_docks()])
         w.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         w.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
@@ -218,9 +221,22 @@ class VisualsController(QObject):
         if self.current is not None:  # a run started before the docks existed
             self._deliver(self.current)
 
+    def _side_docks(self) -> list:
+        w = self.window
+        return [d for d in (getattr(w, n, None) for n in ("palette_dock", "inspector_dock", "settings_dock"))
+                if d is not None and d.isVisible() and not d.isFloating()]
+
     def layout_defaults(self) -> None:
         """Sizes for a 1500 x 950 window: the diagram above, curves and the main panel below."""
         w = self.window
+        before = getattr(self, "_before", None)
+        if before is not None:
+            size, sides = before
+            if w.size() != size and not w.isMaximized() and not w.isFullScreen():
+                w.resize(size)
+            sides = [(d, width) for d, width in sides if d.isVisible()]
+            if sides:
+                w.resizeDocks([d for d, _ in sides], [width for _, width in sides], Qt.Orientation.Horizontal)
         width = max(w.width(), 900)
         side = sum(d.width() for d in (getattr(w, "palette_dock", None), getattr(w, "inspector_dock", None))
                    if d is not None and d.isVisible()) or 530
