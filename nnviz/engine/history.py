@@ -75,6 +75,9 @@ class SnapshotHistory:
     def __getitem__(self, index: int) -> Any:
         return self._items[index]
 
+    def __iter__(self):
+        return iter(list(self._items))
+
     @property
     def steps(self) -> list[int]:
         return list(self._steps)

@@ -117,6 +117,9 @@ def retire_items(panel) -> None:
 # its interval has passed, and at once when training stops.
 MIN_INTERVAL = 0.1
 MIN_INTERVALS = {"curves": 0.0}
+# Panels that draw a history over time from snapshots: when they were behind a tab they
+# are given the snapshots they missed (from the timeline's history), oldest first.
+ACCUMULATING = ("gradients",)
 
 
 class VisualsController(QObject):
@@ -466,6 +469,8 @@ class VisualsController(QObject):
         if self._shown.get(key) is snapshot:
             return False
         t0 = time.perf_counter()
+        if key in ACCUMULATING and snapshot is self.latest:
+            self._replay_missed(key, snapshot)
         self.panels[key].show_snapshot(snapshot)
         if key == "surface" and self.surface is not None:
             self.surface.on_shown(snapshot)
@@ -528,6 +533,15 @@ class VisualsController(QObject):
         bar = getattr(self.window, "statusBar", None)
         if callable(bar):
             bar().showMessage(text, 6000)
+
+    def _replay_missed(self, key: str, snapshot) -> None:
+        panel = self.panels[key]
+        last = getattr(panel, "last_step", None)
+        if last is None:
+            return
+        for s in list(self.history):
+            if last < s.step < snapshot.step:
+                panel.show_snapshot(s)
 
     def _on_dock_visibility_changed(self, key: str, visible: bool) -> None:
         # Brought to the front (or reopened): catch up with the newest snapshot at once.

@@ -286,3 +286,18 @@ def test_right_click_exports_a_panel_as_png_or_svg(qtbot, make_window, tmp_path,
     blocker.write_text("x")
     assert v.export_panel("curves", "png", blocker / "sub" / "c.png") is None
     assert "Could not export" in w.statusBar().currentMessage()
+
+
+def test_gradients_behind_a_tab_get_the_whole_history_when_shown(qtbot, make_window):
+    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=3))
+    v = w.visuals
+    w.set_speed(10)  # several snapshots, all while the gradients are behind the decision boundary
+    train_to_end(qtbot, w)
+    grads = v.panels["gradients"]
+    assert v.updates["gradients"] == 0 and len(v.history) >= 4
+    front(w, "gradients")
+    qtbot.waitUntil(lambda: grads.snapshot is v.latest, timeout=2000)
+    expected = [s.step for s in v.history if s.grad_norms]
+    for nid, series in grads.series.items():
+        np.testing.assert_array_equal(series.xs, expected)
+        np.testing.assert_allclose(series.ys, [s.grad_norms[nid] for s in v.history if s.grad_norms])
