@@ -149,3 +149,6 @@ def test_entry_point_in_a_real_process(tmp_path):
     assert fail.returncode == 2
     assert "newer nnviz" in fail.stderr and str(bad) in fail.stderr
     assert "Traceback" not in fail.stderr + fail.stdout
+    # `nnviz surface` is a sub-command too, not a window: bad input says so and exits 2
+    surf = _subprocess("surface", "--preset", "no-such-preset")
+    assert surf.returncode == 2 and "no preset called" in surf.stderr and "Traceback" not in surf.stderr
