@@ -467,7 +467,8 @@ class SurfacePanel(Panel):
 
                 self.view3d = gl.GLViewWidget()
                 self.view3d.setBackgroundColor("w")
-                self.view3d.setCameraPosition(distance=3.0, elevation=30, azimuth=-60)
+                # the unit box ([-1, 1]² x [0, 1]) whole in view, seen from above a corner
+                self.view3d.setCameraPosition(distance=5.2, elevation=32, azimuth=-60)
                 self.layout().insertWidget(self.layout().indexOf(self.graphics), self.view3d, 1)
                 self.gl_ok = True
             except Exception:
@@ -503,7 +504,9 @@ class SurfacePanel(Panel):
         ub = 2 * (b - b.mean()) / max(np.ptp(b), 1e-12)
         zz = np.clip((z - lo) / span, 0, 1.05)
         colors = surface_cmap().map(np.clip(zz, 0, 1).T.ravel(), mode="float").reshape(len(a), len(b), 4)
-        surf = gl.GLSurfacePlotItem(x=ua, y=ub, z=zz.T, colors=colors, shader=None, smooth=False)
+        # one colour per vertex, in the vertices' (a-major) order: pyqtgraph indexes the colours
+        # by vertex number and does not flatten a (w, h, 4) array itself
+        surf = gl.GLSurfacePlotItem(x=ua, y=ub, z=zz.T, colors=colors.reshape(-1, 4), shader=None, smooth=False)
         self.view3d.addItem(surf)
         self._gl_items["surface"] = surf
         self._gl_norm = (a.mean(), np.ptp(a), b.mean(), np.ptp(b), lo, span)
