@@ -554,3 +554,32 @@ def test_panels_follow_the_palette_and_keep_the_data_colours(qtbot, xor):
     # and back to the light palette
     weights.setPalette(QPalette(QColor(239, 239, 239)))
     assert weights.theme == LIGHT and frame_colours(weights) == ({INK}, {INK}, LIGHT.background)
+
+
+@pytest.mark.parametrize("name", ["CurvesPanel", "WeightsPanel", "ConvPanel", "ActivationsPanel",
+                                  "GradientsPanel", "DecisionBoundaryPanel", "PredictionPanel"])
+def test_every_panel_paints_in_the_dark_and_back(qtbot, xor, cnn, name):
+    """Switch palettes on a shown panel with data, and paint each time (a recolouring once crashed Qt)."""
+    from PySide6.QtGui import QColor, QPalette
+
+    import nnviz.qt.panels as panels
+    from nnviz.qt.panels.base import LIGHT
+
+    run = cnn if name == "ConvPanel" else xor
+    panel = make(qtbot, getattr(panels, name), run)
+    for m in run.metrics:
+        panel.add_metrics(m)
+    panel.show()
+    qtbot.waitExposed(panel)
+    dark = QPalette(QColor(43, 45, 48))
+    dark.setColor(QPalette.ColorRole.Base, QColor(30, 31, 34))
+    dark.setColor(QPalette.ColorRole.Text, QColor(223, 225, 229))
+    for palette in (dark, QPalette(QColor(239, 239, 239)), dark):
+        panel.setPalette(palette)
+        image = panel.graphics.grab().toImage()
+        corner = image.pixelColor(2, 2).name()
+        assert corner == panel.theme.background, (name, corner)
+        panel.show_snapshot(run.snaps[-2])  # new data in the new colours
+        panel.show_snapshot(run.snaps[-1])
+        panel.graphics.grab()
+    assert panel.theme.dark and panel.theme != LIGHT

@@ -58,8 +58,11 @@ class Theme:
         return cls(base.name(), text.name(), QColor(*mix).name(), (*b, 190), edge, True)
 
     def replacements(self, other: "Theme") -> dict[str, str]:
-        """Colour names in this theme -> the same role's colour in ``other``."""
-        return {self.ink: other.ink, self.muted: other.muted, self.background: other.background}
+        """Colour names of text and lines in this theme -> the same role's colour in ``other``.
+
+        Not the background: white outlines that set points off a heatmap stay white.
+        """
+        return {self.ink: other.ink, self.muted: other.muted}
 
 
 LIGHT = Theme(BACKGROUND, INK, MUTED, (255, 255, 255, 170), (210, 210, 210))

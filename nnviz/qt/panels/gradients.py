@@ -137,7 +137,9 @@ class GradientsPanel(Panel):
         colors = depth_colors(len(self.layers), theme.dark)
         for nid, color in zip(self.layers, colors):
             self.curves[nid].setPen(pg.mkPen(color, width=2))
-        self.depth_curve.setSymbolBrush([pg.mkBrush(c) for c in colors])
+        # per-point brushes: setSymbolBrush takes one brush only (a list crashed Qt)
+        self.depth_curve.opts["symbolBrush"] = [pg.mkBrush(c) for c in colors]
+        self.depth_curve.updateItems(styleUpdate=True)
 
     def _hover_fallback(self, scene_pos):
         if not self.layers or not self.plot.sceneBoundingRect().contains(scene_pos):
