@@ -120,6 +120,10 @@ MIN_INTERVALS = {"curves": 0.0}
 # Panels that draw a history over time from snapshots: when they were behind a tab they
 # are given the snapshots they missed (from the timeline's history), oldest first.
 ACCUMULATING = ("gradients",)
+# Heavy panels drawn from one snapshot at most, the most overdue first; the others wait for
+# the next tick. When every heavy panel came due in the same tick, that tick took 30-60 ms
+# and input waited behind it.
+MAX_HEAVY_PER_TICK = 2
 
 
 class VisualsController(QObject):
@@ -161,6 +165,7 @@ class VisualsController(QObject):
         bridge.progress.connect(self._on_bridge_metrics)
         bridge.epoch_ended.connect(self._on_bridge_metrics)
         bridge.active_changed.connect(self._on_bridge_active_changed)
+        bridge.state_changed.connect(self._on_bridge_state_changed)
         bridge.reset_done.connect(self._on_bridge_reset_done)
 
     @property
@@ -327,6 +332,14 @@ class VisualsController(QObject):
             self._catch_up.stop()
             self._on_catch_up()  # training stopped: every panel shows its last state now, unthrottled
 
+    def _on_bridge_state_changed(self, state: str) -> None:
+        # Panels that can draw a cheaper draft do so while training runs, and at full
+        # quality once it pauses or stops (the last picture is the one people study).
+        draft = state == "running"
+        for panel in self.panels.values():
+            if hasattr(panel, "set_draft"):
+                panel.set_draft(draft)
+
     def _on_bridge_reset_done(self) -> None:
         self._forget_run()
         self.refresh_context(clear=True)
@@ -440,9 +453,18 @@ class VisualsController(QObject):
         n = 0
         now = time.perf_counter()
         wait = None
-        for key in self.visible_keys() if keys is None else keys:
+        keys = self.visible_keys() if keys is None else keys
+        if throttle:  # the most overdue first, so a panel left waiting goes next time
+            keys = sorted(keys, key=lambda k: self._last_show.get(k, -1e9))
+        heavy = 0
+        for key in keys:
             if throttle:
-                left = self._last_show.get(key, -1e9) + MIN_INTERVALS.get(key, MIN_INTERVAL) - now
+                interval = MIN_INTERVALS.get(key, MIN_INTERVAL)
+                left = self._last_show.get(key, -1e9) + interval - now
+                if left <= 0 and interval > 0:
+                    heavy += 1
+                    if heavy > MAX_HEAVY_PER_TICK:
+                        left = 0.001  # due, but this tick is full: the catch-up timer brings it
                 if left > 0:
                     self._pending.add(key)
                     wait = left if wait is None else min(wait, left)
@@ -462,8 +484,8 @@ class VisualsController(QObject):
         visible = set(self.visible_keys())
         keys = [k for k in list(self._pending) if k in visible]
         self._pending.clear()
-        if self.is_built:  # the interval has passed (or the run ended): draw now
-            self._deliver(self.current, keys, throttle=False)
+        if self.is_built:  # paced like any tick while training; at once when it has ended or paused
+            self._deliver(self.current, keys)
 
     def _show(self, key: str, snapshot) -> bool:
         if self._shown.get(key) is snapshot:

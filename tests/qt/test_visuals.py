@@ -301,3 +301,50 @@ def test_gradients_behind_a_tab_get_the_whole_history_when_shown(qtbot, make_win
     for nid, series in grads.series.items():
         np.testing.assert_array_equal(series.xs, expected)
         np.testing.assert_allclose(series.ys, [s.grad_norms[nid] for s in v.history if s.grad_norms])
+
+
+def test_network_view_drafts_while_training_and_is_smooth_when_it_stops(qtbot, make_window):
+    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=100000))
+    v = w.visuals
+    front(w, "network")
+    net = v.panels["network"]
+    w.train()
+    qtbot.waitUntil(lambda: net.snapshot is not None and bool(net.links), timeout=30000)
+    qtbot.waitUntil(lambda: w.bridge.state == "running", timeout=5000)
+    items = [i for link in net.links for i in link.items.values()]
+    assert net.draft and items and not any(i.opts["antialias"] for i in items)  # cheap while it moves
+    w.pause()
+    qtbot.waitUntil(lambda: w.bridge.paused, timeout=5000)
+    assert not net.draft and all(i.opts["antialias"] for link in net.links for i in link.items.values())
+    w.stop()
+    qtbot.waitUntil(lambda: not w.bridge.active, timeout=5000)
+    assert not net.draft
+
+
+def test_at_most_two_heavy_panels_are_drawn_per_tick_while_training(qtbot, make_window, monkeypatch):
+    import nnviz.qt.visuals as visuals
+
+    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=100000))
+    v = w.visuals
+    for key in ("network", "weights", "activations", "gradients"):  # four heavy panels in view at once
+        v.docks[key].setFloating(True)
+        v.docks[key].show()
+    qtbot.waitUntil(lambda: len([k for k in v.visible_keys() if k != "curves"]) >= 4, timeout=5000)
+    per_tick = []
+    real = v._deliver
+
+    def counting(snapshot, keys=None, throttle=True):
+        before = sum(v.updates[k] for k in v.panels if k != "curves")
+        real(snapshot, keys, throttle)
+        per_tick.append(sum(v.updates[k] for k in v.panels if k != "curves") - before)
+
+    monkeypatch.setattr(v, "_deliver", counting)
+    w.train()
+    qtbot.waitUntil(lambda: len(per_tick) >= 30, timeout=30000)
+    w.stop()
+    qtbot.waitUntil(lambda: not w.bridge.active, timeout=5000)
+    during = per_tick[:-3]  # the end of the run draws everything at once, on purpose
+    assert max(during) <= visuals.MAX_HEAVY_PER_TICK and sum(during) > 0
+    for key in ("network", "weights", "activations", "gradients"):
+        assert v.panels[key].snapshot is v.latest, key  # nobody starved: all show the last state
+        v.docks[key].setFloating(False)  # back into the window, which closes them with it
