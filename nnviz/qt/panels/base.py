@@ -170,6 +170,13 @@ class Mosaic:
         self.rows = int(math.ceil(n / self.cols))
         self.shape = (self.rows * (h + pad) - pad, self.cols * (w + pad) - pad)
         self.buffer = np.full(self.shape, np.nan, np.float32)
+        self.background: int | tuple[int, ...] = 255  # the gaps of a uint8 mosaic (white; a dark theme's paper)
+
+    def set_background(self, value) -> None:
+        """The colour of the gaps between uint8 tiles (a grey level, or RGB for colour tiles)."""
+        if value != self.background:
+            self.background = value
+            self.buffer = np.zeros((0, 0))  # made anew, with the new gaps, by the next compose
 
     def origin(self, i: int) -> tuple[int, int]:
         r, c = divmod(i, self.cols)
@@ -184,8 +191,9 @@ class Mosaic:
     def compose(self, tiles: np.ndarray) -> np.ndarray:
         """``tiles`` is (n, h, w) or (n, h, w, channels); returns the mosaic (the shared buffer)."""
         buf = self.buffer
-        if buf.shape[2:] != tiles.shape[3:] or buf.dtype != tiles.dtype and tiles.dtype == np.uint8:
-            fill = 255 if tiles.dtype == np.uint8 else np.nan
+        if buf.shape[:2] != self.shape or buf.shape[2:] != tiles.shape[3:] or \
+                buf.dtype != tiles.dtype and tiles.dtype == np.uint8:
+            fill = self.background if tiles.dtype == np.uint8 else np.nan
             self.buffer = buf = np.full(self.shape + tiles.shape[3:], fill,
                                         np.uint8 if tiles.dtype == np.uint8 else np.float32)
         for i in range(self.n):

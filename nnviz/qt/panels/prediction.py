@@ -229,6 +229,23 @@ class PredictionPanel(Panel):
         self.graphics.setMinimumHeight(height + (330 if self.is_image else 280))
         self._show_report()
 
+    def _paper(self) -> tuple[int, int, int]:
+        """The panel's background as RGB: the margins and gaps of the mosaics (white, or dark)."""
+        c = QColor(self.theme.background)
+        return c.red(), c.green(), c.blue()
+
+    def _theme_changed(self, theme) -> None:
+        for mosaic in (getattr(self, "gallery_mosaic", None), getattr(self, "wrong_mosaic", None)):
+            if mosaic is not None:
+                mosaic.set_background(self._paper())
+        if getattr(self, "wrong_image", None) is not None:
+            for t in self.wrong_captions:
+                t.setColor(theme.ink)
+            self._show_report()
+        if self.snapshot is not None and getattr(self, "gallery_mosaic", None) is not None:
+            self._gallery_key = None
+            self._update(self.snapshot)
+
     def _show_report(self) -> None:
         k = self.n_classes
         r = self.report
@@ -256,7 +273,7 @@ class PredictionPanel(Panel):
         self.report_notes.setText("<br>".join(self._notes(r, split)))
         if self.wrong_image is not None:
             tiles = self.wrong_tiles
-            tiles[:] = 255
+            tiles[:] = self._paper()
             top_, left, h, w = self.tile_box
             tiles[:m, top_ - FRAME: top_ + h + FRAME, left - FRAME: left + w + FRAME] = np.array(WRONG, np.uint8)
             if m:
