@@ -308,6 +308,9 @@ def main() -> int:
     print(f"memory:   RSS {rss_start:,.0f} MiB at the start, {rss_end:,.0f} MiB at the end, "
           f"slope {slope_per_1000(half):+.2f} MiB per 1,000 steps over the second half "
           f"({slope_per_1000(memory):+.2f} over the whole run, {len(memory)} samples)")
+    h = v.history
+    print(f"timeline history: {len(h)} snapshots, {h.nbytes / 2**20:,.0f} MiB (bounded by "
+          f"{h.max_bytes / 2**20:,.0f} MiB), stride {h.stride}")
     if profiler is not None:
         import pstats
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 DEFAULT_MAX_ITEMS = 400
-DEFAULT_MAX_BYTES = 160 * 2**20
+DEFAULT_MAX_BYTES = 96 * 2**20  # ~180 snapshots of a 784-128-10 MLP, ~30 of a small CNN
 
 
 def snapshot_bytes(snapshot: Any, seen: set[int] | None = None) -> int:

@@ -147,6 +147,7 @@ class VisualsController(QObject):
         self.timeline.scrubbed.connect(self._on_timeline_scrubbed)
         self.timeline.live_requested.connect(self.follow_live)
         self.frames = 0  # snapshots drawn (benchmarks count them)
+        self._framed = None  # the last snapshot counted as a frame
         self.updates: dict[str, int] = {}  # per panel: snapshots shown
         self.seconds: dict[str, float] = {}  # per panel: time spent showing them
         self._shown: dict[str, Any] = {}  # per panel: the snapshot it shows
@@ -474,7 +475,8 @@ class VisualsController(QObject):
                 n += 1
         if wait is not None and not self._catch_up.isActive():
             self._catch_up.start(max(1, int(wait * 1000) + 1))
-        if n:
+        if n and snapshot is not self._framed:  # a snapshot drawn in several ticks is one frame
+            self._framed = snapshot
             self.frames += 1
             self.frame_drawn.emit(n)
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from .base import (BLUE, INK, MUTED, ORANGE, Mosaic, Panel, SteadyRange, SymmetricLevels, diverging_cmap, fmt,
-                   gray_cmap, image_view, sequential_cmap, style_plot)
+from .base import (BLUE, INK, MUTED, Mosaic, ORANGE, Panel, SteadyRange, SymmetricLevels, add_label, diverging_cmap,
+                   fmt, gray_cmap, image_view, sequential_cmap, style_plot)
 
 MAX_BARS = 128  # longer vectors are drawn as a grid of cells instead of bars
 BINS = 40
@@ -24,7 +24,7 @@ class _NodeRow:
         lay = panel.layout_
         self.shape = act.shape[1:]
         self.function = panel.activation_function(nid)
-        self.title = lay.addLabel(
+        self.title = add_label(lay, 
             f"<b>{panel.node_name(nid)}</b> <span style='color:{MUTED}'>{panel.node_type(nid) or ''}, "
             f"{'×'.join(map(str, act.shape[1:]))}" + (f", {self.function}" if self.function else "") + "</span>",
             row=row, col=0, colspan=2, color=INK, size="10pt", justify="left")

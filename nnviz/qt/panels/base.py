@@ -229,6 +229,29 @@ def cache_axis(axis: pg.AxisItem) -> None:
     axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+class ShrinkingLabel(pg.LabelItem):
+    """A label that never asks for more width than the panel has.
+
+    pyqtgraph's LabelItem makes its text's width its minimum width, so a long title made
+    the whole layout wider than the widget and the views beside or below it were cropped
+    (the weights panel's unit images, the network view). The text may now run past its
+    cell instead; the panels keep their titles short enough for a normal dock.
+    """
+
+    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph's name
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self._sizeHint[Qt.SizeHint.MinimumSize][1])
+
+
+def add_label(layout: pg.GraphicsLayout, text: str = " ", row: int | None = None, col: int | None = None,
+              rowspan: int = 1, colspan: int = 1, **kwargs) -> ShrinkingLabel:
+    """``layout.addLabel`` with a label that cannot widen the panel."""
+    label = ShrinkingLabel(text, **kwargs)
+    layout.addItem(label, row, col, rowspan, colspan)
+    return label
+
+
 def style_plot(plot: pg.PlotItem, title: str | None = None, x: str | None = None, y: str | None = None) -> None:
     """Dark text on the light panel background, readable on a projector (recoloured to the palette)."""
     font = QFont()

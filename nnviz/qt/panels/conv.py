@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (INK, MUTED, Mosaic, Panel, SymmetricLevels, colorbar, diverging_cmap, fmt, gray_cmap,
+from .base import (INK, MUTED, Mosaic, Panel, SymmetricLevels, add_label, colorbar, diverging_cmap, fmt, gray_cmap,
                    image_view, sequential_cmap)
 
 MAX_IN_CHANNELS = 16  # kernel rows shown per conv layer; deeper inputs are cut (the readout says so)
@@ -26,7 +26,7 @@ class _MapRow:
         self.mosaic = Mosaic(c, h, w)
         self.nonneg = nonneg
         lay = panel.layout_
-        lay.addLabel(title, row=row, col=col, colspan=2, color=MUTED, size="9pt")
+        add_label(lay, title, row=row, col=col, colspan=2, color=MUTED, size="9pt")
         self.view, self.image = image_view(lay, row=row + 1, col=col)
         self.view.setMinimumHeight(ROW_HEIGHT - 40)
         self.image.setColorMap(sequential_cmap() if nonneg else diverging_cmap())
@@ -66,13 +66,13 @@ class ConvPanel(Panel):
         lay = self.layout_
         self.input_image = None
         if not self.conv_ids and not self.pool_ids:
-            lay.addLabel("This network has no convolution or pooling layer.", color=INK, size="12pt")
+            add_label(lay, "This network has no convolution or pooling layer.", color=INK, size="12pt")
             self.graphics.setMinimumHeight(0)
             return
         row = 0
         x = snapshot.probe_x
         if x.ndim == 4:
-            lay.addLabel("input (selected sample)", row=row, col=0, colspan=2, color=INK, size="11pt")
+            add_label(lay, "input (selected sample)", row=row, col=0, colspan=2, color=INK, size="11pt")
             self.input_view, self.input_image = image_view(lay, row=row + 1, col=0)
             self.input_view.setMinimumHeight(110)
             self.input_view.setMaximumHeight(130)
@@ -85,10 +85,10 @@ class ConvPanel(Panel):
                 k = snapshot.params[nid]["kernel"]
                 kh, kw, cin, cout = k.shape
                 shown = min(cin, MAX_IN_CHANNELS)
-                lay.addLabel(f"<b>{self.node_name(nid)}</b>: {cout} filters of {kh}×{kw}×{cin} "
+                add_label(lay, f"<b>{self.node_name(nid)}</b>: {cout} filters of {kh}×{kw}×{cin} "
                              f"(activation {self.node_param(nid, 'activation', '?')})",
                              row=row, col=0, colspan=4, color=INK, size="11pt")
-                lay.addLabel(("kernels: one column per filter, one row per input channel" if shown > 1
+                add_label(lay, ("kernels: one column per filter, one row per input channel" if shown > 1
                               else "kernels, one per filter")
                              + (f" (first {shown} of {cin})" if shown < cin else ""),
                              row=row + 1, col=0, colspan=2, color=MUTED, size="9pt")
@@ -114,7 +114,7 @@ class ConvPanel(Panel):
                 nonneg = bool(np.nanmin(a_in) >= 0)
                 node = self.network.nodes[nid]
                 kind = "max" if node.type == "MaxPool2D" else "average"
-                lay.addLabel(f"<b>{node.name}</b>: {kind} pooling, window {node.params.get('window')}, "
+                add_label(lay, f"<b>{node.name}</b>: {kind} pooling, window {node.params.get('window')}, "
                              f"stride {node.params.get('stride')}: {a_in.shape[1]}×{a_in.shape[2]} → "
                              f"{a_out.shape[1]}×{a_out.shape[2]}", row=row, col=0, colspan=4, color=INK, size="11pt")
                 left = _MapRow(self, src, a_in.shape[1:], nonneg, row + 1, 0, f"input ({self.node_name(src)})")

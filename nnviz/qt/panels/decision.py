@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from .base import (BLUE, INK, MUTED, NEUTRAL, ORANGE, Mosaic, Panel, SymmetricLevels, class_color, colorbar,
+from .base import (BLUE, INK, MUTED, Mosaic, NEUTRAL, ORANGE, Panel, SymmetricLevels, add_label, class_color, colorbar,
                    diverging_cmap, fmt, image_view, style_plot)
 
 THUMB_ROWS = 8  # neurons per column of thumbnails
@@ -41,7 +41,7 @@ class DecisionBoundaryPanel(Panel):
         self.heat = None
         self.thumbs = {}
         if plane is None:
-            lay.addLabel("The decision boundary is drawn for datasets with two input features.",
+            add_label(lay, "The decision boundary is drawn for datasets with two input features.",
                          color=INK, size="12pt")
             return
         self.plot = pg.PlotItem()
@@ -94,7 +94,7 @@ class DecisionBoundaryPanel(Panel):
         self.hidden = [n for n in self.ordered(plane.nodes) if self.node_type(n) != "Output" and n not in last]
         if self.hidden:
             tl = self.thumbs_layout = lay.addLayout(row=0, col=2, rowspan=2)
-            tl.addLabel("Hidden neurons", row=0, col=0, colspan=len(self.hidden) + 1,
+            add_label(tl, "Hidden neurons", row=0, col=0, colspan=len(self.hidden) + 1,
                         color=INK, size="11pt")
             self.thumb_levels = {n: SymmetricLevels() for n in self.hidden}
             images = []
@@ -103,7 +103,7 @@ class DecisionBoundaryPanel(Panel):
                 rows = min(units, THUMB_ROWS)
                 mos = Mosaic(units, g1, g0, cols=int(np.ceil(units / rows)), pad=max(2, g0 // 12), flip=True)
                 act = self.node_param(nid, "activation", self.node_param(nid, "function", ""))
-                tl.addLabel(f"{self.node_name(nid)}<br>{units} × {act}", row=1, col=i, color=MUTED, size="9pt")
+                add_label(tl, f"{self.node_name(nid)}<br>{units} × {act}", row=1, col=i, color=MUTED, size="9pt")
                 vb, img = image_view(tl, row=2, col=i)
                 img.setColorMap(diverging_cmap())
                 self.thumbs[nid] = (mos, img)

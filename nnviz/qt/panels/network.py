@@ -33,11 +33,11 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QPointF, QRectF, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QLabel
 
-from .base import INK, MUTED, Mosaic, Panel, SymmetricLevels, diverging_cmap, fmt, gray_cmap
+from .base import INK, MUTED, Mosaic, Panel, ShrinkingLabel, SymmetricLevels, diverging_cmap, fmt, gray_cmap
 
 PASS_THROUGH = ("Flatten", "Dropout", "Activation")
 POOLING = ("MaxPool2D", "AvgPool2D")
@@ -548,19 +548,6 @@ class _Links:
         return np.asarray(WIDTHS)[self.bucket]
 
 
-class _ShrinkingLabel(pg.LabelItem):
-    """A label that never asks for more width than the panel has.
-
-    pyqtgraph's LabelItem makes its text's width its minimum width, so a long header made
-    the whole layout wider than the widget and the drawing below it was cropped.
-    """
-
-    def updateMin(self) -> None:  # noqa: N802 - pyqtgraph's name
-        super().updateMin()
-        self.setMinimumWidth(0)
-        self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self._sizeHint[Qt.SizeHint.MinimumSize][1])
-
-
 class NetworkPanel(Panel):
     """The network as TensorFlow Playground draws it: neurons coloured by value, connections by weight."""
 
@@ -690,7 +677,7 @@ class NetworkPanel(Panel):
 
     def _placeholder(self) -> None:
         # a shrinking label: a long minimum width would stay with the layout after it is cleared
-        self.layout_.addItem(_ShrinkingLabel(
+        self.layout_.addItem(ShrinkingLabel(
             "The network is drawn here once training starts: neurons coloured by their value "
             "for the selected sample, connections by their weights.", color=self.muted, size="11pt"))
 
@@ -777,11 +764,11 @@ class NetworkPanel(Panel):
         self.columns = cols
 
         lay = self.layout_
-        self.header = _ShrinkingLabel("", color=self.ink, size="11pt")
+        self.header = ShrinkingLabel("", color=self.ink, size="11pt")
         lay.addItem(self.header, row=0, col=0)
         self.view = lay.addViewBox(row=1, col=0, lockAspect=True, invertY=True, enableMouse=False)
         self.view.setMenuEnabled(False)
-        self.legend = _ShrinkingLabel(self._legend_text(), color=self.muted, size="9pt")
+        self.legend = ShrinkingLabel(self._legend_text(), color=self.muted, size="9pt")
         lay.addItem(self.legend, row=2, col=0)
         lay.layout.setRowStretchFactor(1, 10)
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QGraphicsRectItem
 
 from nnviz.engine.messages import EpochEnd, EvalReport
 
-from .base import BLUE, INK, MUTED, Mosaic, Panel, class_color, gray_cmap, image_view, style_plot
+from .base import BLUE, INK, MUTED, Mosaic, Panel, add_label, class_color, gray_cmap, image_view, style_plot
 
 RIGHT = (46, 160, 67)
 WRONG = (214, 39, 40)
@@ -75,7 +75,7 @@ class PredictionPanel(Panel):
         x = snapshot.probe_x
         k = snapshot.probabilities.shape[1]
         self.is_image = x.ndim == 4
-        self.heading = lay.addLabel("", row=0, col=0, colspan=2, color=INK, size="13pt")
+        self.heading = add_label(lay, "", row=0, col=0, colspan=2, color=INK, size="13pt")
         if self.is_image:
             self.sample_view, self.sample_image = image_view(lay, row=1, col=0)
             self.sample_view.setMinimumWidth(180)
@@ -118,7 +118,7 @@ class PredictionPanel(Panel):
 
         n = len(snapshot.probe_y)
         if self.is_image:
-            lay.addLabel("Probe samples (click to select; frame: green right, red wrong)",
+            add_label(lay, "Probe samples (click to select; frame: green right, red wrong)",
                          row=2, col=0, colspan=2, color=MUTED, size="10pt")
             h, w = x.shape[1] + 2 * FRAME, x.shape[2] + 2 * FRAME
             self.gallery_mosaic = Mosaic(n, h, w, cols=min(n, 16), pad=2)
@@ -142,7 +142,7 @@ class PredictionPanel(Panel):
         lay = self.layout_
         k = snapshot.probabilities.shape[1]
         self.n_classes = k
-        self.report_heading = lay.addLabel("", row=row, col=0, colspan=2, color=INK, size="11pt")
+        self.report_heading = add_label(lay, "", row=row, col=0, colspan=2, color=INK, size="11pt")
         inner = lay.addLayout(row=row + 1, col=0, colspan=2)
         inner.setContentsMargins(0, 0, 0, 0)
         if self.is_image:

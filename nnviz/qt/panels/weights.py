@@ -7,7 +7,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QLabel
 
-from .base import INK, Mosaic, integer_ticks, Panel, SymmetricLevels, colorbar, diverging_cmap, fmt, image_view, style_plot
+from .base import (INK, Mosaic, Panel, SymmetricLevels, add_label, colorbar, diverging_cmap, fmt, image_view,
+                   integer_ticks, style_plot)
 
 # Layers that pass an image through unchanged in layout on the way to a Flatten.
 _TRANSPARENT = ("Dropout", "Activation")
@@ -86,13 +87,13 @@ class WeightsPanel(Panel):
         self.image = self.bias_image = self.tiles_image = None
         self.mosaic = None
         if nid is None:
-            lay.addLabel("This network has no Dense layer.", color=INK, size="12pt")
+            add_label(lay, "This network has no Dense layer.", color=INK, size="12pt")
             return
         kernel = snapshot.params[nid]["kernel"]
         name = self.node_name(nid)
         src = self.image_source(nid)
-        lay.addLabel(f"{name}: weight w[i, j] from input i to unit j  (orange &lt; 0 &lt; blue)",
-                     row=0, col=0, colspan=1 if src else 3, color=INK, size="11pt")
+        add_label(lay, f"<b>{name}</b>: w[i, j], input i → unit j",
+                  row=0, col=0, colspan=1 if src else 3, color=INK, size="10pt")
         self.plot = pg.PlotItem()
         style_plot(self.plot, None, "unit j", "input i")
         self.plot.invertY(True)
@@ -110,9 +111,9 @@ class WeightsPanel(Panel):
             h, w, c = src
             shown = min(kernel.shape[1], MAX_TILES)
             self.mosaic = Mosaic(shown, h, w)
-            lay.addLabel(f"each unit's {h}×{w} incoming weights as an image"
-                         + (f" (first {shown} of {kernel.shape[1]} units)" if shown < kernel.shape[1] else ""),
-                         row=0, col=1, colspan=2, color=INK, size="11pt")
+            add_label(lay, f"each unit's weights as a {h}×{w} image"
+                      + (f" ({shown} of {kernel.shape[1]})" if shown < kernel.shape[1] else ""),
+                      row=0, col=1, colspan=2, color=INK, size="10pt")
             vb, self.tiles_image = image_view(lay, row=1, col=1)
             vb.setMinimumWidth(200)
             images.append(self.tiles_image)
