@@ -399,6 +399,8 @@ class VisualsController(QObject):
         self._pending.clear()
         self._update_timeline()
         if self.is_built:
+            self.panels["curves"].set_marker(self._pinned.step)
+        if self.is_built:
             self._deliver(self._pinned, throttle=False)
 
     def step_back(self, n: int = 1) -> None:
@@ -413,6 +415,8 @@ class VisualsController(QObject):
         was_pinned = self._pinned is not None
         self._pinned = None
         self._update_timeline()
+        if self.is_built:
+            self.panels["curves"].set_marker(None)
         if was_pinned and self.latest is not None and self.is_built:
             self._deliver(self.latest, throttle=False)
 

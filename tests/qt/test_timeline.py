@@ -56,6 +56,7 @@ def test_scrubbing_back_restores_an_older_state_in_every_panel(qtbot, make_windo
     assert f"Step {first.step} " in bar.label.text() and f"1 of {len(h)}" in bar.label.text()
     decision = v.panels["decision"]
     assert decision.snapshot is first
+    assert v.panels["curves"].marker_step == first.step  # the curves mark where the timeline is
     np.testing.assert_array_equal(decision.heat.image, first.plane.probabilities[..., 1])
     front(w, "weights")  # a panel brought to the front shows the scrubbed state too, not the newest
     weights = v.panels["weights"]
@@ -70,6 +71,7 @@ def test_scrubbing_back_restores_an_older_state_in_every_panel(qtbot, make_windo
     # Live brings every panel back to the newest snapshot
     qtbot.mouseClick(bar.live_button, Qt.MouseButton.LeftButton)
     assert v.live and weights.snapshot is v.latest and bar.slider.value() == len(h) - 1
+    assert v.panels["curves"].marker_step is None
     np.testing.assert_array_equal(weights.image.image, kernel(v.latest, weights))
     front(w, "decision")
     qtbot.waitUntil(lambda: decision.snapshot is v.latest, timeout=2000)

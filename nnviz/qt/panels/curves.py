@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel
 
 from nnviz.engine.messages import EpochEnd, Progress
 
-from .base import BLUE, INK, ORANGE, Panel, SteadyRange, Theme, fmt, style_plot
+from .base import BLUE, INK, MUTED, ORANGE, Panel, SteadyRange, Theme, fmt, style_plot
 
 TRAIN = (60, 60, 70)
 TRAIN_DARK = (200, 203, 208)  # the training curve on a dark palette
@@ -174,6 +174,16 @@ class CurvesPanel(Panel):
                                  else pg.QtCore.Qt.PenStyle.SolidLine),
                     symbol=symbol, symbolSize=8, symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen("w"))
                 self.labels[f"{split}_{metric}"] = label
+            legend.setVisible(False)  # an empty legend is a stray box; it shows with its first curve
+        # Where the timeline is when it has been scrubbed back (hidden while it follows training).
+        self.markers = []
+        for plot in (self.loss_plot, self.acc_plot):
+            line = pg.InfiniteLine(angle=90, movable=False,
+                                   pen=pg.mkPen(MUTED, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+            line.setZValue(20)
+            line.hide()
+            plot.addItem(line, ignoreBounds=True)
+            self.markers.append(line)
         self._context_changed()
 
     def _context_changed(self) -> None:
@@ -184,6 +194,8 @@ class CurvesPanel(Panel):
         for key in list(self.in_legend):
             self.legends[key.split("_", 1)[1]].removeItem(self.curves[key])
         self.in_legend.clear()
+        for legend in self.legends.values():
+            legend.setVisible(False)
         self.layout_.clear()
         self.layout_.addItem(self.loss_plot, row=0, col=0)
         self.layout_.addItem(self.acc_plot, row=1, col=0)
@@ -191,6 +203,21 @@ class CurvesPanel(Panel):
 
     def clear(self) -> None:
         self._context_changed()
+        self.set_marker(None)
+
+    def set_marker(self, step: int | None) -> None:
+        """Mark the step the timeline shows (None: it follows training, no mark)."""
+        for line in self.markers:
+            if step is None:
+                line.hide()
+            else:
+                line.setValue(step)
+                line.show()
+
+    @property
+    def marker_step(self) -> float | None:
+        line = self.markers[0]
+        return None if not line.isVisible() else float(line.value())
 
     def show_snapshot(self, snapshot) -> None:
         self.snapshot = snapshot  # the curves come from add_metrics, not from snapshots
@@ -225,7 +252,9 @@ class CurvesPanel(Panel):
             self.curves[key].setData(s.xs, s.ys, connect="finite")
             shown = f"smooth_{key[5:]}" if key.startswith("step_") else key
             if s.n and shown not in self.in_legend:
-                self.legends[shown.split("_", 1)[1]].addItem(self.curves[shown], self.labels[shown])
+                legend = self.legends[shown.split("_", 1)[1]]
+                legend.addItem(self.curves[shown], self.labels[shown])
+                legend.setVisible(True)
                 self.in_legend.add(shown)
             if key.startswith("step_"):
                 metric = key[5:]
