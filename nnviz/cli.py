@@ -29,6 +29,18 @@ class CliError(Exception):
     """A user-facing failure: printed as is, exit status 2."""
 
 
+
+def checked(project, data_dir):
+    """The dataset's context and the network's analysis, or a CliError saying what is wrong."""
+    problems = project.training.validate()
+    if problems:
+        raise CliError("the training settings are not valid: " + "; ".join(problems))
+    ctx = dataset_context(project.dataset, data_dir)
+    analysis = analyze(project.network, ctx)
+    if not analysis.ok:
+        raise CliError("the network is not valid:\n" + "\n".join(f"  - {m}" for m in analysis.messages(project.network)))
+    return ctx, analysis
+
 def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("project", nargs="?", help="project file (.json)")
     p.add_argument("--preset", metavar="NAME", help="use a shipped example instead of a file")
@@ -181,13 +193,7 @@ def cmd_train(args) -> int:
         if args.epochs < 1:
             raise CliError("--epochs must be at least 1")
         project = project.with_training(epochs=args.epochs, max_steps=0)
-    problems = project.training.validate()
-    if problems:
-        raise CliError("the training settings are not valid: " + "; ".join(problems))
-    ctx = dataset_context(project.dataset, args.data_dir)
-    analysis = analyze(project.network, ctx)
-    if not analysis.ok:
-        raise CliError("the network is not valid:\n" + "\n".join(f"  - {m}" for m in analysis.messages(project.network)))
+    ctx, analysis = checked(project, args.data_dir)
 
     if args.save_weights:  # find out now, not after a long training run
         target = Path(args.save_weights).resolve().parent
@@ -309,13 +315,7 @@ def cmd_surface(args) -> int:
         project = project.with_training(epochs=args.epochs, max_steps=0)
     if args.steps is not None and args.method != "race":
         project = project.with_training(max_steps=args.steps)
-    problems = project.training.validate()
-    if problems:
-        raise CliError("the training settings are not valid: " + "; ".join(problems))
-    ctx = dataset_context(project.dataset, args.data_dir)
-    analysis = analyze(project.network, ctx)
-    if not analysis.ok:
-        raise CliError("the network is not valid:\n" + "\n".join(f"  - {m}" for m in analysis.messages(project.network)))
+    ctx, analysis = checked(project, args.data_dir)
     if args.method == "exact" and analysis.total_params != 2:
         raise CliError(f"--method exact needs a network with exactly 2 weights; this one has "
                        f"{analysis.total_params:,} (run `nnviz surface --method exact` without a project "

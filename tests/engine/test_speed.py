@@ -13,6 +13,8 @@ from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import EpochEnd, Finished, Progress, Snapshot, StateChanged
 from nnviz.engine.session import TrainingSession
 
+from .test_session import wait_for
+
 
 def project(epochs=2, n_samples=500, **training):
     net = Network.chain("Input", ("Dense", {"units": 8, "activation": "tanh"}),
@@ -23,19 +25,6 @@ def project(epochs=2, n_samples=500, **training):
 
 def of(msgs, cls):
     return [m for m in list(msgs) if isinstance(m, cls)]
-
-
-def wait_for(msgs, pred, timeout=60.0):
-    end = time.monotonic() + timeout
-    seen = 0
-    while time.monotonic() < end:
-        while seen < len(msgs):
-            m = msgs[seen]
-            seen += 1
-            if pred(m):
-                return m
-        time.sleep(0.005)
-    raise AssertionError(f"timed out; last messages: {msgs[-5:]}")
 
 
 def snapshot_gaps(msgs, after=0):

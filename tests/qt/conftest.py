@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def _collect_between_tests():
+    """Python's cyclic collector runs between tests, not in the middle of a later paint."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import gc
-
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from nnviz.core.presets import load_preset
-from nnviz.qt.document import ProjectDocument
 
-
-@pytest.fixture(autouse=True)
-def _collect_between_tests():
-    yield
-    gc.collect()
+from .helpers import front, shown_window
 
 
 def surface_window(make_window, qtbot, project):
-    w = make_window(ProjectDocument(project))
-    w.resize(1500, 950)
-    w.show()
-    qtbot.waitUntil(lambda: w.visuals.is_built, timeout=5000)
-    w.visuals.docks["surface"].raise_()
-    QApplication.processEvents()
+    w = shown_window(make_window, qtbot, project)
+    front(w, "surface")
     assert "surface" in w.visuals.visible_keys()
     return w, w.visuals.surface, w.visuals.panels["surface"]
 

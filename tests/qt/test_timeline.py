@@ -3,34 +3,14 @@ batch's result at once, a live learning-rate change takes effect, and the speed 
 
 from __future__ import annotations
 
-import gc
-
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from nnviz.core.presets import load_preset
 from nnviz.qt.document import ProjectDocument
 
-
-@pytest.fixture(autouse=True)
-def _collect_between_tests():
-    yield
-    gc.collect()
-
-
-def shown_window(make_window, qtbot, project):
-    w = make_window(ProjectDocument(project))
-    w.resize(1500, 950)
-    w.show()
-    qtbot.waitUntil(lambda: w.visuals.is_built, timeout=5000)
-    return w
-
-
-def front(w, key):
-    w.visuals.docks[key].raise_()
-    QApplication.processEvents()
+from .helpers import front, shown_window
 
 
 def kernel(snapshot, panel):

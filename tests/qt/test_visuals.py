@@ -6,7 +6,6 @@ import gc
 import math
 
 import numpy as np
-import pytest
 import shiboken6
 
 from nnviz.core.datasets import Dataset, DatasetSpec
@@ -15,11 +14,7 @@ from nnviz.core.presets import load_preset
 from nnviz.core.project import Project, TrainingConfig
 from nnviz.qt.document import ProjectDocument
 
-
-@pytest.fixture(autouse=True)
-def _collect_between_tests():
-    yield
-    gc.collect()
+from .helpers import front, shown_window
 
 
 class Recorder:
@@ -32,27 +27,11 @@ class Recorder:
         bridge.epoch_ended.connect(self.epochs.append)
 
 
-def shown_window(make_window, qtbot, project, size=(1500, 950)):
-    w = make_window(ProjectDocument(project))
-    w.resize(*size)
-    w.show()
-    qtbot.waitUntil(lambda: w.visuals.is_built, timeout=5000)  # built by itself after the first frame
-    return w
-
-
 def train_to_end(qtbot, w, timeout=60000):
     w.train()
     qtbot.waitUntil(lambda: w.bridge.active, timeout=2000)
     qtbot.waitUntil(lambda: not w.bridge.active, timeout=timeout)
     qtbot.wait(50)
-
-
-def front(w, key):
-    """Bring a panel's dock to the front of its tab group, as a click on its tab would."""
-    w.visuals.docks[key].raise_()
-    from PySide6.QtWidgets import QApplication
-
-    QApplication.processEvents()
 
 
 def test_docks_build_after_the_first_frame_with_view_menu_toggles(qtbot, make_window):
