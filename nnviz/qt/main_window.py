@@ -35,8 +35,10 @@ AUTOSAVE_MS = 30_000
 AUTOSAVE_NAME = "autosave.nnviz.json"
 FILE_FILTER = "nnviz projects (*.json);;All files (*)"
 # A run started from the window: short chunks and frequent snapshots, so the panels
-# animate at the bridge's ~30 Hz instead of jumping five times a second.
-LIVE_SESSION = {"chunk_seconds": 0.03, "snapshot_interval": 0.03}
+# animate at ~30 Hz instead of jumping five times a second. The snapshot interval is just
+# under the chunk length, so every chunk brings one (at 0.03 a chunk that ended at 29 ms
+# waited for the next, and only ~17 a second came).
+LIVE_SESSION = {"chunk_seconds": 0.03, "snapshot_interval": 0.025}
 # Training speeds a user can pick while watching: steps per frame (a frame is 1/30 s).
 SPEEDS = (("Full speed", None), ("100 steps a frame", 100), ("10 steps a frame", 10),
           ("1 step a frame (slow motion)", 1))
