@@ -501,14 +501,13 @@ class TrainingSession:
         hidden = [nid for nid in analysis.order
                   if network.nodes[nid].type in ("Dense", "Activation", "Add", "Concatenate")]
 
-        def plane_probe(p) -> PlaneProbe | None:
+        def plane_probe(p):
+            """The network over the input plane, still on the device (None without 2D data)."""
             if plane is None:
                 return None
-            gx, gy, points, zeros = plane
+            _, _, points, zeros = plane
             nodes, probs, _ = probe(p, points, zeros)
-            g = len(gx)
-            return PlaneProbe(gx, gy, np.asarray(probs).reshape(g, g, -1),
-                              {nid: np.asarray(nodes[nid]).reshape(g, g, -1) for nid in hidden})
+            return {nid: nodes[nid] for nid in hidden}, probs
 
         shown_step = -1  # the step of the newest snapshot
 
@@ -516,13 +515,23 @@ class TrainingSession:
             nonlocal shown_step
             shown_step = step
             nodes, probs, loss = probe(p, probe_xj, probe_yj)
+            # One transfer for everything instead of a wait per array (each one gives the GIL
+            # up and waits to get it back, behind the GUI thread when a window is open).
+            h = jax.device_get({"nodes": nodes, "probs": probs, "loss": loss, "layers": p.get("layers", {}),
+                                "norms": norms, "lr": o.hyperparams["learning_rate"], "plane": plane_probe(p)})
+            plane_np = None
+            if h["plane"] is not None:
+                g = len(plane[0])
+                plane_nodes, plane_probs = h["plane"]
+                plane_np = PlaneProbe(plane[0], plane[1], np.asarray(plane_probs).reshape(g, g, -1),
+                                      {nid: np.asarray(v).reshape(g, g, -1) for nid, v in plane_nodes.items()})
             self._send(Snapshot(
                 step=step, epoch=epoch, probe_x=probe_x, probe_y=probe_y,
-                activations={k: np.asarray(v) for k, v in nodes.items()},
-                params={nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in p.get("layers", {}).items()},
-                grad_norms={nid: float(v) for nid, v in zip(layer_ids, np.asarray(norms))} if norms is not None else {},
-                probabilities=np.asarray(probs), loss=float(loss), learning_rate=lr_of(o),
-                plane=plane_probe(p)))
+                activations={k: np.asarray(v) for k, v in h["nodes"].items()},
+                params={nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in h["layers"].items()},
+                grad_norms={nid: float(v) for nid, v in zip(layer_ids, h["norms"])} if norms is not None else {},
+                probabilities=np.asarray(h["probs"]), loss=float(h["loss"]), learning_rate=float(h["lr"]),
+                plane=plane_np))
 
         # ---- the loop
         rng = np.random.default_rng(cfg.seed)
@@ -564,9 +573,9 @@ class TrainingSession:
                 idx[:n] = order[pos: pos + n]
                 p, o, key, losses, accs, nrm = train_masked(p, o, key, x_train, y_train, jnp.asarray(idx),
                                                             jnp.asarray(np.arange(2) < n))
-            losses_np = np.asarray(losses)[:n]  # waits for the chunk
+            losses_np, accs_np = jax.device_get((losses, accs))  # waits for the chunk
             dt = time.perf_counter() - t0
-            return p, o, key, losses_np, np.asarray(accs)[:n], nrm, dt
+            return p, o, key, np.asarray(losses_np)[:n], np.asarray(accs_np)[:n], nrm, dt
 
         def emit_progress(now):
             nonlocal since_losses, since_accs, last_progress
