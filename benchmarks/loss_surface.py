@@ -25,9 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+from allocator import ensure_allocator_env  # benchmarks/allocator.py, beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
-ALLOCATOR_ENV = {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295"}
-_REEXEC_MARK = "NNVIZ_BENCH_REEXECED"
 
 
 def _parse_args(argv=None):
@@ -39,16 +39,6 @@ def _parse_args(argv=None):
     ap.add_argument("--data", default=os.environ.get("NNVIZ_BENCH_DATA", str(ROOT.parent / "shared" / "datasets")))
     ap.add_argument("--no-allocator-env", action="store_true")
     return ap.parse_args(argv)
-
-
-def _ensure_allocator_env(args) -> None:
-    if args.no_allocator_env or os.environ.get(_REEXEC_MARK):
-        return
-    if all(os.environ.get(k) == v for k, v in ALLOCATOR_ENV.items()):
-        return
-    env = dict(os.environ, **ALLOCATOR_ENV, **{_REEXEC_MARK: "1"})
-    sys.stdout.flush()
-    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *sys.argv[1:]], env)
 
 
 def _dataset(project, folder: str, samples: int):
@@ -97,7 +87,7 @@ def measure(preset: str, args, repeats: int) -> dict:
 
 def main(argv=None) -> int:
     args = _parse_args(argv)
-    _ensure_allocator_env(args)
+    ensure_allocator_env(__file__, args.no_allocator_env)
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     rows = [measure("fashion-mlp-sigmoid", args, args.repeats),

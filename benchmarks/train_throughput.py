@@ -36,12 +36,7 @@ import argparse
 import os
 import sys
 
-ALLOCATOR_ENV = {
-    # Keep freed blocks instead of returning them to the OS, so XLA's per-call buffers
-    # do not page-fault on every step. The same setting for every variant.
-    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295",
-}
-_REEXEC_MARK = "NNVIZ_BENCH_REEXECED"
+from allocator import ALLOCATOR_ENV, ensure_allocator_env  # benchmarks/allocator.py, beside this script
 
 
 def _parse_args(argv=None):
@@ -59,17 +54,6 @@ def _parse_args(argv=None):
                     help="do not re-execute with the allocator environment")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every single measurement")
     return ap.parse_args(argv)
-
-
-def _ensure_allocator_env(args) -> None:
-    """glibc reads its tunables at start-up, so the process must be started with them."""
-    if args.no_allocator_env or os.environ.get(_REEXEC_MARK):
-        return
-    if all(os.environ.get(k) == v for k, v in ALLOCATOR_ENV.items()):
-        return
-    env = dict(os.environ, **ALLOCATOR_ENV, **{_REEXEC_MARK: "1"})
-    sys.stdout.flush()
-    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__), *sys.argv[1:]], env)
 
 
 # ---------------------------------------------------------------- data
@@ -256,7 +240,7 @@ def run_torch(ds, batch: int, total_steps: int, seed: int = 0) -> dict:
 
 def main(argv=None) -> int:
     args = _parse_args(argv)
-    _ensure_allocator_env(args)
+    ensure_allocator_env(__file__, args.no_allocator_env)
 
     import platform
     import statistics

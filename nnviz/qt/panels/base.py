@@ -688,11 +688,7 @@ def recolour_scene(scene, names: dict[str, str], theme: Theme) -> None:
             pen = _swap_pen(item.pen, names)
             if pen is not None:
                 item.setPen(pen)
-        elif isinstance(item, pg.ScatterPlotItem):
-            pen = _swap_pen(item.opts.get("pen"), names)
-            if pen is not None:
-                item.setPen(pen)
-        elif isinstance(item, pg.PlotDataItem):
+        elif isinstance(item, (pg.ScatterPlotItem, pg.PlotDataItem)):
             pen = _swap_pen(item.opts.get("pen"), names)
             if pen is not None:
                 item.setPen(pen)
