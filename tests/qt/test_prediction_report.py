@@ -156,3 +156,21 @@ def test_export_with_a_report(qtbot, images, tmp_path):
     feed(panel, images.msgs)
     path = panel.export(tmp_path / "prediction.png")
     assert path.stat().st_size > 1000
+
+
+def test_report_button_scrolls_to_the_report_and_back(qtbot, images):
+    from PySide6.QtCore import Qt
+
+    panel = make(qtbot, images)
+    feed(panel, images.msgs)
+    panel.resize(700, 380)  # a normal dock: the report is below the fold
+    panel.show()
+    qtbot.waitExposed(panel)
+    bar = panel._scroll.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == 0
+    heading_y = panel.graphics.mapFromScene(panel.report_heading.scenePos()).y()
+    qtbot.mouseClick(panel.report_button, Qt.MouseButton.LeftButton)
+    assert panel.report_button.isChecked() and "↑" in panel.report_button.text()
+    assert bar.value() == min(bar.maximum(), int(heading_y) - 6) > 0  # the report's heading at the top
+    qtbot.mouseClick(panel.report_button, Qt.MouseButton.LeftButton)
+    assert bar.value() == 0 and "↓" in panel.report_button.text()

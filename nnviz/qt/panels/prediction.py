@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPen, QTextOption
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsRectItem, QPushButton
 
 from nnviz.engine.messages import EpochEnd, EvalReport
 
@@ -46,6 +46,27 @@ class PredictionPanel(Panel):
         self.report: EvalReport | None = None  # the newest epoch-end report
         self.confusion_image = None
         self.graphics.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+        # The report sits below the fold in a normal dock: a button takes the view there and back.
+        self.report_button = QPushButton("Test set report ↓")
+        self.report_button.setObjectName("reportButton")
+        self.report_button.setToolTip("After each epoch: the test set's confusion matrix and the samples "
+                                      "the network gets wrong most confidently")
+        self.report_button.setCheckable(True)
+        self.report_button.toggled.connect(self._on_report_button_toggled)
+        self.controls.addStretch(1)
+        self.controls.addWidget(self.report_button)
+
+    def _on_report_button_toggled(self, down: bool) -> None:
+        bar = self._scroll.verticalScrollBar()
+        if down:
+            y = bar.maximum()
+            heading = getattr(self, "report_heading", None)
+            if heading is not None and self.confusion_image is not None:  # built for this network
+                y = int(self.graphics.mapFromScene(heading.scenePos()).y()) - 6
+            bar.setValue(min(bar.maximum(), max(0, y)))
+        else:
+            bar.setValue(0)
+        self.report_button.setText("Sample and gallery ↑" if down else "Test set report ↓")
 
     def _context_changed(self) -> None:
         self.report = None  # a new network, dataset or run: the old report says nothing about it
@@ -184,6 +205,8 @@ class PredictionPanel(Panel):
                     plot.addItem(t, ignoreBounds=True)
                     self.cell_texts.append(t)
         self.add_hover(self.confusion_image, self._describe_confusion)
+        # big enough to read ten classes' counts; the notes beside it get what is left
+        plot.setMinimumSize(300, 300)
         inner.addItem(plot, row=0, col=0)
         self.report_notes = pg.LabelItem("", color=INK, size="9pt", justify="left")
         inner.addItem(self.report_notes, row=0, col=1)
@@ -292,9 +315,8 @@ class PredictionPanel(Panel):
 
     def _notes(self, r: EvalReport | None, split: str) -> list[str]:
         """Beside the matrix: how to read it, the commonest confusions, and for points the wrong ones."""
-        lines = ["<b>Rows</b>: the true class. <b>Columns</b>: what the network said.",
-                 "The diagonal counts right answers; every other cell is a mix-up.",
-                 "Hover a cell for its count."]
+        lines = ["<b>Rows</b>: the true class.", "<b>Columns</b>: what the network said.",
+                 "The diagonal counts right answers;", "every other cell is a mix-up."]
         if r is None:
             return lines
         off = r.confusion.copy()
@@ -307,8 +329,7 @@ class PredictionPanel(Panel):
         m = len(r.wrong_indices)
         if self.wrong_image is not None:
             if m:
-                lines += ["", f"<b>Below</b>: the {m} {split} samples it got wrong most confidently,",
-                          "true class, then what it said and how sure it was."]
+                lines += ["", f"<b>Below</b>: the {m} {split} samples it got", "wrong most confidently."]
             else:
                 lines += ["", f"No {split} sample is wrong."]
             return lines
