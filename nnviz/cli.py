@@ -145,8 +145,9 @@ def cmd_summary(args) -> int:
 class _ProgressBar:
     """One line per epoch, redrawn in place on a terminal."""
 
-    def __init__(self, stream, total_epochs: int) -> None:
-        self.stream, self.total = stream, total_epochs
+    def __init__(self, stream, training) -> None:
+        # A step limit ends the run inside some epoch: then the steps are the measure.
+        self.stream, self.total = stream, (None if training.max_steps else training.epochs)
         self.tty = stream.isatty()
         self.last_draw = 0.0
 
@@ -165,14 +166,19 @@ class _ProgressBar:
             if self.tty and now - self.last_draw > 0.1:
                 self.last_draw = now
                 filled = int(msg.epoch_fraction * 30)
-                self._draw(f"Epoch {msg.epoch}/{self.total} [{'#' * filled}{'.' * (30 - filled)}] "
+                self._draw(f"{self._epoch(msg.epoch, msg)} [{'#' * filled}{'.' * (30 - filled)}] "
                            f"loss {msg.train_loss:.4f}  acc {msg.train_accuracy:.4f}  "
                            f"{msg.samples_per_second / 1000:.1f}k samples/s")
         elif isinstance(msg, EpochEnd):
             val = "" if math.isnan(msg.val_loss) else f"  val_loss {msg.val_loss:.4f}  val_acc {msg.val_accuracy:.4f}"
-            self._draw(f"Epoch {msg.epoch}/{self.total} [{'#' * 30}] {msg.seconds:.1f}s  "
+            self._draw(f"{self._epoch(msg.epoch)} [{'#' * 30}] {msg.seconds:.1f}s  "
                        f"loss {msg.train_loss:.4f}  acc {msg.train_accuracy:.4f}{val}  "
                        f"test_loss {msg.test_loss:.4f}  test_acc {msg.test_accuracy:.4f}", final=True)
+
+    def _epoch(self, epoch: int, progress=None) -> str:
+        if self.total is not None:
+            return f"Epoch {epoch}/{self.total}"
+        return f"Epoch {epoch}" + (f" · step {progress.step:,}/{progress.total_steps:,}" if progress is not None else "")
 
     def _draw(self, text: str, final: bool = False) -> None:
         if self.tty:
@@ -199,8 +205,7 @@ def cmd_train(args) -> int:
         target = Path(args.save_weights).resolve().parent
         if not target.is_dir() or not os.access(target, os.W_OK):
             raise CliError(f"cannot write weights to {args.save_weights}: {target} is not a writable folder")
-    steps_hint = project.training.epochs
-    bar = None if args.json else _ProgressBar(sys.stderr, steps_hint)
+    bar = None if args.json else _ProgressBar(sys.stderr, project.training)
     session = TrainingSession(project, data_dir=args.data_dir, download=not args.no_download,
                               on_message=bar, snapshot_interval=math.inf)
     result = session.run()
@@ -346,7 +351,7 @@ def cmd_surface(args) -> int:
     t_start = time.perf_counter()
     quiet = args.json
     progress = None if quiet else _SurfaceProgress(sys.stderr)
-    recorder = sf.TrajectoryRecorder(forward=None if quiet else _ProgressBar(sys.stderr, project.training.epochs))
+    recorder = sf.TrajectoryRecorder(forward=None if quiet else _ProgressBar(sys.stderr, project.training))
     trained: dict = {}
     if weights_path is not None or args.method == "race":
         dataset = load_dataset(project.dataset, args.data_dir, download=not args.no_download)

@@ -152,3 +152,17 @@ def test_entry_point_in_a_real_process(tmp_path):
     # `nnviz surface` is a sub-command too, not a window: bad input says so and exits 2
     surf = _subprocess("surface", "--preset", "no-such-preset")
     assert surf.returncode == 2 and "no preset called" in surf.stderr and "Traceback" not in surf.stderr
+
+
+def test_progress_bar_counts_steps_when_a_step_limit_ends_the_run():
+    import io
+
+    from nnviz.cli import _ProgressBar
+    from nnviz.engine.messages import Progress
+
+    p = Progress(step=120, epoch=1, epoch_fraction=0.2, total_steps=1000, train_loss=0.5, train_accuracy=0.8,
+                 learning_rate=0.1, samples_per_second=1000.0)
+    by_steps = _ProgressBar(io.StringIO(), load_preset("mnist-mlp-sgd").training)  # 1000 steps, no epoch count
+    assert by_steps._epoch(1, p) == "Epoch 1 · step 120/1,000"
+    by_epochs = _ProgressBar(io.StringIO(), load_preset("fashion-mlp-sigmoid").training)
+    assert by_epochs._epoch(2, p) == f"Epoch 2/{load_preset('fashion-mlp-sigmoid').training.epochs}"

@@ -726,14 +726,9 @@ class TrainingSession:
     # ------------------------------------------------------------ helpers (training thread)
 
     def _cancel_requested(self) -> bool:
-        try:
-            cmd = self._commands.get_nowait()
-        except queue.Empty:
-            return False
-        if cmd.name == "stop":
-            return True
-        self._commands.put(cmd)
-        return False
+        """A stop is waiting (asked during a download); other commands stay queued, in order."""
+        with self._commands.mutex:  # a look, not a take: taking and putting back reordered them
+            return any(cmd.name == "stop" for cmd in self._commands.queue)
 
     def _eval_arrays(self, x: np.ndarray, y: np.ndarray):
         """Split a set into equal padded batches (one compiled shape) with masks."""
