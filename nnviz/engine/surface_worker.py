@@ -21,7 +21,7 @@ import numpy as np
 from ..core.datasets import Dataset
 from ..core.project import Project
 from .surface import (LossLandscape, Surface, SurfaceCancelled, SurfaceError, Trajectory, exact_surface,
-                      line_surface, race, random_surface, trajectory_surface)
+                      flatten_layers, line_surface, race, random_surface, trajectory_surface)
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,11 @@ METHOD_NAMES = {
 
 @dataclass(frozen=True, eq=False)
 class SurfaceRequest:
-    """What to compute: ``method`` (pca, random, line, race, exact) for ``project`` on ``dataset``."""
+    """What to compute: ``method`` (pca, random, line, race, exact) for ``project`` on ``dataset``.
+
+    The path is a ``trajectory``, or the ``snapshots`` it is made of (anything with ``step``
+    and ``params``): those are flattened on the worker's thread, not the caller's.
+    """
 
     method: str
     project: Project
@@ -45,6 +49,13 @@ class SurfaceRequest:
     resolution: int = 31
     samples: int = 1000
     race_steps: int = 200
+    snapshots: tuple = ()
+
+    def path(self) -> Trajectory | None:
+        if self.trajectory is not None or not self.snapshots:
+            return self.trajectory
+        return Trajectory(np.asarray([s.step for s in self.snapshots], np.int64),
+                          np.stack([flatten_layers(s.params) for s in self.snapshots]).astype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -204,7 +215,7 @@ class SurfaceWorker:
                         resolution=request.resolution, landscape=self._landscape_for(request),
                         progress=progress, cancel=cancel).surface
         landscape = self._landscape_for(request)
-        traj = request.trajectory
+        traj = request.path()
         kw = {"progress": progress, "cancel": cancel}
         if method == "exact":
             return exact_surface(landscape, traj, request.resolution, **kw)

@@ -16,7 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QSpinBox
 
-from ..engine.surface import Trajectory, flatten_layers
+from ..engine.surface import flatten_layers
 from ..engine.surface_worker import (METHOD_NAMES, PointLoss, SurfaceFailed, SurfaceProgress, SurfaceReady,
                                      SurfaceRequest, SurfaceWorker)
 
@@ -123,15 +123,15 @@ class SurfaceController(QObject):
             return None, None, "Train first: the surface is drawn around the weights training finds."
         return project, dataset, ""
 
-    def trajectory(self) -> Trajectory | None:
-        """θ_t over the run so far, from the timeline's history (at most MAX_PATH_POINTS, evenly spaced)."""
+    def path_snapshots(self) -> tuple:
+        """The run so far, from the timeline's history (at most MAX_PATH_POINTS, evenly spaced).
+
+        The worker flattens their weights: stacking 120 vectors of 100k weights here stalled
+        the window every time the live line was recomputed.
+        """
         h = self.visuals.history
-        if not len(h):
-            return None
         idx = np.unique(np.linspace(0, len(h) - 1, min(len(h), MAX_PATH_POINTS)).round().astype(int))
-        snaps = [h[int(i)] for i in idx]
-        return Trajectory(np.asarray([s.step for s in snaps], np.int64),
-                          np.stack([flatten_layers(s.params) for s in snaps]).astype(np.float32))
+        return tuple(h[int(i)] for i in idx) if len(h) else ()
 
     def compute(self, method: str | None = None, quiet: bool = False) -> int:
         """Ask the worker for a surface; the job id (0 when it cannot be asked yet, with the reason shown)."""
@@ -140,11 +140,11 @@ class SurfaceController(QObject):
         if project is None:
             self._say(why, error=True)
             return 0
-        traj = self.trajectory()
-        if method not in ("race", "exact") and (traj is None or len(traj) < 2):
+        snaps = self.path_snapshots()
+        if method not in ("race", "exact") and len(snaps) < 2:
             self._say("Train a few steps first: the surface is drawn around the path training takes.", error=True)
             return 0
-        self.job = self.worker.compute(SurfaceRequest(method, project, dataset, traj,
+        self.job = self.worker.compute(SurfaceRequest(method, project, dataset, snapshots=snaps,
                                                       resolution=self.grid_box.value()))
         if not quiet:
             self.progress.setRange(0, 0)
@@ -230,13 +230,12 @@ class SurfaceController(QObject):
         return "surface" in self.visuals.visible_keys()
 
     def _on_bridge_snapshot(self, snapshot) -> None:
-        if not self._in_view():
+        # The ball moves in on_shown, when the visuals give the panel a snapshot; here only
+        # the live line is kept up with training.
+        if self.method != "line" or not self.auto_line or not self._in_view():
             return
-        if self.visuals.live:
-            self.place(snapshot)
         now = time.perf_counter()
-        if (self.auto_line and self.method == "line" and not self.busy
-                and now - self._last_line >= LIVE_LINE_SECONDS):
+        if not self.busy and now - self._last_line >= LIVE_LINE_SECONDS:
             self._last_line = now
             self.compute("line", quiet=True)
 

@@ -162,6 +162,8 @@ class VisualsController(QObject):
         self._doc_connections: list = []
         self.surface = None  # the SurfaceController, once the panels exist
         self._metrics: list = []  # metrics of the current poll, for the curves
+        self._before = None  # the window's size and side-dock widths before the docks were added
+        self._export_dir: str | None = None  # where the last panel export went
         bridge.snapshot.connect(self._on_bridge_snapshot)
         bridge.progress.connect(self._on_bridge_metrics)
         bridge.epoch_ended.connect(self._on_bridge_metrics)
@@ -238,9 +240,8 @@ class VisualsController(QObject):
     def layout_defaults(self) -> None:
         """Sizes for a 1500 x 950 window: the diagram above, curves and the main panel below."""
         w = self.window
-        before = getattr(self, "_before", None)
-        if before is not None:
-            size, sides = before
+        if self._before is not None:
+            size, sides = self._before
             if w.size() != size and not w.isMaximized() and not w.isFullScreen():
                 w.resize(size)
             sides = [(d, width) for d, width in sides if d.isVisible()]
@@ -536,7 +537,7 @@ class VisualsController(QObject):
         panel = self.panels[key]
         if path is None:
             title = next(s.title for s in PANEL_SPECS if s.key == key)
-            suggested = str(Path(self._export_dir()) / f"{title.lower().replace(' ', '-')}.{fmt}")
+            suggested = str(Path(self._export_dir or Path.home()) / f"{title.lower().replace(' ', '-')}.{fmt}")
             name, _ = QFileDialog.getSaveFileName(self.window, f"Export the {title} panel", suggested,
                                                   "PNG image (*.png)" if fmt == "png" else "SVG drawing (*.svg)")
             if not name:
@@ -550,12 +551,9 @@ class VisualsController(QObject):
         except OSError as exc:
             self._tell(f"Could not export the panel to {path}: {exc.strerror or exc}")
             return None
-        self._export_dir_value = str(path.parent)
+        self._export_dir = str(path.parent)
         self._tell(f"Exported {path.name}")
         return written
-
-    def _export_dir(self) -> str:
-        return getattr(self, "_export_dir_value", None) or str(Path.home())
 
     def _tell(self, text: str) -> None:
         bar = getattr(self.window, "statusBar", None)

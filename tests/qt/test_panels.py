@@ -456,9 +456,8 @@ def test_hover_reads_the_value_under_the_cursor(qtbot, xor):
     assert "input 1 → unit 2" in panel.readout.text() and f"{kernel[1, 2]:.4f}" in panel.readout.text()
 
 
-@pytest.mark.parametrize("name", ["CurvesPanel", "WeightsPanel", "ConvPanel", "ActivationsPanel",
-                                  "GradientsPanel", "DecisionBoundaryPanel", "PredictionPanel"])
-def test_export_writes_png_and_svg(qtbot, tmp_path, xor, cnn, name):
+def shown_with_metrics(qtbot, name, xor, cnn):
+    """Panel ``name`` on screen with a real run's snapshot and metrics (the CNN run for the conv panel)."""
     import nnviz.qt.panels as panels
 
     run = cnn if name == "ConvPanel" else xor
@@ -467,6 +466,13 @@ def test_export_writes_png_and_svg(qtbot, tmp_path, xor, cnn, name):
         panel.add_metrics(m)
     panel.show()
     qtbot.waitExposed(panel)
+    return panel, run
+
+
+@pytest.mark.parametrize("name", ["CurvesPanel", "WeightsPanel", "ConvPanel", "ActivationsPanel",
+                                  "GradientsPanel", "DecisionBoundaryPanel", "PredictionPanel"])
+def test_export_writes_png_and_svg(qtbot, tmp_path, xor, cnn, name):
+    panel, _ = shown_with_metrics(qtbot, name, xor, cnn)
     png = panel.export(tmp_path / "shot.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 2000
     svg = panel.export(tmp_path / "shot.svg")
@@ -562,15 +568,9 @@ def test_every_panel_paints_in_the_dark_and_back(qtbot, xor, cnn, name):
     """Switch palettes on a shown panel with data, and paint each time (a recolouring once crashed Qt)."""
     from PySide6.QtGui import QColor, QPalette
 
-    import nnviz.qt.panels as panels
     from nnviz.qt.panels.base import LIGHT
 
-    run = cnn if name == "ConvPanel" else xor
-    panel = make(qtbot, getattr(panels, name), run)
-    for m in run.metrics:
-        panel.add_metrics(m)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel, run = shown_with_metrics(qtbot, name, xor, cnn)
     dark = QPalette(QColor(43, 45, 48))
     dark.setColor(QPalette.ColorRole.Base, QColor(30, 31, 34))
     dark.setColor(QPalette.ColorRole.Text, QColor(223, 225, 229))
