@@ -18,10 +18,12 @@ def kernel(snapshot, panel):
 
 
 def test_scrubbing_back_restores_an_older_state_in_every_panel(qtbot, make_window):
-    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=3))
+    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=2))
     v, bar = w.visuals, w.visuals.timeline
     assert not bar.isEnabled() and "press Train" in bar.label.text()
-    w.set_speed(10)  # 75 steps in frames of 10: a handful of snapshots however fast the machine
+    # 50 steps, one a frame: many snapshots over 1.7 s, even if the GUI stalls for a while
+    # (at 10 a frame the whole run took 0.27 s, and one stall left a history of 2)
+    w.set_speed(1)
     w.train()
     qtbot.waitUntil(lambda: w.bridge.active, timeout=2000)
     qtbot.waitUntil(lambda: not w.bridge.active, timeout=60000)

@@ -268,9 +268,9 @@ def test_right_click_exports_a_panel_as_png_or_svg(qtbot, make_window, tmp_path,
 
 
 def test_gradients_behind_a_tab_get_the_whole_history_when_shown(qtbot, make_window):
-    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=3))
+    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=2))
     v = w.visuals
-    w.set_speed(10)  # several snapshots, all while the gradients are behind the decision boundary
+    w.set_speed(1)  # many snapshots over 1.7 s, all while the gradients are behind the decision boundary
     train_to_end(qtbot, w)
     grads = v.panels["gradients"]
     assert v.updates["gradients"] == 0 and len(v.history) >= 4
