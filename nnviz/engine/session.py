@@ -598,6 +598,9 @@ class TrainingSession:
             if cmd.name == "stop":
                 raise _Stop
             if cmd.name == "pause":
+                # Report the steps trained since the last Progress first: a paused window
+                # shows the step it really stopped at, and a Step counts on from it.
+                emit_progress(time.perf_counter())
                 paused = True
                 self._set_state("paused")
             elif cmd.name == "resume":
