@@ -219,8 +219,88 @@ def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l
     return CompiledSteps(jax.jit(train_chunk), jax.jit(train_masked), jax.jit(eval_all), jax.jit(probe))
 
 
-class TrainingSession:
-    """Trains one project on its own thread and reports what happens inside the network."""
+def check_learning_rate(lr: float) -> float:
+    """``lr`` as a float; ValueError, written for the user, unless 0 < lr <= 100."""
+    lr = float(lr)
+    if not (math.isfinite(lr) and 0 < lr <= 100):
+        raise ValueError(f"the learning rate must be above 0 and at most 100 (got {lr:g})")
+    return lr
+
+
+def check_speed(steps_per_frame: int | None) -> int | None:
+    """Steps per frame as an int, or None (full speed); ValueError unless a whole number >= 1."""
+    if steps_per_frame is None:
+        return None
+    if isinstance(steps_per_frame, bool) or int(steps_per_frame) != steps_per_frame or steps_per_frame < 1:
+        raise ValueError(f"steps per frame must be a whole number of at least 1 (got {steps_per_frame!r})")
+    return int(steps_per_frame)
+
+
+class SessionMailbox:
+    """What a watcher reads from a session, wherever it trains (a thread, or a child process).
+
+    Small messages queue up in ``events`` (bounded); snapshots go to a "latest wins"
+    slot; ``on_message`` sees everything as it is posted. ``_post`` may be called from
+    any one thread; ``drain_events`` and ``take_snapshot`` from another.
+    """
+
+    def __init__(self, project: Project, on_message: Listener | None = None) -> None:
+        self.project = project
+        self.on_message = on_message
+        self.events: collections.deque = collections.deque(maxlen=10000)
+        self._snapshot: Snapshot | None = None
+        self._snapshot_lock = threading.Lock()
+        self._speed: int | None = None  # as last asked for; the training side keeps its own
+        self.state = "idle"
+        self.dataset: Dataset | None = None
+        self.result: Finished | Failed | None = None
+        self.history: list[EpochEnd] = []
+        self.final_params: dict[str, dict[str, np.ndarray]] | None = None
+        self.node_types: dict[str, str] = {}
+        self.param_count = 0
+        self.chunk_steps = 1
+
+    @property
+    def speed(self) -> int | None:
+        """Steps per frame as last set with set_speed (None: full speed)."""
+        return self._speed
+
+    def take_snapshot(self) -> Snapshot | None:
+        """The newest snapshot not yet taken, or None."""
+        with self._snapshot_lock:
+            snap, self._snapshot = self._snapshot, None
+        return snap
+
+    def drain_events(self) -> list[Any]:
+        """Every small message (progress, epoch ends, state) since the last call."""
+        out = []
+        while True:
+            try:
+                out.append(self.events.popleft())
+            except IndexError:
+                return out
+
+    def _post(self, msg: Any) -> None:
+        if isinstance(msg, Snapshot):
+            with self._snapshot_lock:
+                self._snapshot = msg
+        else:
+            self.events.append(msg)
+        if self.on_message is not None:
+            self.on_message(msg)
+
+    def save_weights(self, path) -> None:
+        """Write the final (or last good) weights beside a project; after the run has ended."""
+        from .weights import save_weights
+
+        if self.final_params is None:
+            raise RuntimeError("there are no trained weights yet")
+        save_weights(path, self.final_params, self.node_types,
+                     self.result.step if self.result is not None else 0)
+
+
+class TrainingSession(SessionMailbox):
+    """Trains one project on its own thread (or the calling one) and reports what happens inside the network."""
 
     def __init__(
         self,
@@ -241,14 +321,13 @@ class TrainingSession:
         plane_resolution: int = 64,
         frame_seconds: float = 1 / 30,
     ) -> None:
-        self.project = project
+        super().__init__(project, on_message)
         self.config = project.training
         if epochs is not None:  # an explicit epoch count replaces a step limit
             self.config = project.with_training(epochs=epochs, max_steps=0).training
         self.dataset = dataset
         self.data_dir = data_dir
         self.download = download
-        self.on_message = on_message
         self.probe_size = probe_size
         self.snapshot_interval = snapshot_interval
         self.progress_interval = progress_interval
@@ -258,20 +337,8 @@ class TrainingSession:
         self.eval_batch = eval_batch
         self.plane_resolution = plane_resolution
         self.frame_seconds = frame_seconds
-        self._speed: int | None = None  # as last asked for; the training thread keeps its own
-
-        self.events: collections.deque = collections.deque(maxlen=10000)
-        self._snapshot: Snapshot | None = None
-        self._snapshot_lock = threading.Lock()
         self._commands: queue.Queue[_Command] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self.state = "idle"
-        self.result: Finished | Failed | None = None
-        self.history: list[EpochEnd] = []
-        self.final_params: dict[str, dict[str, np.ndarray]] | None = None
-        self.node_types: dict[str, str] = {}
-        self.param_count = 0
-        self.chunk_steps = 1
 
     # ------------------------------------------------------------ control (any thread)
 
@@ -299,10 +366,7 @@ class TrainingSession:
 
     def set_learning_rate(self, lr: float) -> None:
         """Change the learning rate live (no recompilation); ValueError unless 0 < lr <= 100."""
-        lr = float(lr)
-        if not (math.isfinite(lr) and 0 < lr <= 100):
-            raise ValueError(f"the learning rate must be above 0 and at most 100 (got {lr:g})")
-        self._commands.put(_Command("lr", lr))
+        self._commands.put(_Command("lr", check_learning_rate(lr)))
 
     def set_speed(self, steps_per_frame: int | None) -> None:
         """Slow motion: at most ``steps_per_frame`` steps per frame, or None for full speed.
@@ -313,18 +377,8 @@ class TrainingSession:
         nothing and never changes the result: the same seed gives the same weights at
         any speed. ValueError unless None or a whole number >= 1.
         """
-        if steps_per_frame is not None:
-            if isinstance(steps_per_frame, bool) or int(steps_per_frame) != steps_per_frame \
-                    or steps_per_frame < 1:
-                raise ValueError(f"steps per frame must be a whole number of at least 1 (got {steps_per_frame!r})")
-            steps_per_frame = int(steps_per_frame)
-        self._speed = steps_per_frame
-        self._commands.put(_Command("speed", steps_per_frame))
-
-    @property
-    def speed(self) -> int | None:
-        """Steps per frame as last set with set_speed (None: full speed)."""
-        return self._speed
+        self._speed = check_speed(steps_per_frame)
+        self._commands.put(_Command("speed", self._speed))
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True when it has ended."""
@@ -337,31 +391,9 @@ class TrainingSession:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def take_snapshot(self) -> Snapshot | None:
-        """The newest snapshot not yet taken, or None."""
-        with self._snapshot_lock:
-            snap, self._snapshot = self._snapshot, None
-        return snap
-
-    def drain_events(self) -> list[Any]:
-        """Every small message (progress, epoch ends, state) since the last call."""
-        out = []
-        while True:
-            try:
-                out.append(self.events.popleft())
-            except IndexError:
-                return out
-
     # ------------------------------------------------------------ messages (training thread)
 
-    def _send(self, msg: Any) -> None:
-        if isinstance(msg, Snapshot):
-            with self._snapshot_lock:
-                self._snapshot = msg
-        else:
-            self.events.append(msg)
-        if self.on_message is not None:
-            self.on_message(msg)
+    _send = SessionMailbox._post
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -778,12 +810,3 @@ class TrainingSession:
     @staticmethod
     def _to_numpy(params) -> dict[str, dict[str, np.ndarray]]:
         return {nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in params.get("layers", {}).items()}
-
-    def save_weights(self, path) -> None:
-        """Write the final (or last good) weights beside a project; after the run has ended."""
-        from .weights import save_weights
-
-        if self.final_params is None:
-            raise RuntimeError("there are no trained weights yet")
-        save_weights(path, self.final_params, self.node_types,
-                     self.result.step if self.result is not None else 0)

@@ -1,0 +1,459 @@
+"""Training in a child process, so the window's Python never competes with it for the GIL.
+
+A TrainingSession on a thread of the GUI's process shares one interpreter lock with
+the panels: between two jitted chunks the training thread needs the lock for a moment,
+and with every panel drawing it waited long enough to lose half its speed
+(benchmarks/gui_live.py measured 0.45-0.52 of headless). In its own process it has an
+interpreter to itself; the window only unpickles what it is sent.
+
+One engine process serves the application (``shared_engine``): it is spawned once,
+imports JAX once, keeps its compiled steps between runs (Reset and Train again does not
+recompile) and runs one session at a time. ``ProcessSession`` is the GUI side of one
+run, with TrainingSession's control surface and mailbox, so the bridge cannot tell the
+two apart.
+
+Wire protocol on one duplex pipe (pickled tuples):
+
+- parent to child: ``("warm",)``, ``("run", run_id, project, kwargs)``,
+  ``("cmd", run_id, name, value)`` and ``("quit",)``; commands given before the run was
+  sent (pause, a speed) follow its ``run`` at once;
+- child to parent: ``("dataset", run_id, Dataset)`` once the run has loaded it,
+  ``("end", run_id, attributes)`` just before the run's Finished or Failed, and
+  ``("msg", run_id, message)`` for every message, snapshots thinned to the newest.
+
+In the child a sender thread does the pickling and writing, so training never waits
+for a busy window to read the pipe; it sends the newest snapshot and every small
+message in order. When the child dies (killed, out of memory, a crash in native code)
+the run ends with a Failed message written for the user, and the next run starts a
+fresh engine.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import importlib
+import itertools
+import logging
+import os
+import threading
+from typing import Any
+
+from ..core.project import Project
+from .messages import EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
+from .session import Listener, SessionMailbox, check_learning_rate, check_speed
+
+log = logging.getLogger(__name__)
+
+CONTROL = {"pause", "resume", "step", "stop", "lr", "speed"}
+
+
+# ====================================================================== the child
+
+
+class _Outbox:
+    """The child's messages to the parent, written by one sender thread.
+
+    The training thread only appends (or replaces the newest snapshot) and goes on; the
+    sender pickles and writes, so a window too busy to read the pipe slows only the
+    flow of snapshots, never training.
+    """
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self.cond = threading.Condition()
+        self.items: collections.deque = collections.deque()
+        self.snapshot: tuple | None = None
+        self.closed = False
+        self.thread = threading.Thread(target=self._loop, name="nnviz-engine-sender", daemon=True)
+        self.thread.start()
+
+    def put(self, item: tuple) -> None:
+        with self.cond:
+            if item[0] == "msg" and isinstance(item[2], Snapshot):
+                self.snapshot = item
+            else:
+                self.items.append(item)
+            self.cond.notify()
+
+    def close(self) -> None:
+        """Send what is queued, then stop the sender."""
+        with self.cond:
+            self.closed = True
+            self.cond.notify()
+        self.thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            with self.cond:
+                while not self.items and self.snapshot is None and not self.closed:
+                    self.cond.wait()
+                items, self.items = list(self.items), collections.deque()
+                snap, self.snapshot = self.snapshot, None
+                done = self.closed
+            try:
+                # The snapshot first: a run's final snapshot must be there when its
+                # Finished is read, and the watcher takes both in one poll anyway.
+                for item in ([snap] if snap is not None else []) + items:
+                    self.conn.send(item)
+            except (OSError, ValueError):  # the parent has gone: nobody to tell
+                return
+            if done:
+                return
+
+
+def _engine_main(conn) -> None:
+    """The engine process: runs the sessions the parent asks for, one after another."""
+    import queue
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal is the parent's to handle
+    _start_jax(engine_threads())
+    from .session import TrainingSession
+
+    outbox = _Outbox(conn)
+    runs: queue.Queue = queue.Queue()
+    current: dict[str, Any] = {"id": None, "session": None}
+
+    def receive() -> None:
+        while True:
+            try:
+                item = conn.recv()
+            except (EOFError, OSError):  # the parent is gone: stop, and do not outlive it
+                session = current["session"]
+                if session is not None:
+                    session.stop()
+                runs.put(None)
+                threading.Timer(3.0, os._exit, (0,)).start()  # stuck in a compilation: go anyway
+                return
+            kind = item[0]
+            if kind == "run":  # made here, so the commands right behind it find it
+                _, run_id, project, kwargs = item
+                session = TrainingSession(project, on_message=make_forward(run_id, kwargs), **kwargs)
+                current["id"], current["session"] = run_id, session
+                runs.put(session)
+            elif kind == "cmd":
+                _, run_id, name, value = item
+                session = current["session"]
+                if session is not None and run_id == current["id"]:
+                    _control(session, name, value)
+            elif kind == "warm":
+                runs.put(kind)
+            elif kind == "quit":
+                session = current["session"]
+                if session is not None:
+                    session.stop()
+                runs.put(None)
+                return
+
+    def make_forward(run_id: int, kwargs: dict):
+        sent = {"dataset": kwargs.get("dataset") is not None}  # a dataset it was given goes back unsent
+
+        def forward(msg) -> None:
+            session = current["session"] if current["id"] == run_id else None
+            if session is None:
+                return
+            if not sent["dataset"] and session.dataset is not None:
+                sent["dataset"] = True
+                outbox.put(("dataset", run_id, session.dataset))
+            if isinstance(msg, (Finished, Failed)):
+                outbox.put(("end", run_id, {
+                    "final_params": session.final_params, "node_types": session.node_types,
+                    "param_count": session.param_count, "chunk_steps": session.chunk_steps}))
+            outbox.put(("msg", run_id, msg))
+
+        return forward
+
+    threading.Thread(target=receive, name="nnviz-engine-receiver", daemon=True).start()
+    while True:
+        item = runs.get()
+        if item is None:
+            break
+        if item == "warm":  # the imports a first run would wait for
+            for name in ("jax", "optax", "flax.nnx"):
+                importlib.import_module(name)
+            continue
+        item.run()
+    outbox.close()
+    conn.close()
+
+
+def engine_threads() -> int:
+    """How many threads XLA may compute with in the engine: every CPU but one, for the window.
+
+    On this project's 2-core machine a headless run keeps both cores busy (1.7 cores for
+    Fashion-MNIST's MLP), but beside a window drawing every panel (0.6 of a core) a
+    parallel op whose other half is descheduled waits for it: with two threads training
+    ran at 0.46-0.47 of headless, with one at 0.53-0.62, and the window answered sooner.
+    NNVIZ_ENGINE_THREADS overrides it.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        return max(1, int(os.environ.get("NNVIZ_ENGINE_THREADS", "")))
+    except ValueError:
+        return max(1, cpus - 1)
+
+
+def _start_jax(threads: int) -> None:
+    """Start JAX's CPU backend with a pool of ``threads`` (its size comes from the CPU mask).
+
+    The mask is narrowed only while the backend starts and restored after, so the
+    threads it made may still run on any CPU.
+    """
+    if not hasattr(os, "sched_setaffinity"):
+        return
+    cpus = os.sched_getaffinity(0)
+    if threads >= len(cpus):
+        return
+    os.sched_setaffinity(0, set(sorted(cpus)[:threads]))
+    try:
+        import jax
+
+        jax.devices("cpu")
+    except Exception:  # no CPU backend asked for: XLA picks its own threads, as it would anyway
+        log.info("could not start the CPU backend early", exc_info=True)
+    finally:
+        os.sched_setaffinity(0, cpus)
+
+
+def _control(session, name: str, value) -> None:
+    if name == "pause":
+        session.pause()
+    elif name == "resume":
+        session.resume()
+    elif name == "step":
+        session.step(value)
+    elif name == "stop":
+        session.stop()
+    elif name == "lr":
+        session.set_learning_rate(value)
+    elif name == "speed":
+        session.set_speed(value)
+
+
+# ====================================================================== the parent
+
+
+class Engine:
+    """The parent's handle on the engine process: spawns it, sends to it, listens to it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # sending, and swapping the process
+        self._proc = None
+        self._conn = None
+        self._sessions: dict[int, ProcessSession] = {}
+        self._ids = itertools.count(1)
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _ensure(self) -> None:  # with the lock held
+        if self._proc is not None and self._proc.is_alive():
+            return
+        import multiprocessing as mp
+
+        # This process may use the same GPU (loss surfaces): neither may take 75 % of it up front.
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+        # spawn, never fork: the GUI's process has Qt's and XLA's threads, which fork does not copy
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=True)
+        proc = ctx.Process(target=_engine_main, args=(child,), name="nnviz-engine", daemon=True)
+        proc.start()
+        child.close()
+        self._proc, self._conn = proc, parent
+        threading.Thread(target=self._listen, args=(proc, parent), name="nnviz-engine-listener",
+                         daemon=True).start()
+
+    def warm(self) -> None:
+        """Start the process and import JAX there now, so the first Train does not wait for it."""
+        with self._lock:
+            self._ensure()
+            self._send(("warm",))
+
+    def submit(self, session: ProcessSession, commands: list[tuple]) -> int:
+        """Send ``session`` to the process, with the commands it was given before (in order)."""
+        with self._lock:
+            self._ensure()
+            run_id = next(self._ids)
+            session._proc = self._proc
+            self._sessions[run_id] = session
+            if not self._send(("run", run_id, session.project, session.kwargs)):
+                self._sessions.pop(run_id, None)
+                session._lost(None)
+            for name, value in commands:
+                self._send(("cmd", run_id, name, value))
+        return run_id
+
+    def send(self, *item) -> None:
+        with self._lock:
+            self._send(item)
+
+    def _send(self, item: tuple) -> bool:
+        try:
+            self._conn.send(item)
+            return True
+        except (OSError, ValueError, AttributeError):  # the process has died; its listener tells
+            return False
+
+    def kill(self) -> None:
+        """End the process now (a run that would not stop); the next run starts a new one."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None and proc.is_alive():
+            proc.kill()
+            proc.join(2.0)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Ask the process to end, and kill it if it has not within ``timeout`` s."""
+        with self._lock:
+            proc = self._proc
+            if proc is None:
+                return
+            self._send(("quit",))
+        proc.join(timeout)
+        self.kill()
+
+    def _listen(self, proc, conn) -> None:
+        """The listener thread: every message from the child reaches its run's mailbox."""
+        while True:
+            try:
+                kind, run_id, payload = conn.recv()
+            except (EOFError, OSError):
+                break
+            except Exception:  # a message that does not unpickle: say so, keep listening
+                log.exception("unreadable message from the engine process")
+                continue
+            session = self._sessions.get(run_id)
+            if session is None:
+                continue
+            if kind == "msg":
+                session._receive(payload)
+                if isinstance(payload, (Finished, Failed)):
+                    self._sessions.pop(run_id, None)
+            elif kind == "dataset":
+                session.dataset = payload
+            elif kind == "end":
+                for name, value in payload.items():
+                    setattr(session, name, value)
+        conn.close()
+        proc.join(5.0)
+        for run_id, session in list(self._sessions.items()):
+            if session._proc is proc:
+                self._sessions.pop(run_id, None)
+                session._lost(proc.exitcode)
+
+
+_shared: Engine | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_engine() -> Engine:
+    """The application's one engine process (spawned on first use, ended at exit)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Engine()
+            atexit.register(_shared.close, 1.0)
+        return _shared
+
+
+class ProcessSession(SessionMailbox):
+    """One training run in the engine process, with TrainingSession's controls and mailbox.
+
+    Takes TrainingSession's keyword arguments (``dataset`` is sent to the child; an
+    ``on_message`` listener is called on the listener thread as messages arrive, and sees
+    only the snapshots that were sent, the newest at each moment).
+    """
+
+    def __init__(self, project: Project, *, engine: Engine | None = None,
+                 on_message: Listener | None = None, **kwargs: Any) -> None:
+        super().__init__(project, on_message)
+        self.engine = engine or shared_engine()
+        self.kwargs = kwargs
+        self.dataset = kwargs.get("dataset")
+        self.run_id: int | None = None
+        self._proc = None
+        self._done = threading.Event()
+        self._last_step = 0
+        self._pending: list[tuple] = []
+
+    # ------------------------------------------------------------ control (any thread)
+
+    def start(self, paused: bool = False) -> None:
+        if self.run_id is not None:
+            raise RuntimeError("a session can be started once")
+        if paused:
+            self._pending.insert(0, ("pause", None))
+        self.run_id = self.engine.submit(self, self._pending)
+        self._pending = []
+
+    def _command(self, name: str, value=None) -> None:
+        if self.run_id is None:  # before start: sent right behind the run, as a thread's queue keeps them
+            self._pending.append((name, value))
+        elif not self._done.is_set():
+            self.engine.send("cmd", self.run_id, name, value)
+
+    def pause(self) -> None:
+        self._command("pause")
+
+    def resume(self) -> None:
+        self._command("resume")
+
+    def step(self, n: int = 1) -> None:
+        self._command("step", int(n))
+
+    def stop(self) -> None:
+        self._command("stop")
+
+    def set_learning_rate(self, lr: float) -> None:
+        self._command("lr", check_learning_rate(lr))
+
+    def set_speed(self, steps_per_frame: int | None) -> None:
+        self._speed = check_speed(steps_per_frame)
+        self._command("speed", self._speed)
+
+    def kill(self) -> None:
+        """End a run that does not stop when asked (stuck compiling): its process goes."""
+        if self.run_id is not None and not self._done.is_set():
+            self.engine.kill()
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self.run_id is None:
+            return True
+        return self._done.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self.run_id is not None and not self._done.is_set()
+
+    # ------------------------------------------------------------ from the listener thread
+
+    def _receive(self, msg: Any) -> None:
+        if isinstance(msg, StateChanged):
+            self.state = msg.state
+        elif isinstance(msg, (Finished, Failed)):
+            self.result = msg
+        elif isinstance(msg, EpochEnd):
+            self.history.append(msg)
+        elif isinstance(msg, Progress):
+            self._last_step = msg.step
+        self._post(msg)
+        if isinstance(msg, (Finished, Failed)):
+            self._done.set()
+
+    def _lost(self, exitcode: int | None) -> None:
+        """The process ended without finishing this run."""
+        if self._done.is_set():
+            return
+        how = "was ended" if exitcode is not None and exitcode < 0 else "ended unexpectedly"
+        code = f" (exit code {exitcode})" if exitcode not in (None, 0) else ""
+        msg = Failed(f"The training process {how}{code}; the run stopped there. "
+                     "Press Train to start again.", self._last_step)
+        self._receive(StateChanged("idle"))
+        self._receive(msg)

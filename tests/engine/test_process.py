@@ -1,0 +1,129 @@
+"""The engine process: a run trained there is the run a thread trains, controlled the same way,
+and a process that dies ends its run with a message instead of hanging the window."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from nnviz.core.presets import load_preset
+from nnviz.engine.messages import EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
+from nnviz.engine.process import Engine, ProcessSession, shared_engine
+from nnviz.engine.session import TrainingSession
+
+
+def wait_for(predicate, timeout=60.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    return load_preset("spiral-playground").with_training(epochs=1, max_steps=120)
+
+
+def test_a_run_in_the_engine_process_equals_the_same_run_on_a_thread(spiral):
+    here = TrainingSession(spiral, download=False)
+    here.run()
+    seen = []
+    there = ProcessSession(spiral, download=False, on_message=seen.append)
+    there.start()
+    assert there.join(120) and not there.running
+    assert isinstance(there.result, Finished) and there.result.reason == "completed"
+    assert there.result.step == here.result.step == 120
+    # bit for bit the same weights, and the same per-epoch numbers
+    assert there.final_params.keys() == here.final_params.keys()
+    for nid, layer in here.final_params.items():
+        for k, v in layer.items():
+            np.testing.assert_array_equal(there.final_params[nid][k], v)
+    assert [e.test_loss for e in there.history] == [e.test_loss for e in here.history]
+    assert there.node_types == here.node_types and there.param_count == here.param_count > 0
+    # the parent has the dataset the child loaded (loss surfaces and the panels need it)
+    np.testing.assert_array_equal(there.dataset.x_train, here.dataset.x_train)
+    events = there.drain_events()
+    kinds = [type(e) for e in events]
+    assert kinds[-1] is Finished and StateChanged in kinds and EpochEnd in kinds and Progress in kinds
+    assert [e.step for e in events if isinstance(e, Progress)][-1] == 120
+    assert there.take_snapshot().step == 120  # the final snapshot came before Finished
+    assert any(isinstance(m, Snapshot) for m in seen) and seen[-1] is there.result
+
+
+def test_commands_reach_the_run_before_and_while_it_trains(spiral):
+    long = spiral.with_training(max_steps=1_000_000)
+    s = ProcessSession(long, download=False)
+    s.set_speed(2)  # before start: it must not be lost on the way
+    with pytest.raises(ValueError, match="learning rate"):
+        s.set_learning_rate(-1)
+    with pytest.raises(ValueError, match="steps per frame"):
+        s.set_speed(0)
+    s.start(paused=True)
+    assert wait_for(lambda: s.state == "paused")
+    s.step(3)
+
+    def stepped():
+        events.extend(s.drain_events())
+        return any(isinstance(e, Progress) and e.step == 3 for e in events)
+
+    events: list = []
+    assert wait_for(stepped), events
+    snap = s.take_snapshot()
+    assert snap is not None and snap.step == 3
+    s.set_learning_rate(0.125)
+    s.resume()
+    assert wait_for(lambda: (snap := s.take_snapshot()) is not None and snap.step > 3 and snap.learning_rate == 0.125)
+    # speed 2 is live: at 30 frames a second it trains ~60 steps a second, not thousands
+    t0, p0 = time.monotonic(), s._last_step
+    time.sleep(1.0)
+    rate = (s._last_step - p0) / (time.monotonic() - t0)
+    assert rate < 200, rate
+    s.stop()
+    assert s.join(30)
+    assert isinstance(s.result, Finished) and s.result.reason == "stopped"
+
+
+def test_a_killed_engine_ends_the_run_with_a_message_and_the_next_run_gets_a_new_one(spiral):
+    engine = Engine()
+    try:
+        s = ProcessSession(spiral.with_training(max_steps=1_000_000), engine=engine, download=False)
+        s.start()
+        assert wait_for(lambda: s._last_step > 0)
+        pid = engine.pid
+        os.kill(pid, 9)
+        assert s.join(30)
+        assert isinstance(s.result, Failed) and "training process was ended" in s.result.reason
+        assert s.result.step > 0 and s.state == "idle"
+        assert isinstance(s.drain_events()[-1], Failed)
+        again = ProcessSession(spiral, engine=engine, download=False)
+        again.start()
+        assert again.join(120) and again.result.reason == "completed"
+        assert engine.pid != pid
+        # a run that will not stop in time is killed, and says so
+        stuck = ProcessSession(spiral.with_training(max_steps=1_000_000), engine=engine, download=False)
+        stuck.start()
+        assert wait_for(lambda: stuck._last_step > 0)
+        stuck.kill()
+        assert stuck.join(30) and isinstance(stuck.result, Failed) and not engine.alive
+    finally:
+        engine.close()
+
+
+def test_the_engine_is_reused_between_runs_and_trains_outside_this_process(spiral):
+    engine = shared_engine()
+    first = ProcessSession(spiral, download=False)
+    first.start()
+    assert first.join(120)
+    pid = engine.pid
+    assert pid is not None and pid != os.getpid()
+    assert not any(t.name == "nnviz-training" for t in threading.enumerate())
+    second = ProcessSession(spiral.with_training(seed=7), download=False)
+    second.start()
+    assert second.join(120) and second.result.reason == "completed"
+    assert engine.pid == pid  # imports and compiled steps kept: no new process per run
