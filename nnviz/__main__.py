@@ -8,6 +8,10 @@ COMMANDS = {"train", "summary", "presets", "surface", "-h", "--help"}
 
 
 def main(argv: list[str] | None = None) -> int:
+    if getattr(sys, "frozen", False):  # a frozen app must let the engine process it spawns start
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in COMMANDS:
         from .cli import main as cli_main

@@ -1,8 +1,9 @@
 """``nnviz [PROJECT.json] [--preset NAME]``: start the desktop app.
 
 The window must be on screen fast, so nothing here (or in what it imports) pulls in
-JAX, Flax, Optax or pyqtgraph: the training session imports JAX on its own thread when
-the user first presses Train.
+JAX, Flax, Optax or pyqtgraph. Training runs in the engine process
+(nnviz.engine.process), started just after the window shows; this process imports JAX
+only for a loss surface.
 """
 
 from __future__ import annotations
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     QTimer.singleShot(0, window.editor.fit_to_view)
     if not probe:
         QTimer.singleShot(0, window.begin_session)
+        # The engine process imports JAX while the user builds a network, not after Train.
+        QTimer.singleShot(300, window.bridge.prewarm)
     code = app.exec()
     # Copied nodes live in a QMimeData made in Python; Qt frees clipboard data in its own
     # exit handlers, after Python has finalised, and that segfaulted every exit after a copy.

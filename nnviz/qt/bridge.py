@@ -1,6 +1,7 @@
 """The bridge that brings a training session's messages to the GUI thread.
 
-The session runs on its own thread and never touches Qt. A QTimer on the GUI thread
+The session trains in the engine process (nnviz.engine.process; with
+NNVIZ_TRAINING_PROCESS=0 on a thread of this one) and never touches Qt. A QTimer on the GUI thread
 (about 30 Hz) drains its small messages and takes only the newest heavy snapshot, then
 re-emits them as Qt signals, so widgets are only ever touched from the GUI thread and a
 fast training loop cannot flood the event queue.
@@ -8,6 +9,7 @@ fast training loop cannot flood the event queue.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -71,6 +73,22 @@ class SessionBridge(QObject):
         if document is not None and self.active:
             document.set_training_lock(True)
 
+    @staticmethod
+    def uses_process() -> bool:
+        """Train in the engine process (the default), not on a thread of the GUI's process.
+
+        In a thread the panels' Python and training share one interpreter lock, and with
+        every panel in view training ran at half its headless speed.
+        """
+        return os.environ.get("NNVIZ_TRAINING_PROCESS", "1") != "0"
+
+    def prewarm(self) -> None:
+        """Start the engine process and its imports now, so the first Train does not wait."""
+        if self._session_factory is None and self.uses_process():
+            from ..engine.process import shared_engine
+
+            shared_engine().warm()
+
     # ------------------------------------------------------------ commands (GUI thread)
 
     def start(self, project: Project, data_dir: str | None = None, *, download: bool = True,
@@ -80,6 +98,10 @@ class SessionBridge(QObject):
             raise RuntimeError("a training session is already running; stop it first")
         if self._session_factory is not None:
             session = self._session_factory(project, data_dir=data_dir, download=download, **session_kwargs)
+        elif self.uses_process():
+            from ..engine.process import ProcessSession  # light: no jax in this process
+
+            session = ProcessSession(project, data_dir=data_dir, download=download, **session_kwargs)
         else:
             from ..engine.session import TrainingSession  # light: jax is imported on its thread
 
@@ -143,6 +165,9 @@ class SessionBridge(QObject):
             return True
         session.stop()
         ended = session.join(timeout)
+        if not ended and hasattr(session, "kill"):
+            session.kill()  # stuck in a long compilation: its process goes (a thread could not)
+            ended = session.join(2.0)
         self._poll()  # deliver Finished and the final state
         if self.session is session:  # the thread did not report its end in time
             self._end(session)

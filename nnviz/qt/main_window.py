@@ -947,7 +947,7 @@ class MainWindow(QMainWindow):
             self, "About nnviz",
             "<h3>nnviz</h3><p>Build a neural network by drag and drop and watch it learn.</p>"
             f"<p>Optimizers: {', '.join(OPTIMIZER_NAMES.values())}.</p>"
-            "<p>Training runs with JAX on its own thread, so the window stays responsive.</p>")
+            "<p>Training runs with JAX in a process of its own, so the window stays responsive.</p>")
 
 
 def _file_stem(title: str) -> str:
