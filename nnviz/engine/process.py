@@ -184,8 +184,10 @@ def engine_threads() -> int:
     On this project's 2-core machine a headless run keeps both cores busy (1.7 cores for
     Fashion-MNIST's MLP), but beside a window drawing every panel (0.6 of a core) a
     parallel op whose other half is descheduled waits for it: with two threads training
-    ran at 0.46-0.47 of headless, with one at 0.53-0.62, and the window answered sooner.
-    NNVIZ_ENGINE_THREADS overrides it.
+    beside the window ran at 0.46-0.47 of headless, with one (kept on one CPU, see
+    _start_jax) at 0.62-0.67, as fast as the engine with no window at all, and the
+    window's timer was late by 34 ms at p99 instead of 47-93. NNVIZ_ENGINE_THREADS
+    overrides it.
     """
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     try:
@@ -197,15 +199,19 @@ def engine_threads() -> int:
 def _start_jax(threads: int) -> None:
     """Start JAX's CPU backend with a pool of ``threads`` (its size comes from the CPU mask).
 
-    The mask is narrowed only while the backend starts and restored after, so the
-    threads it made may still run on any CPU.
+    With several threads the mask is narrowed only while the backend starts, so they may
+    run on any CPU. With one the process stays on one CPU (the last; the first takes most
+    interrupts): XLA runs an op partly on the calling thread and partly on its pool
+    thread, and on two CPUs every hand-over between them was a cross-CPU wake-up. Alone
+    on two CPUs the engine trained at 85-96k samples/s, beside a window keeping the
+    other CPU busy at 104-113k.
     """
     if not hasattr(os, "sched_setaffinity"):
         return
     cpus = os.sched_getaffinity(0)
     if threads >= len(cpus):
         return
-    os.sched_setaffinity(0, set(sorted(cpus)[:threads]))
+    os.sched_setaffinity(0, set(sorted(cpus)[-threads:]))
     try:
         import jax
 
@@ -213,7 +219,8 @@ def _start_jax(threads: int) -> None:
     except Exception:  # no CPU backend asked for: XLA picks its own threads, as it would anyway
         log.info("could not start the CPU backend early", exc_info=True)
     finally:
-        os.sched_setaffinity(0, cpus)
+        if threads > 1:
+            os.sched_setaffinity(0, cpus)
 
 
 def _control(session, name: str, value) -> None:
