@@ -2,7 +2,9 @@
 
 The window is offscreen with every training panel that applies in view (each dock
 floated beside the others, none behind a tab), and trains ``fashion-mlp-sigmoid`` for a
-fixed number of steps, exactly as the Train button starts it. Measured:
+fixed number of steps, exactly as the Train button starts it: in the engine process
+(``--thread``: on a thread of the window's process, as before the engine process).
+Measured:
 
 - fps: snapshots drawn into the panels per second (median over 1 s windows), and the
   paint events the panels' views actually received;
@@ -14,9 +16,10 @@ fixed number of steps, exactly as the Train button starts it. Measured:
 - GUI-thread CPU time (thread_time, not wall time, which a busy machine inflates): per
   panel in view, its updates (show_snapshot, add_metrics) and the painting of its view,
   and the thread's total per frame;
-- memory: the process's resident set (VmRSS) sampled while the window trains: start, end
-  and the slope per 1,000 steps (a least-squares line over the run's second half, after
-  every buffer has been allocated once).
+- memory: the resident set (VmRSS) of the window's process, and of the engine process,
+  sampled while the window trains: start, end and the slope per 1,000 steps (a
+  least-squares line over the run's second half, after every buffer has been allocated
+  once).
 
 ``--profile FILE`` writes a cProfile of the GUI thread during the measured window run
 (``python -m pstats FILE``), with the 25 costliest functions printed.
@@ -25,7 +28,7 @@ Data from ../shared/datasets (Fashion-MNIST), else random images of the same sha
 last line reads ``fps=<median> gui/headless=<ratio>``.
 
     python benchmarks/gui_live.py [--steps 15000] [--size 2400x1500] [--default-layout --size 1500x950]
-                                  [--profile gui.prof]
+                                  [--thread] [--profile gui.prof]
 """
 
 from __future__ import annotations
@@ -77,16 +80,43 @@ class ProgressClock:
         return (s1 - s0) * batch / max(t1 - t0, 1e-9)
 
 
-def rss_mib() -> float:
-    """The resident set of this process, from /proc/self/status (VmRSS), in MiB."""
+def rss_mib(pid: int | str = "self") -> float:
+    """The resident set of a process (this one by default), from /proc (VmRSS), in MiB."""
     try:
-        with open("/proc/self/status") as f:
+        with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
+
+
+def thread_cpu(pid: int | str = "self") -> dict[str, float]:
+    """CPU seconds (user + system) of each thread of a process, by thread name (summed over equal names)."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1: text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_line(label: str, before: dict[str, float], after: dict[str, float], wall: float) -> str:
+    used = {k: (after[k] - before.get(k, 0.0)) / wall for k in after}
+    top = sorted(used.items(), key=lambda kv: -kv[1])[:5]
+    return (f"CPU:      {label} {sum(used.values()):.2f} cores: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in top if v >= 0.01))
 
 
 def slope_per_1000(points: list[tuple[int, float]]) -> float:
@@ -115,6 +145,8 @@ def main() -> int:
     p.add_argument("--size", default="2400x1500", help="main window WIDTHxHEIGHT")
     p.add_argument("--default-layout", action="store_true",
                    help="keep the window's own layout (curves and the front tab only) instead of every panel")
+    p.add_argument("--thread", action="store_true",
+                   help="train on a thread of the window's process instead of the engine process")
     p.add_argument("--profile", metavar="FILE", help="cProfile the GUI thread during the measured run into FILE")
     args = p.parse_args()
 
@@ -138,6 +170,19 @@ def main() -> int:
     headless(warm, ds, **LIVE_SESSION)
     sps_headless = headless(project, ds)
     sps_headless_live = headless(project, ds, **LIVE_SESSION)
+    sps_engine = None
+    if not args.thread:  # the engine process alone: what its thread count costs before any window
+        from nnviz.engine.process import ProcessSession, shared_engine
+
+        def engine_alone(project_):
+            clock_ = ProgressClock()
+            s = ProcessSession(project_, dataset=ds, on_message=clock_, download=False, **LIVE_SESSION)
+            s.start()
+            s.join()
+            return clock_.samples_per_second(batch)
+
+        engine_alone(warm)
+        sps_engine = engine_alone(project)
 
     # Paint time per panel: Qt's painting of each panel's view, which the panels' own
     # update times (VisualsController.seconds) do not include.
@@ -211,7 +256,8 @@ def main() -> int:
     clock = ProgressClock()
     target = {"project": warm}
     # the window's own project copy, with this run's step count (kwargs as the window passes them)
-    w.bridge._session_factory = lambda p, **kw: TrainingSession(
+    make_session = TrainingSession if args.thread else ProcessSession
+    w.bridge._session_factory = lambda p, **kw: make_session(
         p.with_training(max_steps=target["project"].training.max_steps), dataset=ds, on_message=clock, **kw)
 
     def run_window(project_):
@@ -246,9 +292,14 @@ def main() -> int:
     probe.setInterval(10)
     probe.timeout.connect(on_tick)
     memory: list[tuple[int, float]] = []  # (step, MiB) while training
+    engine_memory: list[tuple[int, float]] = []
+    engine_pid = None if args.thread else shared_engine().pid
 
     def on_memory():
-        memory.append((clock.points[-1][1] if clock.points else 0, rss_mib()))
+        step = clock.points[-1][1] if clock.points else 0
+        memory.append((step, rss_mib()))
+        if engine_pid is not None:
+            engine_memory.append((step, rss_mib(engine_pid)))
 
     sampler = QTimer()
     sampler.setInterval(250)
@@ -263,7 +314,8 @@ def main() -> int:
     paints["n"] = 0
     for k in paint_seconds:
         paint_seconds[k] = update_seconds[k] = 0.0
-    rss_start = rss_mib()
+    cpu_window0 = thread_cpu()
+    cpu_engine0 = thread_cpu(engine_pid) if engine_pid is not None else {}
     cpu0 = time.thread_time()  # this (the GUI) thread only: less noisy than wall time on a busy machine
     t0 = time.perf_counter()
     if profiler is not None:
@@ -273,9 +325,10 @@ def main() -> int:
         profiler.disable()
     wall = time.perf_counter() - t0
     gui_cpu = time.thread_time() - cpu0
+    cpu_window1 = thread_cpu()
+    cpu_engine1 = thread_cpu(engine_pid) if engine_pid is not None else {}
     probe.stop()
     sampler.stop()
-    rss_end = rss_mib()
     sps_gui = clock.samples_per_second(batch)
 
     # frames per 1 s window while it trained
@@ -291,10 +344,15 @@ def main() -> int:
     p99 = late[int(0.99 * (len(late) - 1))] * 1000 if late else float("nan")
 
     print(f"data {data_name}, {args.steps} steps of batch {batch}, window {width}x{height} offscreen, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs, training {'on a thread' if args.thread else 'in the engine process'}")
     print(f"panels in view: {', '.join(in_view)}")
     print(f"headless: {sps_headless:,.0f} samples/s (default session); {sps_headless_live:,.0f} samples/s "
           f"with the window's settings {LIVE_SESSION}")
+    if sps_engine is not None:
+        from nnviz.engine.process import engine_threads
+
+        print(f"engine process alone ({engine_threads()} XLA thread(s), the window's settings, no window): "
+              f"{sps_engine:,.0f} samples/s")
     print(f"window:   {sps_gui:,.0f} samples/s, {len(frame_times)} frames in {wall:.1f} s, "
           f"fps median {fps:.1f} (per-second {min(per_second, default=0)}-{max(per_second, default=0)}), "
           f"{paints['n'] / wall:.1f} panel paints/s, GUI timer late p99 {p99:.1f} ms")
@@ -304,10 +362,16 @@ def main() -> int:
           + ", ".join(f"{k} {1000 * update_seconds[k] / wall:.0f}+{1000 * t / wall:.0f}" for k, t in paint_seconds.items())
           + f" ms/s (panels {1000 * (sum(update_seconds.values()) + sum(paint_seconds.values())) / wall:.0f} ms/s of "
           + f"{1000 * gui_cpu / wall:.0f} ms/s in all, {1000 * gui_cpu / max(len(frame_times), 1):.1f} ms per frame)")
-    half = [m for m in memory if m[0] >= args.steps // 2]
-    print(f"memory:   RSS {rss_start:,.0f} MiB at the start, {rss_end:,.0f} MiB at the end, "
-          f"slope {slope_per_1000(half):+.2f} MiB per 1,000 steps over the second half "
-          f"({slope_per_1000(memory):+.2f} over the whole run, {len(memory)} samples)")
+    print(cpu_line("window process", cpu_window0, cpu_window1, wall))
+    if engine_pid is not None:
+        print(cpu_line("engine process", cpu_engine0, cpu_engine1, wall))
+    for name, mem in (("window", memory), ("engine", engine_memory)):
+        if not mem:
+            continue
+        half = [m for m in mem if m[0] >= args.steps // 2]
+        print(f"memory:   {name} process RSS {mem[0][1]:,.0f} MiB at the start, {mem[-1][1]:,.0f} MiB at the end, "
+              f"slope {slope_per_1000(half):+.2f} MiB per 1,000 steps over the second half "
+              f"({slope_per_1000(mem):+.2f} over the whole run, {len(mem)} samples)")
     h = v.history
     print(f"timeline history: {len(h)} snapshots, {h.nbytes / 2**20:,.0f} MiB (bounded by "
           f"{h.max_bytes / 2**20:,.0f} MiB), stride {h.stride}")
@@ -324,6 +388,8 @@ def main() -> int:
     sps_headless_after = headless(project, ds)
     baseline = (sps_headless + sps_headless_after) / 2
     print(f"headless after the window: {sps_headless_after:,.0f} samples/s (before it {sps_headless:,.0f})")
+    if sps_engine is not None:
+        print(f"window against the engine process alone: {sps_gui / sps_engine:.2f}")
     print(f"fps={fps:.1f} gui/headless={sps_gui / baseline:.2f}")
     return 0
 
