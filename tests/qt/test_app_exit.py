@@ -25,12 +25,19 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_exit_after_copy_is_clean(tmp_path):
-    env_home = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-                "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, **env_home})
+def run_app(script: str, home, timeout: float) -> subprocess.CompletedProcess:
+    """``script`` in a fresh Python, with its settings and caches under ``home``; it must exit 0."""
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
+           "XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache")}
+    env.pop("NNVIZ_TRAINING_PROCESS", None)  # the app as users get it
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout,
+                            env=env)
     assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_exit_after_copy_is_clean(tmp_path):
+    run_app(SCRIPT, tmp_path, 60)
 
 
 def test_application_has_the_nnviz_icon(qapp):
@@ -77,13 +84,7 @@ TRAIN_SCRIPT = textwrap.dedent("""
 
 
 def test_the_app_trains_in_its_engine_process_and_leaves_none_behind(tmp_path):
-    env_home = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-                "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    env = {**os.environ, **env_home}
-    env.pop("NNVIZ_TRAINING_PROCESS", None)
-    result = subprocess.run([sys.executable, "-c", TRAIN_SCRIPT], capture_output=True, text=True, timeout=120,
-                            env=env)
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_app(TRAIN_SCRIPT, tmp_path, 120)
     line = next(s for s in result.stdout.splitlines() if s.startswith("RESULT"))
     _, kind, pid, app_pid, reason = line.split()
     assert kind == "ProcessSession" and reason == "completed", line
