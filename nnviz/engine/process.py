@@ -286,8 +286,14 @@ class Engine:
     def submit(self, session: ProcessSession, commands: list[tuple]) -> int:
         """Send ``session`` to the process, with the commands it was given before (in order)."""
         with self._lock:
-            self._ensure()
             run_id = next(self._ids)
+            try:
+                self._ensure()
+            except Exception as exc:  # no process could start (no memory, a broken install)
+                log.exception("could not start the engine process")
+                session._receive(StateChanged("idle"))
+                session._receive(Failed(f"The training process could not start: {exc}"))
+                return run_id
             session._proc = self._proc
             self._sessions[run_id] = session
             if not self._send(("run", run_id, session.project, session.kwargs)):

@@ -127,3 +127,17 @@ def test_the_engine_is_reused_between_runs_and_trains_outside_this_process(spira
     second.start()
     assert second.join(120) and second.result.reason == "completed"
     assert engine.pid == pid  # imports and compiled steps kept: no new process per run
+
+
+def test_an_engine_that_cannot_start_fails_the_run_with_a_message(spiral, monkeypatch):
+    engine = Engine()
+
+    def no_process():
+        raise OSError("out of process slots")
+
+    monkeypatch.setattr(engine, "_ensure", no_process)
+    s = ProcessSession(spiral, engine=engine, download=False)
+    s.start()
+    assert s.join(1) and not s.running
+    assert isinstance(s.result, Failed) and "could not start: out of process slots" in s.result.reason
+    assert [type(e) for e in s.drain_events()] == [StateChanged, Failed]
