@@ -141,3 +141,42 @@ def test_an_engine_that_cannot_start_fails_the_run_with_a_message(spiral, monkey
     assert s.join(1) and not s.running
     assert isinstance(s.result, Failed) and "could not start: out of process slots" in s.result.reason
     assert [type(e) for e in s.drain_events()] == [StateChanged, Failed]
+
+
+ORPHAN_SCRIPT = """
+import sys, time
+from nnviz.core.presets import load_preset
+from nnviz.engine.process import ProcessSession, shared_engine
+if __name__ == "__main__":
+    s = ProcessSession(load_preset("spiral-playground").with_training(max_steps=10_000_000), download=False)
+    s.start()
+    while s._last_step == 0:
+        time.sleep(0.05)
+    print(shared_engine().pid, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_engine_does_not_outlive_a_killed_app(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "app.py"
+    script.write_text(ORPHAN_SCRIPT)
+    app = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(app.stdout.readline())
+        app.kill()  # no atexit, no goodbye: the engine sees its pipe close
+        app.wait(10)
+
+        def gone():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            with open(f"/proc/{pid}/stat") as f:  # a zombie waiting for its reaper has ended too
+                return f.read().split(")")[-1].split()[0] == "Z"
+
+        assert wait_for(gone, 15), f"the engine {pid} kept running after its app was killed"
+    finally:
+        app.kill()
