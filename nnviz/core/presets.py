@@ -8,12 +8,17 @@ from pathlib import Path
 from .project import Project, ProjectError
 
 
-def presets_dir() -> Path:
-    """The folder of preset project files, installed or in a source checkout."""
+def resource_dir(name: str) -> Path:
+    """resources/NAME (presets, icons), installed (nnviz.resources) or in a source checkout."""
     try:
-        return Path(str(resources.files("nnviz.resources") / "presets"))
+        return Path(str(resources.files("nnviz.resources") / name))
     except ModuleNotFoundError:  # running from a checkout that was never installed
-        return Path(__file__).resolve().parents[2] / "resources" / "presets"
+        return Path(__file__).resolve().parents[2] / "resources" / name
+
+
+def presets_dir() -> Path:
+    """The folder of preset project files."""
+    return resource_dir("presets")
 
 
 def preset_names() -> list[str]:

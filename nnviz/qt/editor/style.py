@@ -7,7 +7,6 @@ colours at paint time, so the same diagram reads well in light and dark themes.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
@@ -16,6 +15,7 @@ from PySide6.QtSvg import QSvgRenderer
 
 from ...core.graph import Node
 from ...core.layers import LAYER_TYPES, LayerType
+from ...core.presets import resource_dir
 
 CATEGORY_COLORS = {
     "Data": "#5c7080",
@@ -51,11 +51,8 @@ def is_dark(palette: QPalette) -> bool:
 
 
 def icons_dir() -> Path:
-    """resources/icons, installed (nnviz.resources) or in a source checkout."""
-    try:
-        return Path(str(resources.files("nnviz.resources") / "icons"))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[3] / "resources" / "icons"
+    """resources/icons, installed or in a source checkout."""
+    return resource_dir("icons")
 
 
 @lru_cache(maxsize=None)
