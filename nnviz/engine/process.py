@@ -159,7 +159,8 @@ def _engine_main(conn) -> None:
             if isinstance(msg, (Finished, Failed)):
                 outbox.put(("end", run_id, {
                     "final_params": session.final_params, "node_types": session.node_types,
-                    "param_count": session.param_count, "chunk_steps": session.chunk_steps}))
+                    "param_count": session.param_count, "chunk_steps": session.chunk_steps,
+                    "trajectory": session.trajectory}))
             outbox.put(("msg", run_id, msg))
 
         return forward

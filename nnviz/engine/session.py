@@ -37,6 +37,7 @@ from .messages import (Compiling, EpochEnd, EvalReport, Failed, Finished, Loadin
 log = logging.getLogger(__name__)
 
 REPORT_SAMPLES = 16  # most confidently wrong samples kept in an EvalReport
+PATH_BYTES = 32 * 2**20  # at most this much of recorded weights for the loss surface's path
 
 Listener = Callable[[Any], None]
 
@@ -259,6 +260,7 @@ class SessionMailbox:
         self.node_types: dict[str, str] = {}
         self.param_count = 0
         self.chunk_steps = 1
+        self.trajectory = None  # θ_t of the run when it recorded its path (nnviz.engine.surface.Trajectory)
 
     @property
     def speed(self) -> int | None:
@@ -320,6 +322,7 @@ class TrainingSession(SessionMailbox):
         epochs: int | None = None,
         plane_resolution: int = 64,
         frame_seconds: float = 1 / 30,
+        path_points: int = 0,
     ) -> None:
         super().__init__(project, on_message)
         self.config = project.training
@@ -339,6 +342,11 @@ class TrainingSession(SessionMailbox):
         self.frame_seconds = frame_seconds
         self._commands: queue.Queue[_Command] = queue.Queue()
         self._thread: threading.Thread | None = None
+        # With ``path_points``, the weights of every snapshot made (not only those a busy
+        # window took) are recorded for the loss surface's path, at most that many
+        # points and PATH_BYTES, thinned evenly as the run goes on.
+        self.path_points = path_points
+        self._path = None
 
     # ------------------------------------------------------------ control (any thread)
 
@@ -393,7 +401,10 @@ class TrainingSession(SessionMailbox):
 
     # ------------------------------------------------------------ messages (training thread)
 
-    _send = SessionMailbox._post
+    def _send(self, msg: Any) -> None:
+        if self._path is not None and isinstance(msg, Snapshot):
+            self._path.add(msg.step, msg.params)
+        self._post(msg)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -421,8 +432,19 @@ class TrainingSession(SessionMailbox):
             else:
                 self.result = Failed(f"Training stopped by an internal error: {text}")
         self._set_state("idle")
+        self.trajectory = self._finish_path()
         self._send(self.result)
         return self.result
+
+    def _finish_path(self):
+        """The recorded path, without weights that were not finite (a diverging run's last)."""
+        if self._path is None:
+            return None
+        path = self._path.trajectory()
+        if len(path):
+            keep = np.isfinite(path.thetas).all(axis=1)
+            path = type(path)(path.steps[keep], path.thetas[keep])
+        return path if len(path) else None
 
     def _run(self) -> Finished | Failed:
         self._set_state("running")
@@ -445,6 +467,11 @@ class TrainingSession(SessionMailbox):
         if len(ds.x_train) == 0:
             return Failed(f"The dataset {ds.name} has no training samples.")
         self.param_count = analysis.total_params
+        if self.path_points:
+            from .surface import TrajectoryRecorder
+
+            points = min(self.path_points, PATH_BYTES // (4 * max(1, self.param_count)))
+            self._path = TrajectoryRecorder(points) if points >= 4 else None
 
         self._send(Compiling("building the model"))
         enable_compilation_cache()

@@ -14,6 +14,7 @@ from nnviz.core.presets import load_preset
 from nnviz.engine.messages import EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
 from nnviz.engine.process import Engine, ProcessSession, shared_engine
 from nnviz.engine.session import TrainingSession
+from nnviz.engine.surface import flatten_layers
 
 
 def wait_for(predicate, timeout=60.0):
@@ -31,10 +32,10 @@ def spiral():
 
 
 def test_a_run_in_the_engine_process_equals_the_same_run_on_a_thread(spiral):
-    here = TrainingSession(spiral, download=False)
+    here = TrainingSession(spiral, download=False, path_points=40)
     here.run()
     seen = []
-    there = ProcessSession(spiral, download=False, on_message=seen.append)
+    there = ProcessSession(spiral, download=False, on_message=seen.append, path_points=40)
     there.start()
     assert there.join(120) and not there.running
     assert isinstance(there.result, Finished) and there.result.reason == "completed"
@@ -53,6 +54,11 @@ def test_a_run_in_the_engine_process_equals_the_same_run_on_a_thread(spiral):
     assert kinds[-1] is Finished and StateChanged in kinds and EpochEnd in kinds and Progress in kinds
     assert [e.step for e in events if isinstance(e, Progress)][-1] == 120
     assert there.take_snapshot().step == 120  # the final snapshot came before Finished
+    # the path of every snapshot the run made, for the loss surface, ends at the final weights
+    path = there.trajectory
+    assert 2 <= len(path) <= 40 and path.steps[0] == 0 and path.steps[-1] == 120
+    np.testing.assert_array_equal(path.steps, here.trajectory.steps)
+    np.testing.assert_array_equal(path.thetas[-1], flatten_layers(there.final_params))
     assert any(isinstance(m, Snapshot) for m in seen) and seen[-1] is there.result
 
 

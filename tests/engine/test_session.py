@@ -340,9 +340,13 @@ def test_divergence_fails_and_keeps_finite_weights(tmp_path):
 def test_divergence_inside_a_chunk_keeps_finite_weights():
     net = mlp(hidden=8, activation="relu", out_act="linear", loss="mse")
     proj = project(net, dataset="circle", optimizer="sgd", learning_rate=100.0, epochs=5)
-    session, result, _ = run(proj, max_chunk=8, chunk_seconds=10.0)
+    session, result, _ = run(proj, max_chunk=8, chunk_seconds=10.0, snapshot_interval=0.0, path_points=64)
     assert isinstance(result, Failed) and "diverged" in result.reason
     assert all(np.all(np.isfinite(v)) for p in session.final_params.values() for v in p.values())
+    # the recorded path (for the loss surface) keeps only weights that were finite
+    path = session.trajectory
+    assert path is not None and len(path) >= 1 and np.isfinite(path.thetas).all()
+    assert path.steps[0] == 0 and path.steps[-1] <= session.result.step + 8
 
 
 # ---------------------------------------------------------------- threaded mode
