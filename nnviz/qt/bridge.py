@@ -48,6 +48,7 @@ class SessionBridge(QObject):
         self.result = None  # the last Finished or Failed
         self.run_project: Project | None = None  # what the current (or last) run trains
         self.run_dataset = None  # the dataset it loaded, kept after it ends (loss surfaces)
+        self.run_trajectory = None  # the path it recorded, when it did (loss surfaces)
         self.speed: int | None = None  # steps per frame; None: full speed (kept across runs)
         self._session_factory = session_factory
         self._timer = QTimer(self)
@@ -107,7 +108,7 @@ class SessionBridge(QObject):
 
             session = TrainingSession(project, data_dir=data_dir, download=download, **session_kwargs)
         self.session = session
-        self.run_project, self.run_dataset = project, None
+        self.run_project, self.run_dataset, self.run_trajectory = project, None, None
         self.last_progress = self.last_epoch = self.result = None
         self.state = "paused" if paused else "running"
         if self.document is not None:
@@ -155,7 +156,7 @@ class SessionBridge(QObject):
         """Stop any run and forget its results: the next Train starts from fresh weights."""
         self.shutdown(timeout)
         self.last_progress = self.last_epoch = self.result = None
-        self.run_project = self.run_dataset = None
+        self.run_project = self.run_dataset = self.run_trajectory = None
         self.reset_done.emit()
 
     def shutdown(self, timeout: float = 2.0) -> bool:
@@ -219,6 +220,7 @@ class SessionBridge(QObject):
             return
         self.session = None
         self.run_dataset = getattr(session, "dataset", None)
+        self.run_trajectory = getattr(session, "trajectory", None)
         self._timer.stop()
         if self.document is not None:
             self.document.set_training_lock(False)

@@ -38,7 +38,9 @@ FILE_FILTER = "nnviz projects (*.json);;All files (*)"
 # animate at ~30 Hz instead of jumping five times a second. The snapshot interval is just
 # under the chunk length, so every chunk brings one (at 0.03 a chunk that ended at 29 ms
 # waited for the next, and only ~17 a second came).
-LIVE_SESSION = {"chunk_seconds": 0.03, "snapshot_interval": 0.025}
+# path_points: the session records the weights of every snapshot it makes for the loss
+# surface's path; a toy run of 4,650 steps in 1.5 s left only 2-12 in the window's history.
+LIVE_SESSION = {"chunk_seconds": 0.03, "snapshot_interval": 0.025, "path_points": 240}
 # Training speeds a user can pick while watching: steps per frame (a frame is 1/30 s).
 SPEEDS = (("Full speed", None), ("100 steps a frame", 100), ("10 steps a frame", 10),
           ("1 step a frame (slow motion)", 1))

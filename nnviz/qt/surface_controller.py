@@ -133,6 +133,16 @@ class SurfaceController(QObject):
         idx = np.unique(np.linspace(0, len(h) - 1, min(len(h), MAX_PATH_POINTS)).round().astype(int))
         return tuple(h[int(i)] for i in idx) if len(h) else ()
 
+    def recorded_path(self):
+        """The finished run's own record of its path (every snapshot it made, not only those
+        the window took), at most MAX_PATH_POINTS evenly spaced; None while a run goes on,
+        when the timeline is the path, or when the run recorded none."""
+        path = self.bridge.run_trajectory
+        if self.bridge.active or path is None or len(path) < 2:
+            return None
+        idx = np.unique(np.linspace(0, len(path) - 1, min(len(path), MAX_PATH_POINTS)).round().astype(int))
+        return type(path)(path.steps[idx], path.thetas[idx])
+
     def compute(self, method: str | None = None, quiet: bool = False) -> int:
         """Ask the worker for a surface; the job id (0 when it cannot be asked yet, with the reason shown)."""
         method = method or self.method
@@ -141,11 +151,14 @@ class SurfaceController(QObject):
             self._say(why, error=True)
             return 0
         snaps = self.path_snapshots()
-        if method not in ("race", "exact") and len(snaps) < 2:
+        recorded = self.recorded_path()
+        if method not in ("race", "exact") and len(snaps) < 2 and recorded is None:
             self._say("Train a few steps first: the surface is drawn around the path training takes.", error=True)
             return 0
-        self.job = self.worker.compute(SurfaceRequest(method, project, dataset, snapshots=snaps,
-                                                      resolution=self.grid_box.value()))
+        path = {"trajectory": recorded} if recorded is not None and len(recorded) > len(snaps) \
+            else {"snapshots": snaps}
+        self.job = self.worker.compute(SurfaceRequest(method, project, dataset, resolution=self.grid_box.value(),
+                                                      **path))
         if not quiet:
             self.progress.setRange(0, 0)
             self.progress.show()

@@ -31,7 +31,11 @@ def test_descent_plane_after_a_run_then_the_line_and_the_scrubbed_ball(qtbot, ma
     s = ctl.surface
     assert panel.surface is s and s.method == "pca" and s.loss.shape == (31, 31)
     h = w.visuals.history
-    assert list(s.paths[0].steps) == h.steps  # the path is the timeline's snapshots
+    # the path is the run's own record of every snapshot it made: at least what the
+    # timeline holds, from the first weights to the last
+    path = s.paths[0]
+    assert len(path.steps) >= len(h) and path.steps[0] == 0 and path.steps[-1] == h.newest.step
+    assert list(path.steps) == sorted(set(path.steps))
     assert "weights" in ctl.message.text() and ctl.progress.isHidden()
     assert np.isfinite(s.loss).all()
     # the straight line from the start, picked in the box and computed with the button
@@ -43,11 +47,14 @@ def test_descent_plane_after_a_run_then_the_line_and_the_scrubbed_ball(qtbot, ma
     line = ctl.surface
     assert line.is_line and panel.surface is line and len(line.a) >= 21
     # scrub the timeline back: the ball goes to that snapshot's weights, placed on the line
+    # where the path has them (the timeline may have missed step 0; the path has every step)
     w.visuals.scrub_to(0)
     live = panel._live
     assert live is not None and live[3] == h[0].step
-    assert live[0][0] == pytest.approx(0.0, abs=1e-5)  # the first snapshot is the line's start
-    qtbot.waitUntil(lambda: panel._live[1] == pytest.approx(line.paths[0].loss[0], rel=1e-4), timeout=10000)
+    at = list(line.paths[0].steps).index(h[0].step)
+    assert line.paths[0].steps[0] == 0 and line.paths[0].xy[0, 0] == pytest.approx(0.0, abs=1e-5)  # θ_0 starts it
+    assert live[0][0] == pytest.approx(line.paths[0].xy[at, 0], abs=1e-5)
+    qtbot.waitUntil(lambda: panel._live[1] == pytest.approx(line.paths[0].loss[at], rel=1e-4), timeout=10000)
 
 
 def test_the_line_follows_training_live_and_cancel_stops_a_grid(qtbot, make_window):
