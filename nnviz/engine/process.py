@@ -113,36 +113,44 @@ def _engine_main(conn) -> None:
 
     outbox = _Outbox(conn)
     runs: queue.Queue = queue.Queue()
-    current: dict[str, Any] = {"id": None, "session": None}
+    # Every run from its "run" to its end, by id: a run queued behind another (or a
+    # command for it) must find its own session, not the newest one.
+    sessions: dict[int, Any] = {}
+
+    def stop_all() -> None:
+        for session in list(sessions.values()):
+            session.stop()
 
     def receive() -> None:
         while True:
             try:
                 item = conn.recv()
             except (EOFError, OSError):  # the parent is gone: stop, and do not outlive it
-                session = current["session"]
-                if session is not None:
-                    session.stop()
+                stop_all()
                 runs.put(None)
                 threading.Timer(3.0, os._exit, (0,)).start()  # stuck in a compilation: go anyway
                 return
             kind = item[0]
             if kind == "run":  # made here, so the commands right behind it find it
                 _, run_id, project, kwargs = item
-                session = TrainingSession(project, on_message=make_forward(run_id, kwargs), **kwargs)
-                current["id"], current["session"] = run_id, session
+                try:
+                    session = TrainingSession(project, on_message=make_forward(run_id, kwargs), **kwargs)
+                except Exception as exc:  # this run cannot be made; the engine goes on
+                    log.exception("could not make the training session")
+                    outbox.put(("msg", run_id, StateChanged("idle")))
+                    outbox.put(("msg", run_id, Failed(f"Training stopped by an internal error: {exc}")))
+                    continue
+                sessions[run_id] = session
                 runs.put(session)
             elif kind == "cmd":
                 _, run_id, name, value = item
-                session = current["session"]
-                if session is not None and run_id == current["id"]:
+                session = sessions.get(run_id)
+                if session is not None:
                     _control(session, name, value)
             elif kind == "warm":
                 runs.put(kind)
             elif kind == "quit":
-                session = current["session"]
-                if session is not None:
-                    session.stop()
+                stop_all()
                 runs.put(None)
                 return
 
@@ -150,13 +158,14 @@ def _engine_main(conn) -> None:
         sent = {"dataset": kwargs.get("dataset") is not None}  # a dataset it was given goes back unsent
 
         def forward(msg) -> None:
-            session = current["session"] if current["id"] == run_id else None
+            session = sessions.get(run_id)
             if session is None:
                 return
             if not sent["dataset"] and session.dataset is not None:
                 sent["dataset"] = True
                 outbox.put(("dataset", run_id, session.dataset))
             if isinstance(msg, (Finished, Failed)):
+                sessions.pop(run_id, None)
                 outbox.put(("end", run_id, {
                     "final_params": session.final_params, "node_types": session.node_types,
                     "param_count": session.param_count, "chunk_steps": session.chunk_steps,
@@ -457,7 +466,10 @@ class ProcessSession(SessionMailbox):
             self.history.append(msg)
         elif isinstance(msg, Progress):
             self._last_step = msg.step
-        self._post(msg)
+        try:
+            self._post(msg)
+        except Exception:  # a listener's bug must not end the listener thread, nor leave the run unended
+            log.exception("a message listener failed")
         if isinstance(msg, (Finished, Failed)):
             self._done.set()
 

@@ -186,3 +186,47 @@ def test_the_engine_does_not_outlive_a_killed_app(tmp_path):
         assert wait_for(gone, 15), f"the engine {pid} kept running after its app was killed"
     finally:
         app.kill()
+
+
+@pytest.fixture(scope="module")
+def own_engine():
+    engine = Engine()
+    yield engine
+    engine.close()
+
+
+def test_a_run_that_cannot_be_made_fails_and_the_engine_goes_on(spiral, own_engine):
+    # An exception while the child makes the session killed its receiver: the run never
+    # ended, and every later run on that engine hung with it.
+    bad = ProcessSession(spiral, engine=own_engine, download=False, no_such_option=1)
+    bad.start()
+    assert bad.join(30) and isinstance(bad.result, Failed) and "no_such_option" in bad.result.reason
+    assert [type(e) for e in bad.drain_events()][-1] is Failed
+    again = ProcessSession(spiral, engine=own_engine, download=False)
+    again.start()
+    assert again.join(120) and again.result.reason == "completed"
+
+
+def test_two_runs_given_to_one_engine_both_end(spiral, own_engine):
+    # The second run's arrival used to silence the first (its messages went nowhere).
+    first = ProcessSession(spiral, engine=own_engine, download=False)
+    second = ProcessSession(spiral.with_training(seed=3), engine=own_engine, download=False)
+    first.start()
+    second.start()
+    assert first.join(120) and second.join(120)
+    assert first.result.reason == second.result.reason == "completed"
+    assert first.final_params is not None and second.final_params is not None
+    assert not all(np.array_equal(first.final_params[n][k], second.final_params[n][k])
+                   for n in first.final_params for k in first.final_params[n])
+
+
+def test_a_listener_that_raises_does_not_silence_the_engine(spiral, own_engine):
+    def broken(msg):
+        raise RuntimeError("a bug in a listener")
+
+    s = ProcessSession(spiral, engine=own_engine, download=False, on_message=broken)
+    s.start()
+    assert s.join(120) and s.result.reason == "completed"
+    after = ProcessSession(spiral, engine=own_engine, download=False)
+    after.start()
+    assert after.join(120) and after.result.reason == "completed"
