@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import importlib
 import itertools
 import logging
 import os
+import sys
 import threading
 from typing import Any
 
@@ -209,10 +211,12 @@ def engine_threads() -> int:
 def _start_jax(threads: int) -> None:
     """Start JAX's CPU backend with a pool of ``threads`` (its size comes from the CPU mask).
 
-    With several threads the mask is narrowed only while the backend starts, so they may
-    run on any CPU. With one the process stays on one CPU (the last; the first takes most
-    interrupts): XLA runs an op partly on the calling thread and partly on its pool
-    thread, and on two CPUs every hand-over between them was a cross-CPU wake-up. Alone
+    Linux keeps a mask per thread and new threads inherit their creator's, so the pool's
+    threads stay on the last ``threads`` CPUs (the first takes most interrupts, and the
+    window most of what is left); with several, the calling thread gets every CPU back.
+    With one, the calling thread stays on that CPU too: XLA runs an op partly on the
+    calling thread and partly on its pool thread, and on two CPUs every hand-over between
+    them was a cross-CPU wake-up. Alone
     on two CPUs the engine trained at 85-96k samples/s, beside a window keeping the
     other CPU busy at 104-113k.
     """
@@ -281,7 +285,8 @@ class Engine:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe(duplex=True)
         proc = ctx.Process(target=_engine_main, args=(child,), name="nnviz-engine", daemon=True)
-        proc.start()
+        with _main_module_hidden():
+            proc.start()
         child.close()
         self._proc, self._conn = proc, parent
         threading.Thread(target=self._listen, args=(proc, parent), name="nnviz-engine-listener",
@@ -306,9 +311,18 @@ class Engine:
                 return run_id
             session._proc = self._proc
             self._sessions[run_id] = session
-            if not self._send(("run", run_id, session.project, session.kwargs)):
+            try:
+                sent = self._send(("run", run_id, session.project, session.kwargs))
+            except Exception as exc:  # pickling failed before anything was written: the pipe is intact
+                log.exception("could not send a run to the engine process")
+                self._sessions.pop(run_id, None)
+                session._receive(StateChanged("idle"))
+                session._receive(Failed(f"The run could not be sent to the training process: {exc}"))
+                return run_id
+            if not sent:
                 self._sessions.pop(run_id, None)
                 session._lost(None)
+                return run_id
             for name, value in commands:
                 self._send(("cmd", run_id, name, value))
         return run_id
@@ -372,6 +386,35 @@ class Engine:
                 session._lost(proc.exitcode)
 
 
+@contextlib.contextmanager
+def _main_module_hidden():
+    """Start a spawned process without it running the app's ``__main__`` again.
+
+    spawn re-imports the parent's main module in the child (as ``__mp_main__``), so that
+    functions defined there can be unpickled. The engine needs nothing from it, and a
+    script that opens the window without an ``if __name__ == "__main__"`` guard made the
+    engine run the script itself and fail ("An attempt has been made to start a new
+    process before the current process has finished its bootstrapping phase"); any
+    script would also be imported again, with all it imports. spawn decides from the main
+    module's ``__spec__`` and ``__file__``, so they are hidden while the process starts.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    spec, had_file = getattr(main, "__spec__", None), hasattr(main, "__file__")
+    path = getattr(main, "__file__", None)
+    try:
+        main.__spec__ = None
+        if had_file:
+            del main.__file__
+        yield
+    finally:
+        main.__spec__ = spec
+        if had_file:
+            main.__file__ = path
+
+
 _shared: Engine | None = None
 _shared_lock = threading.Lock()
 
@@ -405,6 +448,8 @@ class ProcessSession(SessionMailbox):
         self._done = threading.Event()
         self._last_step = 0
         self._pending: list[tuple] = []
+        self._killed = False  # kill() ended it: it stopped as asked
+        self._lost_lock = threading.Lock()  # the listener and a failed send may both report a loss
 
     # ------------------------------------------------------------ control (any thread)
 
@@ -442,8 +487,12 @@ class ProcessSession(SessionMailbox):
         self._command("speed", self._speed)
 
     def kill(self) -> None:
-        """End a run that does not stop when asked (stuck compiling): its process goes."""
+        """End a run that does not stop when asked (stuck compiling): its process goes.
+
+        The run then ends as stopped, not failed: it was asked to stop, and did.
+        """
         if self.run_id is not None and not self._done.is_set():
+            self._killed = True
             self.engine.kill()
 
     def join(self, timeout: float | None = None) -> bool:
@@ -475,7 +524,15 @@ class ProcessSession(SessionMailbox):
 
     def _lost(self, exitcode: int | None) -> None:
         """The process ended without finishing this run."""
+        with self._lost_lock:
+            self._report_lost(exitcode)
+
+    def _report_lost(self, exitcode: int | None) -> None:
         if self._done.is_set():
+            return
+        if self._killed:
+            self._receive(StateChanged("idle"))
+            self._receive(Finished("stopped", self._last_step, 0, 0.0, {"steps": self._last_step}))
             return
         how = "was ended" if exitcode is not None and exitcode < 0 else "ended unexpectedly"
         code = f" (exit code {exitcode})" if exitcode not in (None, 0) else ""

@@ -111,12 +111,15 @@ def test_a_killed_engine_ends_the_run_with_a_message_and_the_next_run_gets_a_new
         again.start()
         assert again.join(120) and again.result.reason == "completed"
         assert engine.pid != pid
-        # a run that will not stop in time is killed, and says so
+        # a run that will not stop in time is killed: it was asked to stop, so it ends as
+        # stopped (a Reset must not show the user an error)
         stuck = ProcessSession(spiral.with_training(max_steps=1_000_000), engine=engine, download=False)
         stuck.start()
         assert wait_for(lambda: stuck._last_step > 0)
         stuck.kill()
-        assert stuck.join(30) and isinstance(stuck.result, Failed) and not engine.alive
+        assert stuck.join(30) and not engine.alive
+        assert isinstance(stuck.result, Finished) and stuck.result.reason == "stopped"
+        assert stuck.result.step == stuck._last_step > 0
     finally:
         engine.close()
 
@@ -230,3 +233,36 @@ def test_a_listener_that_raises_does_not_silence_the_engine(spiral, own_engine):
     after = ProcessSession(spiral, engine=own_engine, download=False)
     after.start()
     assert after.join(120) and after.result.reason == "completed"
+
+
+def test_a_run_that_cannot_be_sent_fails_with_a_message_and_the_engine_goes_on(spiral):
+    s = ProcessSession(spiral, download=False, initial_params=threading.Lock())  # cannot be pickled
+    s.start()  # must not raise into the window
+    assert s.join(1) and isinstance(s.result, Failed)
+    assert "could not be sent to the training process" in s.result.reason
+    after = ProcessSession(spiral, download=False)
+    after.start()
+    assert after.join(120) and after.result.reason == "completed"
+
+
+UNGUARDED_SCRIPT = """
+from nnviz.core.presets import load_preset
+from nnviz.engine.process import ProcessSession
+s = ProcessSession(load_preset("spiral-playground").with_training(max_steps=50), download=False)
+s.start()
+s.join(120)
+print("RESULT", type(s.result).__name__, getattr(s.result, "reason", ""), flush=True)
+"""
+
+
+def test_a_script_without_a_main_guard_still_gets_an_engine(tmp_path):
+    """spawn runs the parent's main script again in the child, unless nnviz keeps it from it."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "RESULT Finished completed" in result.stdout, result.stdout + result.stderr[-2000:]
+    assert result.stdout.count("RESULT") == 1  # the script ran once, not again in the engine
