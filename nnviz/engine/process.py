@@ -94,9 +94,12 @@ class _Outbox:
                 snap, self.snapshot = self.snapshot, None
                 done = self.closed
             try:
-                # The snapshot first: a run's final snapshot must be there when its
-                # Finished is read, and the watcher takes both in one poll anyway.
-                for item in ([snap] if snap is not None else []) + items:
+                # The snapshot before the messages: a run's final snapshot must be there
+                # when its Finished is read, and the watcher takes both in one poll anyway.
+                # A dataset goes before both: the panels read it with the first snapshot.
+                first = [item for item in items if item[0] == "dataset"]
+                rest = [item for item in items if item[0] != "dataset"]
+                for item in first + ([snap] if snap is not None else []) + rest:
                     self.conn.send(item)
             except (OSError, ValueError):  # the parent has gone: nobody to tell
                 return
