@@ -335,10 +335,20 @@ class Engine:
             self._send(item)
 
     def _send(self, item: tuple) -> bool:
+        """Send ``item``; False when the process has gone (its listener tells the runs).
+
+        What cannot be pickled raises, before anything is written.
+        """
+        from multiprocessing.reduction import ForkingPickler
+
+        data = ForkingPickler.dumps(item)  # as Connection.send pickles
+        conn = self._conn
+        if conn is None:
+            return False
         try:
-            self._conn.send(item)
+            conn.send_bytes(data)
             return True
-        except (OSError, ValueError, AttributeError):  # the process has died; its listener tells
+        except (OSError, ValueError, TypeError):  # closed, or closed by the listener meanwhile
             return False
 
     def kill(self) -> None:
@@ -355,7 +365,8 @@ class Engine:
             proc = self._proc
             if proc is None:
                 return
-            self._send(("quit",))
+            if proc.is_alive():  # at exit multiprocessing may have ended it first
+                self._send(("quit",))
         proc.join(timeout)
         self.kill()
 
@@ -381,6 +392,9 @@ class Engine:
             elif kind == "end":
                 for name, value in payload.items():
                     setattr(session, name, value)
+        with self._lock:  # nobody may send on it while it closes
+            if self._conn is conn:
+                self._conn = None
         conn.close()
         proc.join(5.0)
         for run_id, session in list(self._sessions.items()):

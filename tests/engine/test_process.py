@@ -120,6 +120,16 @@ def test_a_killed_engine_ends_the_run_with_a_message_and_the_next_run_gets_a_new
         assert stuck.join(30) and not engine.alive
         assert isinstance(stuck.result, Finished) and stuck.result.reason == "stopped"
         assert stuck.result.step == stuck._last_step > 0
+        # a process that died by itself (at exit multiprocessing ends it before our atexit
+        # handler runs): its listener lets go of the pipe, and close() says nothing
+        last = ProcessSession(spiral.with_training(max_steps=1_000_000), engine=engine, download=False)
+        last.start()
+        assert wait_for(lambda: last._last_step > 0)
+        os.kill(engine.pid, 9)
+        assert last.join(30) and wait_for(lambda: engine._conn is None, 10)
+        assert engine._send(("quit",)) is False
+        engine.close(1.0)
+        assert not engine.alive
     finally:
         engine.close()
 
