@@ -6,6 +6,7 @@ listener on another thread can read them without touching JAX.
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -157,3 +158,13 @@ class Failed:
 
     reason: str
     step: int = 0
+
+
+def drain(messages: collections.deque) -> list:
+    """Take every message queued in ``messages`` (filled by another thread), oldest first."""
+    out = []
+    while True:
+        try:
+            out.append(messages.popleft())
+        except IndexError:
+            return out

@@ -47,9 +47,6 @@ from .session import Listener, SessionMailbox, check_learning_rate, check_speed
 
 log = logging.getLogger(__name__)
 
-CONTROL = {"pause", "resume", "step", "stop", "lr", "speed"}
-
-
 # ====================================================================== the child
 
 
@@ -219,9 +216,8 @@ def _start_jax(threads: int) -> None:
     window most of what is left); with several, the calling thread gets every CPU back.
     With one, the calling thread stays on that CPU too: XLA runs an op partly on the
     calling thread and partly on its pool thread, and on two CPUs every hand-over between
-    them was a cross-CPU wake-up. Alone
-    on two CPUs the engine trained at 85-96k samples/s, beside a window keeping the
-    other CPU busy at 104-113k.
+    them was a cross-CPU wake-up (free to move, it trained at 85-96k samples/s; kept on
+    one CPU, at 121-128k).
     """
     if not hasattr(os, "sched_setaffinity"):
         return

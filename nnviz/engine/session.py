@@ -32,7 +32,7 @@ from ..core.graph import analyze
 from ..core.layers import Context
 from ..core.project import OPTIMIZER_NAMES, Project, ProjectError
 from .messages import (Compiling, EpochEnd, EvalReport, Failed, Finished, Loading, PlaneProbe, Progress,
-                       Snapshot, StateChanged)
+                       Snapshot, StateChanged, drain)
 
 log = logging.getLogger(__name__)
 
@@ -275,12 +275,7 @@ class SessionMailbox:
 
     def drain_events(self) -> list[Any]:
         """Every small message (progress, epoch ends, state) since the last call."""
-        out = []
-        while True:
-            try:
-                out.append(self.events.popleft())
-            except IndexError:
-                return out
+        return drain(self.events)
 
     def _post(self, msg: Any) -> None:
         if isinstance(msg, Snapshot):

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core.datasets import Dataset
 from ..core.project import Project
+from .messages import drain
 from .surface import (LossLandscape, Surface, SurfaceCancelled, SurfaceError, Trajectory, exact_surface,
                       flatten_layers, line_surface, race, random_surface, trajectory_surface)
 
@@ -136,12 +137,7 @@ class SurfaceWorker:
             return self._job if self._job > self._cancelled else 0
 
     def drain(self) -> list[Any]:
-        out = []
-        while True:
-            try:
-                out.append(self._events.popleft())
-            except IndexError:
-                return out
+        return drain(self._events)
 
     def close(self, timeout: float = 2.0) -> None:
         self._closed = True

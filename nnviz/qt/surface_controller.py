@@ -29,6 +29,11 @@ LIVE_LINE_SECONDS = 1.5  # the straight line is recomputed this often while trai
 POINT_LOSS_SECONDS = 0.3  # the live ball's true loss is asked for this often
 
 
+def evenly_spaced(n: int, most: int = MAX_PATH_POINTS) -> np.ndarray:
+    """Indices of at most ``most`` of ``n`` points, evenly spaced, the first and last among them."""
+    return np.unique(np.linspace(0, n - 1, min(n, most)).round().astype(int))
+
+
 class SurfaceController(QObject):
     """Drives the SurfacePanel: the method and grid, Compute and Cancel, and the live ball."""
 
@@ -130,8 +135,7 @@ class SurfaceController(QObject):
         the window every time the live line was recomputed.
         """
         h = self.visuals.history
-        idx = np.unique(np.linspace(0, len(h) - 1, min(len(h), MAX_PATH_POINTS)).round().astype(int))
-        return tuple(h[int(i)] for i in idx) if len(h) else ()
+        return tuple(h[int(i)] for i in evenly_spaced(len(h))) if len(h) else ()
 
     def recorded_path(self):
         """The finished run's own record of its path (every snapshot it made, not only those
@@ -140,7 +144,7 @@ class SurfaceController(QObject):
         path = self.bridge.run_trajectory
         if self.bridge.active or path is None or len(path) < 2:
             return None
-        idx = np.unique(np.linspace(0, len(path) - 1, min(len(path), MAX_PATH_POINTS)).round().astype(int))
+        idx = evenly_spaced(len(path))
         return type(path)(path.steps[idx], path.thetas[idx])
 
     def compute(self, method: str | None = None, quiet: bool = False) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
+from nnviz.core.presets import load_preset
 from nnviz.qt.document import ProjectDocument
 
 
@@ -14,6 +15,11 @@ def shown_window(make_window, qtbot, project, size=(1500, 950)):
     w.show()
     qtbot.waitUntil(lambda: w.visuals.is_built, timeout=5000)
     return w
+
+
+def endless_xor_window(make_window, qtbot):
+    """The window with xor-one-hidden set to train for far longer than any test lets it."""
+    return shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=100000))
 
 
 def front(w, key):

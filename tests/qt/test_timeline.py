@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from nnviz.core.presets import load_preset
 from nnviz.qt.document import ProjectDocument
 
-from .helpers import front, shown_window
+from .helpers import endless_xor_window, front, shown_window
 
 
 def kernel(snapshot, panel):
@@ -63,7 +63,7 @@ def test_scrubbing_back_restores_an_older_state_in_every_panel(qtbot, make_windo
 
 
 def test_scrubbed_panels_stay_put_while_training_goes_on(qtbot, make_window):
-    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=100000))
+    w = endless_xor_window(make_window, qtbot)
     v, bar = w.visuals, w.visuals.timeline
     decision = v.panels["decision"]
     w.train()
@@ -104,7 +104,7 @@ def test_step_advances_one_batch_and_every_panel_shows_it(qtbot, make_window):
 
 
 def test_learning_rate_typed_mid_run_takes_effect(qtbot, make_window):
-    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=100000))
+    w = endless_xor_window(make_window, qtbot)
     v = w.visuals
     front(w, "weights")
     weights = v.panels["weights"]
@@ -138,7 +138,7 @@ def test_learning_rate_typed_mid_run_takes_effect(qtbot, make_window):
 
 
 def test_speed_is_live_from_the_toolbar_and_remembered(qtbot, make_window, settings):
-    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=100000))
+    w = endless_xor_window(make_window, qtbot)
     box = w.speed_box
     assert w.speed is None and box.currentText() == "Full speed"
     # slow motion, picked in the toolbar's box before training

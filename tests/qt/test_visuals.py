@@ -14,7 +14,7 @@ from nnviz.core.presets import load_preset
 from nnviz.core.project import Project, TrainingConfig
 from nnviz.qt.document import ProjectDocument
 
-from .helpers import front, shown_window
+from .helpers import endless_xor_window, front, shown_window
 
 
 class Recorder:
@@ -283,7 +283,7 @@ def test_gradients_behind_a_tab_get_the_whole_history_when_shown(qtbot, make_win
 
 
 def test_network_view_drafts_while_training_and_is_smooth_when_it_stops(qtbot, make_window):
-    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=100000))
+    w = endless_xor_window(make_window, qtbot)
     v = w.visuals
     front(w, "network")
     net = v.panels["network"]
@@ -303,7 +303,7 @@ def test_network_view_drafts_while_training_and_is_smooth_when_it_stops(qtbot, m
 def test_at_most_two_heavy_panels_are_drawn_per_tick_while_training(qtbot, make_window, monkeypatch):
     import nnviz.qt.visuals as visuals
 
-    w = shown_window(make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=100000))
+    w = endless_xor_window(make_window, qtbot)
     v = w.visuals
     for key in ("network", "weights", "activations", "gradients"):  # four heavy panels in view at once
         v.docks[key].setFloating(True)
