@@ -5,11 +5,12 @@ out through a bounded event buffer, a "latest wins" snapshot mailbox and an opti
 callback, so the session never waits for whoever is watching. ``run()`` is the
 synchronous mode (tests, CLI); ``start()`` runs the same code on a daemon thread.
 
-Training runs in chunks: K mini-batch steps inside one jitted ``lax.scan``, with the
-dataset on the device and the batches gathered inside the jitted code, so Python is
-visited only once per chunk. K is chosen by timing the first single steps so that a
-chunk takes about ``chunk_seconds``: long enough to hide Python's overhead, short enough
-that pause, stop and the live learning rate answer quickly.
+Training runs in chunks: K mini-batch steps inside one jitted loop whose step count is
+an argument, with the dataset and the epoch's batch order on the device and the batches
+gathered inside the jitted code, so Python is visited only once per chunk. K starts at
+one and follows the time the calls themselves take, so that a chunk takes about
+``chunk_seconds``: long enough to hide Python's overhead, short enough that pause, stop
+and the live learning rate answer quickly. Any K runs the same compiled code.
 """
 
 from __future__ import annotations
@@ -101,10 +102,12 @@ def enable_compilation_cache() -> None:
 class CompiledSteps:
     """The jitted functions of one architecture + optimizer; shared by every session that fits."""
 
-    train_chunk: Callable
-    train_masked: Callable
+    train_steps: Callable
     eval_all: Callable
     probe: Callable
+
+
+CHUNK_CAP = 256  # the most steps one train_steps call may take: the length of its loss buffers
 
 
 @functools.lru_cache(maxsize=16)
@@ -140,47 +143,34 @@ def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    def step_on(X, Y):
-        def step(carry, batch_idx):
-            p, o, key, _ = carry
+    def train_steps(p, o, key, X, Y, order, start, n):
+        """``n`` steps (1 <= n <= CHUNK_CAP) on the batches ``order[start:start + n]``.
+
+        The step count is a traced value, so one compiled loop serves every chunk
+        length, an epoch's tail, a single step and slow motion alike: no length gets a
+        compilation of its own, and as XLA can neither unroll nor inline a loop whose
+        trip count it does not know, every step runs the same code whatever the chunk
+        length, so training is bit-identical however it is cut into calls. (With
+        ``lax.scan`` over a fixed length, each length compiled separately, a scan of one
+        step was inlined and rounded differently, and epoch tails went two steps a call.)
+        The last gradient rides in the carry and its norms are taken once per call:
+        per-step norms cost ~15 % of a small MLP's step (benchmarks/train_throughput.py).
+        """
+        def body(i, carry):
+            p, o, key, _, losses, accs = carry
             key, sub = jax.random.split(key)
+            batch_idx = jax.lax.dynamic_index_in_dim(order, start + i, keepdims=False)
             (_, (data_loss, acc)), g = grad_fn(p, X[batch_idx], Y[batch_idx], sub)
             updates, o = tx.update(g, o, p)
-            return (optax.apply_updates(p, updates), o, key, g), (data_loss, acc)
+            return (optax.apply_updates(p, updates), o, key, g,
+                    losses.at[i].set(data_loss), accs.at[i].set(acc))
 
-        return step
-
-    def finish(p, o, key, g, losses, accs):
-        # The last gradient rides in the carry and its norms are taken once per chunk:
-        # per-step norms cost ~15 % of a small MLP's step (benchmarks/train_throughput.py).
+        g0 = jax.tree.map(jnp.zeros_like, p)
+        buf = jnp.zeros(CHUNK_CAP, jnp.float32)
+        p, o, key, g, losses, accs = jax.lax.fori_loop(0, n, body, (p, o, key, g0, buf, buf))
         norms = jnp.stack([optax.tree.norm(g["layers"][nid]) for nid in layer_ids]) \
             if layer_ids else jnp.zeros((0,))
         return p, o, key, losses, accs, norms
-
-    def train_chunk(p, o, key, X, Y, idx):
-        g0 = jax.tree.map(jnp.zeros_like, p)
-        (p, o, key, g), (losses, accs) = jax.lax.scan(step_on(X, Y), (p, o, key, g0), idx)
-        return finish(p, o, key, g, losses, accs)
-
-    def train_masked(p, o, key, X, Y, idx, active):
-        """Like train_chunk, with steps switched off: for single steps and epoch tails.
-
-        Every call is a scan of at least two steps, because XLA inlines a scan of one
-        step and rounds differently; the selection only picks between values the plain
-        step computes, so both give bit-identical training and the chunk length (which
-        comes from timing) never changes a run. It is kept out of the full chunks: the
-        selects cost up to 40 % of a small MLP's step.
-        """
-        step = step_on(X, Y)
-
-        def body(carry, inputs):
-            batch_idx, on = inputs
-            new, out = step(carry, batch_idx)
-            return jax.tree.map(lambda n, c: jnp.where(on, n, c), new, carry), out
-
-        g0 = jax.tree.map(jnp.zeros_like, p)
-        (p, o, key, g), (losses, accs) = jax.lax.scan(body, (p, o, key, g0), (idx, active))
-        return finish(p, o, key, g, losses, accs)
 
     def eval_batch(p, x, y, mask):
         out = nnx.merge(graphdef, p)(x)
@@ -217,7 +207,7 @@ def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l
         out = nnx.merge(graphdef, p)(x, collect=True)
         return out["nodes"], head_probabilities(head, out), head_losses(head, out, y).mean()
 
-    return CompiledSteps(jax.jit(train_chunk), jax.jit(train_masked), jax.jit(eval_all), jax.jit(probe))
+    return CompiledSteps(jax.jit(train_steps), jax.jit(eval_all), jax.jit(probe))
 
 
 def check_learning_rate(lr: float) -> float:
@@ -497,8 +487,7 @@ class TrainingSession(SessionMailbox):
         opt_state = tx.init(params)
         steps = compiled_steps(graphdef, head, cfg.optimizer, float(cfg.momentum),
                                float(cfg.l1), float(cfg.l2), tuple(layer_ids))
-        train_chunk, train_masked, eval_all, probe = (steps.train_chunk, steps.train_masked,
-                                                      steps.eval_all, steps.probe)
+        train_steps, eval_all, probe = steps.train_steps, steps.eval_all, steps.probe
 
         # ---- data on the device
         x_train = jnp.asarray(ds.x_train)
@@ -604,12 +593,12 @@ class TrainingSession(SessionMailbox):
         since_losses: list[np.ndarray] = []
         since_accs: list[np.ndarray] = []
         last_progress = last_snapshot = 0.0
-        chunk = 1 if self.max_chunk <= 1 else 0  # 0: not measured yet
-        chunk_compiled = False
-        single_times: list[float] = []
+        max_chunk = int(np.clip(self.max_chunk, 1, CHUNK_CAP))
+        chunk = 1  # steps per call at full speed: grows (at most doubling) until a call takes chunk_seconds
+        calls = 0
         paused = False
         epoch = 1
-        order = np.zeros((0, batch), np.int32)
+        order = jnp.zeros((1, batch), jnp.int32)  # this epoch's batches, on the device
         pos = 0
 
         self._send(Compiling(f"{OPTIMIZER_NAMES[cfg.optimizer]} training step"))
@@ -619,14 +608,8 @@ class TrainingSession(SessionMailbox):
 
         def run_steps(n, p, o, key):
             t0 = time.perf_counter()
-            if n == chunk and n > 1:
-                p, o, key, losses, accs, nrm = train_chunk(p, o, key, x_train, y_train,
-                                                           jnp.asarray(order[pos: pos + n]))
-            else:  # one or two steps (paused, timing, an epoch's tail): see train_masked
-                idx = np.zeros((2, batch), np.int32)
-                idx[:n] = order[pos: pos + n]
-                p, o, key, losses, accs, nrm = train_masked(p, o, key, x_train, y_train, jnp.asarray(idx),
-                                                            jnp.asarray(np.arange(2) < n))
+            p, o, key, losses, accs, nrm = train_steps(p, o, key, x_train, y_train, order,
+                                                       np.int32(pos), np.int32(n))
             losses_np, accs_np = jax.device_get((losses, accs))  # waits for the chunk
             dt = time.perf_counter() - t0
             return p, o, key, np.asarray(losses_np)[:n], np.asarray(accs_np)[:n], nrm, dt
@@ -692,7 +675,7 @@ class TrainingSession(SessionMailbox):
         try:
             for epoch in range(1, n_epochs + 1):
                 perm = rng.permutation(n_train)[: steps_per_epoch * batch]
-                order = perm.reshape(steps_per_epoch, batch).astype(np.int32)
+                order = jnp.asarray(perm.reshape(steps_per_epoch, batch).astype(np.int32))
                 pos = 0
                 epoch_losses, epoch_accs = [], []
                 t_epoch = 0.0
@@ -712,29 +695,19 @@ class TrainingSession(SessionMailbox):
                         left = min(left, speed - frame_steps)
                         if frame_start is None:
                             frame_start = time.perf_counter()
-                    # Single steps until the step time is known and while paused; an
-                    # epoch's tail (or a slow-motion frame) shorter than a chunk goes two
-                    # steps at a time, so no other length is ever compiled.
-                    n = 1 if (paused or chunk == 0) else (chunk if left >= chunk else min(2, left))
+                    # One step while paused; else a chunk, or what is left of the epoch
+                    # (or of a slow-motion frame): the same compiled loop takes any length.
+                    n = 1 if paused else min(chunk, left)
                     if paused:
                         pending_steps -= 1
-                    if n == chunk and n > 1 and not chunk_compiled:
-                        self._send(Compiling(f"a loop of {chunk} steps"))
-                        chunk_compiled = True
                     p0, o0 = params, opt_state
                     params, opt_state, key, losses, accs, norms, dt = run_steps(n, params, opt_state, key)
-                    if chunk == 0:
-                        single_times.append(dt)
-                        if len(single_times) >= 4:  # the first one includes compiling
-                            t_step = float(np.median(single_times[1:]))
-                            target = int(np.clip(self.chunk_seconds / max(t_step, 1e-6), 1, self.max_chunk))
-                            # A power of two, so timing noise does not give every run its
-                            # own chunk length (and its own compilation).
-                            target = min(2 ** int(math.log2(target)), steps_per_epoch)
-                            # A chunk that divides the epoch leaves no tail to step through.
-                            divisor = max(d for d in range(1, target + 1) if steps_per_epoch % d == 0)
-                            chunk = divisor if 2 * divisor >= target else target
-                            self.chunk_steps = chunk
+                    calls += 1
+                    if n == chunk and calls > 1 and not (slow or paused):  # the first call compiles
+                        # Grow towards chunk_seconds a call, at most doubling, as a short
+                        # call's time is mostly overhead; shrink at once if a call was long.
+                        chunk = int(np.clip(self.chunk_seconds * n / max(dt, 1e-6), 1, min(2 * n, max_chunk)))
+                        self.chunk_steps = chunk
                     if not np.all(np.isfinite(losses)):
                         bad = int(np.argmin(np.isfinite(losses)))
                         # The chunk's starting weights are good only if their loss (the
@@ -761,11 +734,13 @@ class TrainingSession(SessionMailbox):
                         frame_steps += n
                         continue  # reported when the frame is full or the epoch ends
                     now = time.perf_counter()
-                    if paused or now - last_progress >= self.progress_interval:
-                        emit_progress(now)
+                    # The snapshot first: whoever sees a step's Progress (a Step's, say)
+                    # finds its snapshot already there.
                     if paused or now - last_snapshot >= self.snapshot_interval:
                         snapshot(params, opt_state, norms, step, epoch)
                         last_snapshot = time.perf_counter()
+                    if paused or now - last_progress >= self.progress_interval:
+                        emit_progress(now)
                 emit_progress(time.perf_counter())
                 self._epoch_end(epoch, step, epoch_losses, epoch_accs, t_epoch, params, evaluate, report_split)
                 snapshot(params, opt_state, norms, step, epoch)

@@ -774,7 +774,7 @@ def race(project: Project, dataset: Dataset, *, optimizers: Sequence[str] = OPTI
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
 
-    from .session import compiled_steps, make_optimizer
+    from .session import CHUNK_CAP, compiled_steps, make_optimizer
 
     t0 = time.perf_counter()
     unknown = [o for o in optimizers if o not in OPTIMIZERS]
@@ -803,6 +803,7 @@ def race(project: Project, dataset: Dataset, *, optimizers: Sequence[str] = OPTI
     rng = np.random.default_rng(cfg.seed)  # the batches the session would draw
     order = np.concatenate([rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch)
                             for _ in range(math.ceil(n_chunks * every / per_epoch))]).astype(np.int32)
+    order_dev = jnp.asarray(order)
     trajectories: dict[str, Trajectory] = {}
     diverged: dict[str, bool] = {}
     for name in optimizers:
@@ -814,15 +815,14 @@ def race(project: Project, dataset: Dataset, *, optimizers: Sequence[str] = OPTI
         p, o, key = params0, tx.init(params0), jax.random.PRNGKey(cfg.seed)
         recorded_steps, thetas, bad = [0], [theta0], False
         for i in range(n_chunks):
-            idx = jnp.asarray(order[i * every:(i + 1) * every])
-            if every == 1:  # train_chunk wants at least two steps per scan; see train_masked
-                idx2 = jnp.concatenate([idx, idx])
-                p, o, key, losses, *_ = fns.train_masked(p, o, key, x_train, y_train, idx2,
-                                                         jnp.asarray([True, False]))
-            else:
-                p, o, key, losses, *_ = fns.train_chunk(p, o, key, x_train, y_train, idx)
+            finite = True
+            for start in range(i * every, (i + 1) * every, CHUNK_CAP):  # one call up to CHUNK_CAP steps
+                n_steps = min(CHUNK_CAP, (i + 1) * every - start)
+                p, o, key, losses, *_ = fns.train_steps(p, o, key, x_train, y_train, order_dev,
+                                                        np.int32(start), np.int32(n_steps))
+                finite = finite and bool(np.all(np.isfinite(np.asarray(losses)[:n_steps])))
             theta = np.asarray(ravel_pytree(p)[0], np.float32)
-            if not np.all(np.isfinite(np.asarray(losses))) or not np.all(np.isfinite(theta)):
+            if not finite or not np.all(np.isfinite(theta)):
                 bad = True
                 break
             recorded_steps.append((i + 1) * every)

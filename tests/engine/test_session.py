@@ -229,14 +229,17 @@ def test_same_seed_same_run_whatever_the_chunking_and_validation_metrics():
     proj = project(validation_split=0.2, epochs=2)
     # eval_batch=20: one eval batch shape for val and test, so one compile.
     s1, r1, m1 = run(proj, eval_batch=20)  # single steps only
-    s2, r2, m2 = run(proj, eval_batch=20, max_chunk=8, chunk_seconds=10.0)  # then chunks of 8
-    assert s1.chunk_steps == 1 and s2.chunk_steps == 8
-    assert [e.train_loss for e in of(m1, EpochEnd)] == [e.train_loss for e in of(m2, EpochEnd)]
-    assert r1.metrics["test_loss"] == r2.metrics["test_loss"]
-    assert r1.metrics["val_loss"] == r2.metrics["val_loss"]
-    for nid in s1.final_params:
-        np.testing.assert_array_equal(s1.final_params[nid]["kernel"], s2.final_params[nid]["kernel"])
-    assert any(isinstance(m, Compiling) and "loop of 8" in m.what for m in m2)
+    s2, r2, m2 = run(proj, eval_batch=20, max_chunk=8, chunk_seconds=10.0)  # 1, 2, 4, then chunks of 8
+    s3, r3, m3 = run(proj, eval_batch=20, max_chunk=7, chunk_seconds=10.0)  # 1, 2, 4, 7 and odd tails
+    assert s1.chunk_steps == 1 and s2.chunk_steps == 8 and s3.chunk_steps == 7
+    for s, r, m in ((s2, r2, m2), (s3, r3, m3)):
+        assert [e.train_loss for e in of(m1, EpochEnd)] == [e.train_loss for e in of(m, EpochEnd)]
+        assert r1.metrics["test_loss"] == r.metrics["test_loss"]
+        assert r1.metrics["val_loss"] == r.metrics["val_loss"]
+        for nid in s1.final_params:
+            np.testing.assert_array_equal(s1.final_params[nid]["kernel"], s.final_params[nid]["kernel"])
+        # one compiled loop takes every length: no chunk length is compiled on its own
+        assert [c.what for c in of(m, Compiling)] == [c.what for c in of(m1, Compiling)]
     # The validation split is evaluated at every epoch end and in the final metrics.
     epochs = of(m1, EpochEnd)
     assert len(epochs) == 2

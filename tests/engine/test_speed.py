@@ -37,8 +37,8 @@ def test_slow_motion_limits_steps_per_frame_and_gives_the_same_weights():
     runs = {}
     for speed in (None, 3, 1):
         msgs: list = []
-        # chunks of 5 at full speed (the largest divisor of 25 up to 8): slow motion
-        # must give the same weights through its one- and two-step calls.
+        # chunks of up to 8 at full speed (and 25 = 8 + 8 + 8 + 1 per epoch): slow
+        # motion must give the same weights through its shorter calls.
         session = TrainingSession(proj, on_message=msgs.append, max_chunk=8, chunk_seconds=10.0,
                                   frame_seconds=0.004)
         session.set_speed(speed)
@@ -48,7 +48,7 @@ def test_slow_motion_limits_steps_per_frame_and_gives_the_same_weights():
         runs[speed] = (session, result, msgs, time.perf_counter() - t0)
         assert isinstance(result, Finished) and result.step == 50, result
     full = runs[None][0]
-    assert full.chunk_steps == 5
+    assert full.chunk_steps == 8
     for speed in (3, 1):
         session, result, msgs, seconds = runs[speed]
         for nid, p in full.final_params.items():
