@@ -554,14 +554,22 @@ class TrainingSession(SessionMailbox):
 
         shown_step = -1  # the step of the newest snapshot
 
+        def start_snapshot(p, o, norms):
+            """Start the probes of a snapshot: what ``send_snapshot`` fetches, still on the device."""
+            nodes, probs, loss = probe(p, probe_xj, probe_yj)
+            return {"nodes": nodes, "probs": probs, "loss": loss, "layers": p.get("layers", {}),
+                    "norms": norms, "lr": o.hyperparams["learning_rate"], "plane": plane_probe(p)}
+
         def snapshot(p, o, norms, step, epoch):
+            send_snapshot(start_snapshot(p, o, norms), step, epoch)
+
+        def send_snapshot(started, step, epoch):
             nonlocal shown_step
             shown_step = step
-            nodes, probs, loss = probe(p, probe_xj, probe_yj)
+            norms = started["norms"]
             # One transfer for everything instead of a wait per array (each one gives the GIL
             # up and waits to get it back, behind the GUI thread when a window is open).
-            h = jax.device_get({"nodes": nodes, "probs": probs, "loss": loss, "layers": p.get("layers", {}),
-                                "norms": norms, "lr": o.hyperparams["learning_rate"], "plane": plane_probe(p)})
+            h = jax.device_get(started)
             plane_np = None
             if h["plane"] is not None:
                 g = len(plane[0])
@@ -596,6 +604,7 @@ class TrainingSession(SessionMailbox):
         max_chunk = int(np.clip(self.max_chunk, 1, CHUNK_CAP))
         chunk = 1  # steps per call at full speed: grows (at most doubling) until a call takes chunk_seconds
         calls = 0
+        ahead = None  # a chunk started and not yet collected
         paused = False
         epoch = 1
         order = jnp.zeros((1, batch), jnp.int32)  # this epoch's batches, on the device
@@ -606,10 +615,13 @@ class TrainingSession(SessionMailbox):
         for which in eval_sets:  # compile evaluation now, not in the middle of epoch 1
             evaluate(params, which)
 
-        def run_steps(n, p, o, key):
-            t0 = time.perf_counter()
-            p, o, key, losses, accs, nrm = train_steps(p, o, key, x_train, y_train, order,
+        def dispatch(n, p, o, key):
+            """Start ``n`` steps from ``pos``: JAX returns at once, the results come later."""
+            return n, time.perf_counter(), train_steps(p, o, key, x_train, y_train, order,
                                                        np.int32(pos), np.int32(n))
+
+        def collect(call):
+            n, t0, (p, o, key, losses, accs, nrm) = call
             losses_np, accs_np = jax.device_get((losses, accs))  # waits for the chunk
             dt = time.perf_counter() - t0
             return p, o, key, np.asarray(losses_np)[:n], np.asarray(accs_np)[:n], nrm, dt
@@ -680,28 +692,33 @@ class TrainingSession(SessionMailbox):
                 epoch_losses, epoch_accs = [], []
                 t_epoch = 0.0
                 while pos < steps_per_epoch and step < total_steps:
-                    next_command_wait()
-                    slow = speed is not None and not paused
-                    if slow and frame_steps >= speed:  # this frame's steps are done: show them, wait
-                        emit_progress(time.perf_counter())
-                        if shown_step != step:  # an epoch's end may just have shown it
-                            snapshot(params, opt_state, norms, step, epoch)
-                            last_snapshot = time.perf_counter()
-                        wait_for_frame_end()
-                        frame_start, frame_steps = None, 0
-                        continue  # commands may have come in meanwhile
-                    left = min(steps_per_epoch - pos, total_steps - step)
-                    if slow:  # slow motion: never more than the frame has room for
-                        left = min(left, speed - frame_steps)
-                        if frame_start is None:
-                            frame_start = time.perf_counter()
-                    # One step while paused; else a chunk, or what is left of the epoch
-                    # (or of a slow-motion frame): the same compiled loop takes any length.
-                    n = 1 if paused else min(chunk, left)
-                    if paused:
-                        pending_steps -= 1
+                    if ahead is not None:  # started while the last chunk was reported
+                        call, ahead, slow = ahead, None, False
+                        n = call[0]
+                    else:
+                        next_command_wait()
+                        slow = speed is not None and not paused
+                        if slow and frame_steps >= speed:  # this frame's steps are done: show them, wait
+                            emit_progress(time.perf_counter())
+                            if shown_step != step:  # an epoch's end may just have shown it
+                                snapshot(params, opt_state, norms, step, epoch)
+                                last_snapshot = time.perf_counter()
+                            wait_for_frame_end()
+                            frame_start, frame_steps = None, 0
+                            continue  # commands may have come in meanwhile
+                        left = min(steps_per_epoch - pos, total_steps - step)
+                        if slow:  # slow motion: never more than the frame has room for
+                            left = min(left, speed - frame_steps)
+                            if frame_start is None:
+                                frame_start = time.perf_counter()
+                        # One step while paused; else a chunk, or what is left of the epoch
+                        # (or of a slow-motion frame): the same compiled loop takes any length.
+                        n = 1 if paused else min(chunk, left)
+                        if paused:
+                            pending_steps -= 1
+                        call = dispatch(n, params, opt_state, key)
                     p0, o0 = params, opt_state
-                    params, opt_state, key, losses, accs, norms, dt = run_steps(n, params, opt_state, key)
+                    params, opt_state, key, losses, accs, norms, dt = collect(call)
                     calls += 1
                     if n == chunk and calls > 1 and not (slow or paused):  # the first call compiles
                         # Grow towards chunk_seconds a call, at most doubling, as a short
@@ -734,11 +751,19 @@ class TrainingSession(SessionMailbox):
                         frame_steps += n
                         continue  # reported when the frame is full or the epoch ends
                     now = time.perf_counter()
+                    started = None
+                    if paused or now - last_snapshot >= self.snapshot_interval:
+                        started, last_snapshot = start_snapshot(params, opt_state, norms), now
+                    # Start the next chunk (behind the snapshot's probes) before this one is
+                    # reported, so the computation never waits for the Python below; not
+                    # past the epoch, nor past a command, which is read before the chunk after.
+                    left = min(steps_per_epoch - pos, total_steps - step)
+                    if not paused and left > 0 and self._commands.empty():
+                        ahead = dispatch(min(chunk, left), params, opt_state, key)
                     # The snapshot first: whoever sees a step's Progress (a Step's, say)
                     # finds its snapshot already there.
-                    if paused or now - last_snapshot >= self.snapshot_interval:
-                        snapshot(params, opt_state, norms, step, epoch)
-                        last_snapshot = time.perf_counter()
+                    if started is not None:
+                        send_snapshot(started, step, epoch)
                     if paused or now - last_progress >= self.progress_interval:
                         emit_progress(now)
                 emit_progress(time.perf_counter())

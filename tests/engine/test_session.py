@@ -249,6 +249,20 @@ def test_same_seed_same_run_whatever_the_chunking_and_validation_metrics():
     assert r1.step == 16
 
 
+def test_every_chunk_is_shown_while_the_next_one_trains():
+    """The next chunk starts before a chunk's snapshot is made: each snapshot still shows
+    the chunk it follows, no chunk goes unshown, and the steps are those of a plain run."""
+    proj = project(epochs=2)  # 10 steps an epoch: calls of 1, 1, 2, 4, 2 (the tail), then 8, 2
+    session, result, msgs = run(proj, max_chunk=8, chunk_seconds=10.0, snapshot_interval=0.0)
+    assert isinstance(result, Finished) and result.step == 20
+    steps = [m.step for m in of(msgs, Snapshot)]
+    assert steps == [0, 1, 2, 4, 8, 10, 10, 18, 20, 20]  # each chunk's, and each epoch end's
+    plain, _, _ = run(proj)  # one step a call, nothing started ahead
+    for nid, p in plain.final_params.items():
+        for k, v in p.items():
+            np.testing.assert_array_equal(session.final_params[nid][k], v)
+
+
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_every_optimizer_trains_and_max_steps_is_honoured(optimizer):
     lr = {"sgd": 0.3, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.3, "rmsprop": 0.01, "adam": 0.03}
