@@ -553,6 +553,7 @@ class TrainingSession(SessionMailbox):
             return {nid: nodes[nid] for nid in hidden}, probs
 
         shown_step = -1  # the step of the newest snapshot
+        probes_back = 0.0  # when the newest snapshot's probes came back from the device
 
         def start_snapshot(p, o, norms):
             """Start the probes of a snapshot: what ``send_snapshot`` fetches, still on the device."""
@@ -564,12 +565,13 @@ class TrainingSession(SessionMailbox):
             send_snapshot(start_snapshot(p, o, norms), step, epoch)
 
         def send_snapshot(started, step, epoch):
-            nonlocal shown_step
+            nonlocal shown_step, probes_back
             shown_step = step
             norms = started["norms"]
             # One transfer for everything instead of a wait per array (each one gives the GIL
             # up and waits to get it back, behind the GUI thread when a window is open).
             h = jax.device_get(started)
+            probes_back = time.perf_counter()
             plane_np = None
             if h["plane"] is not None:
                 g = len(plane[0])
@@ -621,10 +623,14 @@ class TrainingSession(SessionMailbox):
                                                        np.int32(pos), np.int32(n))
 
         def collect(call):
+            """Wait for a chunk: its results, its wall time since it could start, whether it was done already."""
             n, t0, (p, o, key, losses, accs, nrm) = call
+            waited = not losses.is_ready()
             losses_np, accs_np = jax.device_get((losses, accs))  # waits for the chunk
-            dt = time.perf_counter() - t0
-            return p, o, key, np.asarray(losses_np)[:n], np.asarray(accs_np)[:n], nrm, dt
+            # A chunk started ahead queued behind the snapshot's probes: it could not
+            # start before they came back.
+            dt = time.perf_counter() - max(t0, probes_back)
+            return p, o, key, np.asarray(losses_np)[:n], np.asarray(accs_np)[:n], nrm, dt, waited
 
         def emit_progress(now):
             nonlocal since_losses, since_accs, last_progress
@@ -718,12 +724,16 @@ class TrainingSession(SessionMailbox):
                             pending_steps -= 1
                         call = dispatch(n, params, opt_state, key)
                     p0, o0 = params, opt_state
-                    params, opt_state, key, losses, accs, norms, dt = collect(call)
+                    params, opt_state, key, losses, accs, norms, dt, waited = collect(call)
                     calls += 1
-                    if n == chunk and calls > 1 and not (slow or paused):  # the first call compiles
+                    if n == chunk and calls > 1 and not paused:  # the first call compiles
                         # Grow towards chunk_seconds a call, at most doubling, as a short
                         # call's time is mostly overhead; shrink at once if a call was long.
-                        chunk = int(np.clip(self.chunk_seconds * n / max(dt, 1e-6), 1, min(2 * n, max_chunk)))
+                        # A chunk that was done before it was looked for was timed with the
+                        # report made meanwhile, not its own work: the device waited on the
+                        # report, so a longer chunk costs nothing and it may grow.
+                        ideal = self.chunk_seconds * n / max(dt, 1e-6) if waited else math.inf
+                        chunk = int(np.clip(ideal, 1, min(2 * n, max_chunk)))
                         self.chunk_steps = chunk
                     if not np.all(np.isfinite(losses)):
                         bad = int(np.argmin(np.isfinite(losses)))

@@ -1,8 +1,8 @@
 """TrainingSession on toy data: learning, messages, commands, divergence, weights files.
 
 Every run is tiny (2D toy sets of a few hundred points, a few epochs or a fixed number
-of steps); ``max_chunk=1`` is used where the chunk length does not matter so that only
-one training step gets compiled per session.
+of steps); ``max_chunk=1`` is used where the chunk length does not matter, so that every
+call is one step and no chunk is started ahead of a report.
 """
 
 from __future__ import annotations
