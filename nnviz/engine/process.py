@@ -196,10 +196,10 @@ def engine_threads() -> int:
     On this project's 2-core machine a headless run keeps both cores busy (1.7 cores for
     Fashion-MNIST's MLP), but beside a window drawing every panel (0.6 of a core) a
     parallel op whose other half is descheduled waits for it: with two threads training
-    beside the window ran at 0.46-0.47 of headless, with one (kept on one CPU, see
-    _start_jax) at 0.62-0.67, as fast as the engine with no window at all, and the
-    window's timer was late by 34 ms at p99 instead of 47-93. NNVIZ_ENGINE_THREADS
-    overrides it.
+    beside the window ran at 0.66 of headless, 24 snapshots drawn a second, the window's
+    timer late by 75 ms at p99; with one (kept on one CPU, see _start_jax) at 0.68-0.69,
+    as fast as the engine with no window at all, 31.5 a second, p99 32-47 ms (gui_live,
+    after the chunks were pipelined). NNVIZ_ENGINE_THREADS overrides it.
     """
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     try:

@@ -35,12 +35,12 @@ AUTOSAVE_MS = 30_000
 AUTOSAVE_NAME = "autosave.nnviz.json"
 FILE_FILTER = "nnviz projects (*.json);;All files (*)"
 # A run started from the window: short chunks and frequent snapshots, so the panels
-# animate at ~30 Hz instead of jumping five times a second. The snapshot interval is just
-# under the chunk length, so every chunk brings one (at 0.03 a chunk that ended at 29 ms
-# waited for the next, and only ~17 a second came).
+# animate at 30 Hz or more instead of jumping five times a second. Every chunk brings a
+# snapshot (the interval is counted from the last one's start), and a chunk of 25 ms
+# with its report comes every ~28 ms (at 30 ms, every ~33: 30 a second at best).
 # path_points: the session records the weights of every snapshot it makes for the loss
 # surface's path; a toy run of 4,650 steps in 1.5 s left only 2-12 in the window's history.
-LIVE_SESSION = {"chunk_seconds": 0.03, "snapshot_interval": 0.025, "path_points": 240}
+LIVE_SESSION = {"chunk_seconds": 0.025, "snapshot_interval": 0.025, "path_points": 240}
 # Training speeds a user can pick while watching: steps per frame (a frame is 1/30 s).
 SPEEDS = (("Full speed", None), ("100 steps a frame", 100), ("10 steps a frame", 10),
           ("1 step a frame (slow motion)", 1))
