@@ -13,10 +13,10 @@ import time
 import numpy as np
 
 from nnviz.core.datasets import load_dataset
-from nnviz.engine.messages import EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
+from nnviz.engine.messages import EpochEnd, Failed, Finished, Progress, Snapshot
 from nnviz.engine.session import TrainingSession
 
-from .test_session import mlp, of, project, run, wait_for
+from .test_session import mlp, of, pause_and_settle, project, run, wait_for
 from .test_speed import project as speed_project
 
 
@@ -109,10 +109,7 @@ def test_pause_step_and_stop_with_chunks_started_ahead():
     session.start()
     try:
         wait_for(msgs, lambda m: isinstance(m, Progress) and m.step >= 30)
-        session.pause()
-        wait_for(msgs, lambda m: isinstance(m, StateChanged) and m.state == "paused")
-        time.sleep(0.2)
-        reached = max(p.step for p in of(msgs, Progress))
+        reached = pause_and_settle(session, msgs)
         assert of(msgs, Snapshot)[-1].step == reached  # every chunk is shown, the last one too
         mark = len(msgs)
         session.step(2)

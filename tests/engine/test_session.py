@@ -49,6 +49,14 @@ def of(msgs, cls):
     return [m for m in msgs if isinstance(m, cls)]
 
 
+def pause_and_settle(session, msgs, settle: float = 0.2) -> int:
+    """Pause a running session; once it says so and a chunk in flight has reported, the step it stopped at."""
+    session.pause()
+    wait_for(msgs, lambda m: isinstance(m, StateChanged) and m.state == "paused")
+    time.sleep(settle)
+    return max(p.step for p in of(msgs, Progress))
+
+
 def wait_for(msgs, pred, timeout=60.0):
     """The first message in ``msgs`` (appended to by another thread) that ``pred`` accepts."""
     end = time.monotonic() + timeout
@@ -410,10 +418,7 @@ def test_threaded_pause_step_learning_rate_resume_stop():
         # not make a later pause run steps on its own.
         session.step(10**6)
         time.sleep(0.05)
-        session.pause()
-        wait_for(msgs, lambda m: isinstance(m, StateChanged) and m.state == "paused")
-        time.sleep(0.1)  # a chunk in flight may still report
-        reached = max(p.step for p in of(msgs, Progress))
+        reached = pause_and_settle(session, msgs, settle=0.1)
         time.sleep(0.4)
         assert max(p.step for p in of(msgs, Progress)) == reached
     finally:

@@ -10,10 +10,10 @@ import pytest
 from nnviz.core.datasets import DatasetSpec
 from nnviz.core.graph import Network
 from nnviz.core.project import Project, TrainingConfig
-from nnviz.engine.messages import EpochEnd, Finished, Progress, Snapshot, StateChanged
+from nnviz.engine.messages import EpochEnd, Finished, Progress, Snapshot
 from nnviz.engine.session import TrainingSession
 
-from .test_session import wait_for
+from .test_session import pause_and_settle, wait_for
 
 
 def project(epochs=2, n_samples=500, **training):
@@ -122,10 +122,7 @@ def test_pause_step_learning_rate_and_stop_in_slow_motion():
     session.start()
     try:
         wait_for(msgs, lambda m: isinstance(m, Snapshot) and m.step >= 6)
-        session.pause()
-        wait_for(msgs, lambda m: isinstance(m, StateChanged) and m.state == "paused")
-        time.sleep(0.2)
-        reached = max(p.step for p in of(msgs, Progress))
+        reached = pause_and_settle(session, msgs)
         time.sleep(0.3)
         assert max(p.step for p in of(msgs, Progress)) == reached  # paused means paused
         session.set_learning_rate(0.2)
