@@ -653,8 +653,11 @@ class TrainingSession(SessionMailbox):
             if cmd.name == "stop":
                 raise _Stop
             if cmd.name == "pause":
-                # Report the steps trained since the last Progress first: a paused window
-                # shows the step it really stopped at, and a Step counts on from it.
+                # Show and report the steps trained since the last snapshot and Progress
+                # first: a paused window shows the step it really stopped at, and a Step
+                # counts on from it.
+                if shown_step != step:
+                    snapshot(params, opt_state, norms, step, epoch)
                 emit_progress(time.perf_counter())
                 paused = True
                 self._set_state("paused")

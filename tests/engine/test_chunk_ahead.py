@@ -136,6 +136,23 @@ def test_pause_step_and_stop_with_chunks_started_ahead():
     assert same_params(stepped.params, plain(proj, reached + 2))
 
 
+def test_a_pause_shows_the_step_it_stopped_at_between_snapshots():
+    """Snapshots come at most every snapshot_interval; the chunk a pause lands after must
+    still be shown, or the paused panels lag the step the status bar reports."""
+    proj = project(dataset="circle", epochs=100000)
+    msgs: list = []
+    session = TrainingSession(proj, on_message=msgs.append, max_chunk=8, chunk_seconds=10.0,
+                              snapshot_interval=1e9, progress_interval=1e9)
+    session.start()
+    try:
+        wait_for(msgs, lambda m: isinstance(m, EpochEnd) and m.step >= 30)
+        reached = pause_and_settle(session, msgs)
+        assert reached >= 30 and of(msgs, Snapshot)[-1].step == reached
+    finally:
+        session.stop()
+        assert session.join(10)
+
+
 # ---------------------------------------------------------------- slow motion from the first step
 
 
