@@ -556,7 +556,13 @@ class TrainingSession(SessionMailbox):
         probes_back = 0.0  # when the newest snapshot's probes came back from the device
 
         def start_snapshot(p, o, norms):
-            """Start the probes of a snapshot: what ``send_snapshot`` fetches, still on the device."""
+            """Start the probes of a snapshot: what ``send_snapshot`` fetches, still on the device.
+
+            The snapshot interval counts from here: counted from the send, which may wait
+            behind a chunk started ahead, every other chunk would go unshown.
+            """
+            nonlocal last_snapshot
+            last_snapshot = time.perf_counter()
             nodes, probs, loss = probe(p, probe_xj, probe_yj)
             return {"nodes": nodes, "probs": probs, "loss": loss, "layers": p.get("layers", {}),
                     "norms": norms, "lr": o.hyperparams["learning_rate"], "plane": plane_probe(p)}
@@ -711,7 +717,6 @@ class TrainingSession(SessionMailbox):
                             emit_progress(time.perf_counter())
                             if shown_step != step:  # an epoch's end may just have shown it
                                 snapshot(params, opt_state, norms, step, epoch)
-                                last_snapshot = time.perf_counter()
                             wait_for_frame_end()
                             frame_start, frame_steps = None, 0
                             continue  # commands may have come in meanwhile
@@ -766,7 +771,7 @@ class TrainingSession(SessionMailbox):
                     now = time.perf_counter()
                     started = None
                     if paused or now - last_snapshot >= self.snapshot_interval:
-                        started, last_snapshot = start_snapshot(params, opt_state, norms), now
+                        started = start_snapshot(params, opt_state, norms)
                     # Start the next chunk (behind the snapshot's probes) before this one is
                     # reported, so the computation never waits for the Python below; not
                     # past the epoch, nor past a command, which is read before the chunk after.
@@ -782,7 +787,6 @@ class TrainingSession(SessionMailbox):
                 emit_progress(time.perf_counter())
                 self._epoch_end(epoch, step, epoch_losses, epoch_accs, t_epoch, params, evaluate, report_split)
                 snapshot(params, opt_state, norms, step, epoch)
-                last_snapshot = time.perf_counter()
         except _Stop:
             stopped = True
             params, opt_state = good

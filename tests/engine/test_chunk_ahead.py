@@ -101,12 +101,17 @@ def test_divergence_in_a_chunk_started_ahead_names_the_same_step_and_keeps_seen_
 # ---------------------------------------------------------------- pause, Step, learning rate (threaded)
 
 
+def started(proj, msgs: list, **kw) -> TrainingSession:
+    """A session on its own thread, in chunks of up to 8 whatever the timing."""
+    session = TrainingSession(proj, on_message=msgs.append, max_chunk=8, chunk_seconds=10.0, **kw)
+    session.start()
+    return session
+
+
 def test_pause_step_and_stop_with_chunks_started_ahead():
     proj = project(dataset="circle", epochs=100000, learning_rate=0.01)
     msgs: list = []
-    session = TrainingSession(proj, on_message=msgs.append, max_chunk=8, chunk_seconds=10.0,
-                              snapshot_interval=0.0, progress_interval=0.0)
-    session.start()
+    session = started(proj, msgs, snapshot_interval=0.0, progress_interval=0.0)
     try:
         wait_for(msgs, lambda m: isinstance(m, Progress) and m.step >= 30)
         reached = pause_and_settle(session, msgs)
@@ -139,11 +144,8 @@ def test_pause_step_and_stop_with_chunks_started_ahead():
 def test_a_pause_shows_the_step_it_stopped_at_between_snapshots():
     """Snapshots come at most every snapshot_interval; the chunk a pause lands after must
     still be shown, or the paused panels lag the step the status bar reports."""
-    proj = project(dataset="circle", epochs=100000)
     msgs: list = []
-    session = TrainingSession(proj, on_message=msgs.append, max_chunk=8, chunk_seconds=10.0,
-                              snapshot_interval=1e9, progress_interval=1e9)
-    session.start()
+    session = started(project(dataset="circle", epochs=100000), msgs, snapshot_interval=1e9, progress_interval=1e9)
     try:
         wait_for(msgs, lambda m: isinstance(m, EpochEnd) and m.step >= 30)
         reached = pause_and_settle(session, msgs)
