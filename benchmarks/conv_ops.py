@@ -72,9 +72,12 @@ def _child(batches, rounds):
         return jnp.asarray(rng.standard_normal(shape, np.float32) * np.sqrt(2.0 / fan_in))
 
     params0 = {
-        "k1": he((3, 3, 1, 8), 9), "b1": jnp.zeros(8),
-        "k2": he((3, 3, 8, 16), 72), "b2": jnp.zeros(16),
-        "w": he((7 * 7 * 16, 10), 784), "b": jnp.zeros(10),
+        "k1": he((3, 3, 1, 8), 9),
+        "b1": jnp.zeros(8),
+        "k2": he((3, 3, 8, 16), 72),
+        "b2": jnp.zeros(16),
+        "w": he((7 * 7 * 16, 10), 784),
+        "b": jnp.zeros(10),
     }
 
     def ref_net(p, x):
@@ -206,26 +209,42 @@ def main():
             env.pop("GLIBC_TUNABLES", None)
             if tun:
                 env["GLIBC_TUNABLES"] = tun
-            cmd = [sys.executable, __file__, "--child", "--rounds", str(a.rounds), "--batches", *map(str, a.batches)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                "--rounds",
+                str(a.rounds),
+                "--batches",
+                *map(str, a.batches),
+            ]
             out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-            line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+            line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
             if out.returncode or not line:
                 sys.exit(f"child failed ({label}):\n{out.stdout}\n{out.stderr}")
-            r = json.loads(line[-1][len("RESULT "):])
+            r = json.loads(line[-1][len("RESULT ") :])
             for k, v in r["samples_s"].items():
                 samples[label].setdefault(k, []).extend(v)
             info.setdefault(label, r)
             print(f"  process {proc + 1}/{a.procs} [{label}] done", file=sys.stderr)
 
     first = next(iter(info.values()))
-    print(f"data: {first['source']}, {a.procs} processes x {a.rounds} rounds per setting, "
-          f"{os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f}")
-    print("\nfirst-call (compile) seconds, default malloc:",
-          ", ".join(f"{k} {v}" for k, v in first["compile_s"].items()))
-    print("loss after the warm-up pass (all variants should agree):",
-          ", ".join(f"{k} {v:.5f}" for k, v in first["first_loss"].items()))
+    print(
+        f"data: {first['source']}, {a.procs} processes x {a.rounds} rounds per setting, "
+        f"{os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "\nfirst-call (compile) seconds, default malloc:",
+        ", ".join(f"{k} {v}" for k, v in first["compile_s"].items()),
+    )
+    print(
+        "loss after the warm-up pass (all variants should agree):",
+        ", ".join(f"{k} {v:.5f}" for k, v in first["first_loss"].items()),
+    )
     print()
-    print("| variant | batch | samples/s (default malloc) | vs ref | samples/s (GLIBC_TUNABLES) | vs ref | tunables effect |")
+    print(
+        "| variant | batch | samples/s (default malloc) | vs ref | samples/s (GLIBC_TUNABLES) | vs ref | tunables effect |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for b in a.batches:
         for name in ("ref-step", "ops-step", "ops-scan"):
@@ -235,8 +254,10 @@ def main():
             # Half the min-max range relative to the median: how noisy the cell is.
             sp = {lab: (max(samples[lab][k]) - min(samples[lab][k])) / 2 / m[lab] for lab in settings}
             d, g = m["default malloc"], m["GLIBC_TUNABLES"]
-            print(f"| {name} | {b} | {d:,.0f} (±{sp['default malloc']:.0%}) | {r['default malloc']:.2f}x | "
-                  f"{g:,.0f} (±{sp['GLIBC_TUNABLES']:.0%}) | {r['GLIBC_TUNABLES']:.2f}x | {g / d - 1:+.0%} |")
+            print(
+                f"| {name} | {b} | {d:,.0f} (±{sp['default malloc']:.0%}) | {r['default malloc']:.2f}x | "
+                f"{g:,.0f} (±{sp['GLIBC_TUNABLES']:.0%}) | {r['GLIBC_TUNABLES']:.2f}x | {g / d - 1:+.0%} |"
+            )
 
 
 if __name__ == "__main__":

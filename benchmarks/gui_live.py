@@ -59,8 +59,17 @@ def load_data():
         rng = np.random.default_rng(0)
         x = rng.random((12000, 28, 28, 1), dtype=np.float32)
         y = rng.integers(0, 10, 12000).astype(np.int32)
-        return Dataset("random", x[:10000], y[:10000], x[:0], y[:0], x[10000:], y[10000:],
-                       tuple(str(i) for i in range(10)), "image"), "random (no ../shared/datasets)"
+        return Dataset(
+            "random",
+            x[:10000],
+            y[:10000],
+            x[:0],
+            y[:0],
+            x[10000:],
+            y[10000:],
+            tuple(str(i) for i in range(10)),
+            "image",
+        ), "random (no ../shared/datasets)"
 
 
 class ProgressClock:
@@ -106,8 +115,8 @@ def thread_cpu(pid: int | str = "self") -> dict[str, float]:
                 text = f.read()
         except OSError:
             continue
-        name = text[text.index("(") + 1: text.rindex(")")]
-        fields = text[text.rindex(")") + 2:].split()
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return out
 
@@ -115,8 +124,9 @@ def thread_cpu(pid: int | str = "self") -> dict[str, float]:
 def cpu_line(label: str, before: dict[str, float], after: dict[str, float], wall: float) -> str:
     used = {k: (after[k] - before.get(k, 0.0)) / wall for k in after}
     top = sorted(used.items(), key=lambda kv: -kv[1])[:5]
-    return (f"CPU:      {label} {sum(used.values()):.2f} cores: "
-            + ", ".join(f"{k} {v:.2f}" for k, v in top if v >= 0.01))
+    return f"CPU:      {label} {sum(used.values()):.2f} cores: " + ", ".join(
+        f"{k} {v:.2f}" for k, v in top if v >= 0.01
+    )
 
 
 def slope_per_1000(points: list[tuple[int, float]]) -> float:
@@ -143,11 +153,19 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=15000)
     p.add_argument("--size", default="2400x1500", help="main window WIDTHxHEIGHT")
-    p.add_argument("--default-layout", action="store_true",
-                   help="keep the window's own layout (curves and the front tab only) instead of every panel")
-    p.add_argument("--thread", action="store_true",
-                   help="train on a thread of the window's process instead of the engine process")
-    p.add_argument("--profile", metavar="FILE", help="cProfile the GUI thread during the measured run into FILE")
+    p.add_argument(
+        "--default-layout",
+        action="store_true",
+        help="keep the window's own layout (curves and the front tab only) instead of every panel",
+    )
+    p.add_argument(
+        "--thread",
+        action="store_true",
+        help="train on a thread of the window's process instead of the engine process",
+    )
+    p.add_argument(
+        "--profile", metavar="FILE", help="cProfile the GUI thread during the measured run into FILE"
+    )
     args = p.parse_args()
 
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
@@ -246,6 +264,7 @@ def main() -> int:
                 return method(*a, **kw)
             finally:
                 update_seconds[key] += time.thread_time() - t
+
         return call
 
     for key in in_view:
@@ -258,7 +277,8 @@ def main() -> int:
     # the window's own project copy, with this run's step count (kwargs as the window passes them)
     make_session = TrainingSession if args.thread else ProcessSession
     w.bridge._session_factory = lambda p, **kw: make_session(
-        p.with_training(max_steps=target["project"].training.max_steps), dataset=ds, on_message=clock, **kw)
+        p.with_training(max_steps=target["project"].training.max_steps), dataset=ds, on_message=clock, **kw
+    )
 
     def run_window(project_):
         w.bridge.reset()
@@ -343,23 +363,40 @@ def main() -> int:
     late = sorted(lateness)
     p99 = late[int(0.99 * (len(late) - 1))] * 1000 if late else float("nan")
 
-    print(f"data {data_name}, {args.steps} steps of batch {batch}, window {width}x{height} offscreen, "
-          f"{os.cpu_count()} CPUs, training {'on a thread' if args.thread else 'in the engine process'}")
+    print(
+        f"data {data_name}, {args.steps} steps of batch {batch}, window {width}x{height} offscreen, "
+        f"{os.cpu_count()} CPUs, training {'on a thread' if args.thread else 'in the engine process'}"
+    )
     print(f"panels in view: {', '.join(in_view)}")
-    print(f"headless: {sps_headless:,.0f} samples/s (default session); {sps_headless_live:,.0f} samples/s "
-          f"with the window's settings {LIVE_SESSION}")
+    print(
+        f"headless: {sps_headless:,.0f} samples/s (default session); {sps_headless_live:,.0f} samples/s "
+        f"with the window's settings {LIVE_SESSION}"
+    )
     if sps_engine is not None:
-        print(f"engine process alone ({engine_threads()} XLA thread(s), the window's settings, no window): "
-              f"{sps_engine:,.0f} samples/s")
-    print(f"window:   {sps_gui:,.0f} samples/s, {len(frame_times)} frames in {wall:.1f} s, "
-          f"fps median {fps:.1f} (per-second {min(per_second, default=0)}-{max(per_second, default=0)}), "
-          f"{paints['n'] / wall:.1f} panel paints/s, GUI timer late p99 {p99:.1f} ms")
-    print("per panel: " + ", ".join(f"{k} {n} snapshots, {1000 * v.seconds[k] / n:.1f} ms each"
-                                    for k, n in v.updates.items() if n))
-    print("GUI-thread CPU per panel, update + paint: "
-          + ", ".join(f"{k} {1000 * update_seconds[k] / wall:.0f}+{1000 * t / wall:.0f}" for k, t in paint_seconds.items())
-          + f" ms/s (panels {1000 * (sum(update_seconds.values()) + sum(paint_seconds.values())) / wall:.0f} ms/s of "
-          + f"{1000 * gui_cpu / wall:.0f} ms/s in all, {1000 * gui_cpu / max(len(frame_times), 1):.1f} ms per frame)")
+        print(
+            f"engine process alone ({engine_threads()} XLA thread(s), the window's settings, no window): "
+            f"{sps_engine:,.0f} samples/s"
+        )
+    print(
+        f"window:   {sps_gui:,.0f} samples/s, {len(frame_times)} frames in {wall:.1f} s, "
+        f"fps median {fps:.1f} (per-second {min(per_second, default=0)}-{max(per_second, default=0)}), "
+        f"{paints['n'] / wall:.1f} panel paints/s, GUI timer late p99 {p99:.1f} ms"
+    )
+    print(
+        "per panel: "
+        + ", ".join(
+            f"{k} {n} snapshots, {1000 * v.seconds[k] / n:.1f} ms each" for k, n in v.updates.items() if n
+        )
+    )
+    print(
+        "GUI-thread CPU per panel, update + paint: "
+        + ", ".join(
+            f"{k} {1000 * update_seconds[k] / wall:.0f}+{1000 * t / wall:.0f}"
+            for k, t in paint_seconds.items()
+        )
+        + f" ms/s (panels {1000 * (sum(update_seconds.values()) + sum(paint_seconds.values())) / wall:.0f} ms/s of "
+        + f"{1000 * gui_cpu / wall:.0f} ms/s in all, {1000 * gui_cpu / max(len(frame_times), 1):.1f} ms per frame)"
+    )
     print(cpu_line("window process", cpu_window0, cpu_window1, wall))
     if engine_pid is not None:
         print(cpu_line("engine process", cpu_engine0, cpu_engine1, wall))
@@ -367,12 +404,16 @@ def main() -> int:
         if not mem:
             continue
         half = [m for m in mem if m[0] >= args.steps // 2]
-        print(f"memory:   {name} process RSS {mem[0][1]:,.0f} MiB at the start, {mem[-1][1]:,.0f} MiB at the end, "
-              f"slope {slope_per_1000(half):+.2f} MiB per 1,000 steps over the second half "
-              f"({slope_per_1000(mem):+.2f} over the whole run, {len(mem)} samples)")
+        print(
+            f"memory:   {name} process RSS {mem[0][1]:,.0f} MiB at the start, {mem[-1][1]:,.0f} MiB at the end, "
+            f"slope {slope_per_1000(half):+.2f} MiB per 1,000 steps over the second half "
+            f"({slope_per_1000(mem):+.2f} over the whole run, {len(mem)} samples)"
+        )
     h = v.history
-    print(f"timeline history: {len(h)} snapshots, {h.nbytes / 2**20:,.0f} MiB (bounded by "
-          f"{h.max_bytes / 2**20:,.0f} MiB), stride {h.stride}")
+    print(
+        f"timeline history: {len(h)} snapshots, {h.nbytes / 2**20:,.0f} MiB (bounded by "
+        f"{h.max_bytes / 2**20:,.0f} MiB), stride {h.stride}"
+    )
     if profiler is not None:
         import pstats
 
@@ -387,9 +428,11 @@ def main() -> int:
     baseline = (sps_headless + sps_headless_after) / 2
     print(f"headless after the window: {sps_headless_after:,.0f} samples/s (before it {sps_headless:,.0f})")
     if sps_engine is not None:
-        print(f"window against the engine process alone: {sps_gui / sps_engine:.2f}; the engine alone against "
-              f"headless: {sps_engine / baseline:.2f} (the most the window can reach while the engine "
-              f"computes on {engine_threads()} of {os.cpu_count()} CPUs)")
+        print(
+            f"window against the engine process alone: {sps_gui / sps_engine:.2f}; the engine alone against "
+            f"headless: {sps_engine / baseline:.2f} (the most the window can reach while the engine "
+            f"computes on {engine_threads()} of {os.cpu_count()} CPUs)"
+        )
     print(f"fps={fps:.1f} gui/headless={sps_gui / baseline:.2f}")
     return 0
 

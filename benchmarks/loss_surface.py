@@ -33,10 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def _parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats for the MLP")
-    ap.add_argument("--cnn-repeats", type=int, default=2, help="timed repeats for the CNN (minutes each on 2 cores)")
+    ap.add_argument(
+        "--cnn-repeats", type=int, default=2, help="timed repeats for the CNN (minutes each on 2 cores)"
+    )
     ap.add_argument("--grid", type=int, default=51)
     ap.add_argument("--samples", type=int, default=1000)
-    ap.add_argument("--data", default=os.environ.get("NNVIZ_BENCH_DATA", str(ROOT.parent / "shared" / "datasets")))
+    ap.add_argument(
+        "--data", default=os.environ.get("NNVIZ_BENCH_DATA", str(ROOT.parent / "shared" / "datasets"))
+    )
     ap.add_argument("--no-allocator-env", action="store_true")
     return ap.parse_args(argv)
 
@@ -54,8 +58,9 @@ def _dataset(project, folder: str, samples: int):
         x = rng.random((samples, 28, 28, 1), dtype=np.float32)
         y = rng.integers(0, 10, samples).astype(np.int32)
         empty_x, empty_y = x[:0], y[:0]
-        return Dataset("random", x, y, empty_x, empty_y, x[:10], y[:10],
-                       tuple(str(i) for i in range(10)), "image"), "random"
+        return Dataset(
+            "random", x, y, empty_x, empty_y, x[:10], y[:10], tuple(str(i) for i in range(10)), "image"
+        ), "random"
 
 
 def measure(preset: str, args, repeats: int) -> dict:
@@ -79,10 +84,18 @@ def measure(preset: str, args, repeats: int) -> dict:
         grid = landscape.plane(theta, d1, d2, axis, axis)
         times.append(time.perf_counter() - t)
     assert np.allclose(grid, first, rtol=1e-5, atol=1e-6, equal_nan=True)
-    return {"preset": preset, "data": kind, "params": landscape.n_params, "chunk": landscape.chunk,
-            "fast_first_layer": landscape.fast_layer is not None, "first_s": first_s,
-            "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
-            "points_per_s": args.grid ** 2 / statistics.median(times)}
+    return {
+        "preset": preset,
+        "data": kind,
+        "params": landscape.n_params,
+        "chunk": landscape.chunk,
+        "fast_first_layer": landscape.fast_layer is not None,
+        "first_s": first_s,
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "points_per_s": args.grid**2 / statistics.median(times),
+    }
 
 
 def main(argv=None) -> int:
@@ -90,16 +103,17 @@ def main(argv=None) -> int:
     ensure_allocator_env(__file__, args.no_allocator_env)
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    rows = [measure("fashion-mlp-sigmoid", args, args.repeats),
-            measure("mnist-cnn", args, args.cnn_repeats)]
+    rows = [measure("fashion-mlp-sigmoid", args, args.repeats), measure("mnist-cnn", args, args.cnn_repeats)]
     g = args.grid
     print(f"{g}x{g} grid, {args.samples} samples; seconds per grid (first call includes compiling)")
     head = f"{'preset':<22}{'data':<8}{'params':>8}{'chunk':>7}{'fast':>6}{'first':>8}{'median':>8}{'min':>8}{'max':>8}{'points/s':>10}"
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['preset']:<22}{r['data']:<8}{r['params']:>8,}{r['chunk']:>7}{'yes' if r['fast_first_layer'] else 'no':>6}"
-              f"{r['first_s']:>8.2f}{r['median_s']:>8.2f}{r['min_s']:>8.2f}{r['max_s']:>8.2f}{r['points_per_s']:>10.0f}")
+        print(
+            f"{r['preset']:<22}{r['data']:<8}{r['params']:>8,}{r['chunk']:>7}{'yes' if r['fast_first_layer'] else 'no':>6}"
+            f"{r['first_s']:>8.2f}{r['median_s']:>8.2f}{r['min_s']:>8.2f}{r['max_s']:>8.2f}{r['points_per_s']:>10.0f}"
+        )
     print(f"mlp_{g}x{g}_s={rows[0]['median_s']:.2f} cnn_{g}x{g}_s={rows[1]['median_s']:.2f}")
     return 0
 

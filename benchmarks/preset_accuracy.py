@@ -47,8 +47,9 @@ def main() -> int:
     for name in args.names:
         project = load_preset(name)
         t0 = time.perf_counter()
-        session = TrainingSession(project, data_dir=args.data_dir, download=False,
-                                  snapshot_interval=float("inf"))
+        session = TrainingSession(
+            project, data_dir=args.data_dir, download=False, snapshot_interval=float("inf")
+        )
         result = session.run()
         wall = time.perf_counter() - t0
         if not isinstance(result, Finished):
@@ -63,8 +64,12 @@ def main() -> int:
         met = target is None or acc >= target
         ok &= met
         rows.append((name, f"{acc:.4f}", target, "yes" if met else "NO", f"{per_epoch:.2f}", f"{wall:.1f}"))
-        print(f"{name}: test accuracy {acc:.4f} after {result.metrics['epochs']} epochs "
-              f"({result.metrics['steps']} steps)", file=sys.stderr, flush=True)
+        print(
+            f"{name}: test accuracy {acc:.4f} after {result.metrics['epochs']} epochs "
+            f"({result.metrics['steps']} steps)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     print("| preset | test accuracy | target | met | s/epoch | wall s |")
     print("| --- | --- | --- | --- | --- | --- |")

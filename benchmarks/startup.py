@@ -24,8 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def one_run(args: argparse.Namespace, config_dir: str) -> tuple[float, float]:
-    env = dict(os.environ, NNVIZ_STARTUP_PROBE="1", QT_QPA_PLATFORM=args.platform,
-               XDG_CONFIG_HOME=config_dir, XDG_DATA_HOME=config_dir)
+    env = dict(
+        os.environ,
+        NNVIZ_STARTUP_PROBE="1",
+        QT_QPA_PLATFORM=args.platform,
+        XDG_CONFIG_HOME=config_dir,
+        XDG_DATA_HOME=config_dir,
+    )
     cmd = [sys.executable, "-m", "nnviz"] + (["--preset", args.preset] if args.preset else [])
     t0 = time.time()
     r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -48,10 +53,15 @@ def main() -> int:
         for i in range(args.runs):
             total, inside = one_run(args, config_dir)
             times.append(total)
-            print(f"run {i + 1}: {total:.3f} s to the first shown window "
-                  f"({inside:.3f} s of it after nnviz.qt.app was imported)", flush=True)
-    print(f"min {min(times):.3f} s, max {max(times):.3f} s, runs {len(times)}, python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs, platform {args.platform}")
+            print(
+                f"run {i + 1}: {total:.3f} s to the first shown window "
+                f"({inside:.3f} s of it after nnviz.qt.app was imported)",
+                flush=True,
+            )
+    print(
+        f"min {min(times):.3f} s, max {max(times):.3f} s, runs {len(times)}, python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, platform {args.platform}"
+    )
     print(f"startup_s={statistics.median(times):.3f}")
     return 0
 

@@ -43,15 +43,21 @@ def _parse_args(argv=None):
     env = os.environ.get
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=int(env("NNVIZ_BENCH_ROUNDS", "5")))
-    ap.add_argument("--epochs", type=int, default=int(env("NNVIZ_BENCH_EPOCHS", "3")),
-                    help="epochs per measured run (nnviz evaluates the test set after each)")
-    ap.add_argument("--batches", default=env("NNVIZ_BENCH_BATCHES", "128,32"),
-                    help="comma-separated batch sizes")
+    ap.add_argument(
+        "--epochs",
+        type=int,
+        default=int(env("NNVIZ_BENCH_EPOCHS", "3")),
+        help="epochs per measured run (nnviz evaluates the test set after each)",
+    )
+    ap.add_argument(
+        "--batches", default=env("NNVIZ_BENCH_BATCHES", "128,32"), help="comma-separated batch sizes"
+    )
     ap.add_argument("--data", default=env("NNVIZ_BENCH_DATA", "/work/shared/datasets"))
     ap.add_argument("--scan-chunk", type=int, default=200, help="steps per lax.scan call in bare_jax")
     ap.add_argument("--no-torch", action="store_true")
-    ap.add_argument("--no-allocator-env", action="store_true",
-                    help="do not re-execute with the allocator environment")
+    ap.add_argument(
+        "--no-allocator-env", action="store_true", help="do not re-execute with the allocator environment"
+    )
     ap.add_argument("-v", "--verbose", action="store_true", help="print every single measurement")
     return ap.parse_args(argv)
 
@@ -76,10 +82,15 @@ def load_data(folder: str):
     rng = np.random.default_rng(0)
     ds = Dataset(
         "fashion-mnist",
-        rng.random((60000, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 60000).astype(np.int32),
-        np.zeros((0, 28, 28, 1), np.float32), np.zeros(0, np.int32),
-        rng.random((10000, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 10000).astype(np.int32),
-        tuple(str(i) for i in range(10)), "image")
+        rng.random((60000, 28, 28, 1), dtype=np.float32),
+        rng.integers(0, 10, 60000).astype(np.int32),
+        np.zeros((0, 28, 28, 1), np.float32),
+        np.zeros(0, np.int32),
+        rng.random((10000, 28, 28, 1), dtype=np.float32),
+        rng.integers(0, 10, 10000).astype(np.int32),
+        tuple(str(i) for i in range(10)),
+        "image",
+    )
     return ds, f"random data of Fashion-MNIST's shape ({why})"
 
 
@@ -94,8 +105,9 @@ def run_nnviz(project, ds, batch: int, epochs: int) -> dict:
 
     proj = project.with_training(batch_size=batch, epochs=epochs, max_steps=0)
     log: list[tuple[float, object]] = []
-    session = TrainingSession(proj, dataset=ds, snapshot_interval=0.1,
-                              on_message=lambda m: log.append((time.perf_counter(), m)))
+    session = TrainingSession(
+        proj, dataset=ds, snapshot_interval=0.1, on_message=lambda m: log.append((time.perf_counter(), m))
+    )
     result = session.run()
     if not isinstance(result, Finished) or result.reason != "completed":
         raise RuntimeError(f"nnviz training did not complete: {result}")
@@ -109,13 +121,22 @@ def run_nnviz(project, ds, batch: int, epochs: int) -> dict:
     # The same run from the end of epoch 1 on: everything (evaluation included) is compiled.
     t_ep1 = next((t for t, m in log if isinstance(m, EpochEnd)), None)
     late = [(t, s) for t, s in prog if t_ep1 is not None and t > t_ep1]
-    sps_late = ((late[-1][1] - late[0][1]) * batch / (late[-1][0] - late[0][0])
-                if len(late) >= 2 and late[-1][1] > late[0][1] else float("nan"))
-    return {"sps": (s1 - s0) * batch / (t1 - t0), "sps_after_epoch1": sps_late,
-            "steps": s1 - s0, "seconds": t1 - t0,
-            "chunk": session.chunk_steps, "evals_in_window": n_eval,
-            "train_seconds": result.metrics["train_seconds"], "total_steps": result.step,
-            "test_acc": result.metrics["test_accuracy"]}
+    sps_late = (
+        (late[-1][1] - late[0][1]) * batch / (late[-1][0] - late[0][0])
+        if len(late) >= 2 and late[-1][1] > late[0][1]
+        else float("nan")
+    )
+    return {
+        "sps": (s1 - s0) * batch / (t1 - t0),
+        "sps_after_epoch1": sps_late,
+        "steps": s1 - s0,
+        "seconds": t1 - t0,
+        "chunk": session.chunk_steps,
+        "evals_in_window": n_eval,
+        "train_seconds": result.metrics["train_seconds"],
+        "total_steps": result.step,
+        "test_acc": result.metrics["test_accuracy"],
+    }
 
 
 LATE = "nnviz_after_ep1"
@@ -153,8 +174,12 @@ def _bare_fns(chunk: int):
     def init(seed=0):
         k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
         glorot = jax.nn.initializers.glorot_uniform()
-        p = {"w1": glorot(k1, (784, 128), jnp.float32), "b1": jnp.zeros(128, jnp.float32),
-             "w2": glorot(k2, (128, 10), jnp.float32), "b2": jnp.zeros(10, jnp.float32)}
+        p = {
+            "w1": glorot(k1, (784, 128), jnp.float32),
+            "b1": jnp.zeros(128, jnp.float32),
+            "w2": glorot(k2, (128, 10), jnp.float32),
+            "b2": jnp.zeros(10, jnp.float32),
+        }
         return p, tx.init(p)
 
     _BARE_CACHE["fns"] = (train_chunk, init)
@@ -177,8 +202,9 @@ def run_bare_jax(ds, batch: int, total_steps: int, chunk: int, seed: int = 0) ->
     rng = np.random.default_rng(seed)
     n_chunks = max(2, round(total_steps / chunk)) + 1  # +1: the warm-up call
     need = n_chunks * chunk
-    order = np.concatenate([rng.permutation(n)[: spe * batch].reshape(spe, batch)
-                            for _ in range(-(-need // spe))])[:need].astype(np.int32)
+    order = np.concatenate(
+        [rng.permutation(n)[: spe * batch].reshape(spe, batch) for _ in range(-(-need // spe))]
+    )[:need].astype(np.int32)
     order = order.reshape(n_chunks, chunk, batch)
     p, o = init(seed)
     p, o, losses = train_chunk(p, o, X, Y, jnp.asarray(order[0]))  # compile (or cache hit) + warm-up
@@ -210,8 +236,9 @@ def run_torch(ds, batch: int, total_steps: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     warm = 20
     need = total_steps + warm
-    order = np.concatenate([rng.permutation(n)[: spe * batch].reshape(spe, batch)
-                            for _ in range(-(-need // spe))])[:need]
+    order = np.concatenate(
+        [rng.permutation(n)[: spe * batch].reshape(spe, batch) for _ in range(-(-need // spe))]
+    )[:need]
     order = torch.from_numpy(order.astype(np.int64))
 
     def step(i):
@@ -253,6 +280,7 @@ def main(argv=None) -> int:
     if not args.no_torch:
         try:
             import torch  # noqa: F401
+
             have_torch = True
         except ImportError:
             print("torch: not installed")
@@ -260,11 +288,18 @@ def main(argv=None) -> int:
     project = load_preset("fashion-mlp-sigmoid")
     ds, data_desc = load_data(args.data)
     print(f"data: {data_desc}")
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}; allocator env: "
-          + (", ".join(f"{k}={os.environ.get(k)}" for k in ALLOCATOR_ENV) if not args.no_allocator_env
-             else "(not set)"))
-    print(f"rounds={args.rounds} epochs/run={args.epochs} batches={batches} bare scan chunk={args.scan_chunk}")
+    print(
+        f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}; allocator env: "
+        + (
+            ", ".join(f"{k}={os.environ.get(k)}" for k in ALLOCATOR_ENV)
+            if not args.no_allocator_env
+            else "(not set)"
+        )
+    )
+    print(
+        f"rounds={args.rounds} epochs/run={args.epochs} batches={batches} bare scan chunk={args.scan_chunk}"
+    )
 
     variants = ["nnviz", "bare_jax"] + (["torch"] if have_torch else [])
     rows = ["nnviz", LATE] + variants[1:]  # LATE: the nnviz run measured from epoch 1's end
@@ -273,7 +308,7 @@ def main(argv=None) -> int:
     for r in range(args.rounds):
         for b in batches:
             steps = args.epochs * (len(ds.x_train) // b)
-            order = variants[r % len(variants):] + variants[: r % len(variants)]
+            order = variants[r % len(variants) :] + variants[: r % len(variants)]
             got = {}
             for v in order:
                 if v == "nnviz":
@@ -288,7 +323,9 @@ def main(argv=None) -> int:
                     got[LATE] = {"sps": res["sps_after_epoch1"]}
                     sps.setdefault((LATE, b), []).append(res["sps_after_epoch1"])
                 if args.verbose:
-                    extra = {k: (round(x, 3) if isinstance(x, float) else x) for k, x in res.items() if k != "sps"}
+                    extra = {
+                        k: (round(x, 3) if isinstance(x, float) else x) for k, x in res.items() if k != "sps"
+                    }
                     print(f"  round {r + 1} B{b} {v:9s} {res['sps']:10.0f}/s {extra}", flush=True)
             for v in rows:  # ratios within a round: the noise they share cancels
                 ratios.setdefault((v, b), []).append(got[v]["sps"] / got["bare_jax"]["sps"])
@@ -300,11 +337,15 @@ def main(argv=None) -> int:
     for b in batches:
         for v in rows:
             xs = sps[(v, b)]
-            print(f"| {v} | {b} | {statistics.median(xs):,.0f} | {min(xs):,.0f}..{max(xs):,.0f} "
-                  f"| {statistics.median(ratios[(v, b)]):.2f} |")
+            print(
+                f"| {v} | {b} | {statistics.median(xs):,.0f} | {min(xs):,.0f}..{max(xs):,.0f} "
+                f"| {statistics.median(ratios[(v, b)]):.2f} |"
+            )
     print(f"total {time.perf_counter() - t_all:.0f} s")
-    print(f"({LATE}: the same nnviz runs timed from the end of epoch 1, after the evaluation's "
-          "one-time compile; the nnviz row and the last line include it)")
+    print(
+        f"({LATE}: the same nnviz runs timed from the end of epoch 1, after the evaluation's "
+        "one-time compile; the nnviz row and the last line include it)"
+    )
     key_b = 128 if 128 in batches else batches[0]
     print(f"nnviz/bare_jax={statistics.median(ratios[('nnviz', key_b)]):.2f}", flush=True)
     return 0

@@ -29,7 +29,6 @@ class CliError(Exception):
     """A user-facing failure: printed as is, exit status 2."""
 
 
-
 def checked(project, data_dir):
     """The dataset's context and the network's analysis, or a CliError saying what is wrong."""
     problems = project.training.validate()
@@ -38,20 +37,27 @@ def checked(project, data_dir):
     ctx = dataset_context(project.dataset, data_dir)
     analysis = analyze(project.network, ctx)
     if not analysis.ok:
-        raise CliError("the network is not valid:\n" + "\n".join(f"  - {m}" for m in analysis.messages(project.network)))
+        raise CliError(
+            "the network is not valid:\n" + "\n".join(f"  - {m}" for m in analysis.messages(project.network))
+        )
     return ctx, analysis
+
 
 def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("project", nargs="?", help="project file (.json)")
     p.add_argument("--preset", metavar="NAME", help="use a shipped example instead of a file")
-    p.add_argument("--data-dir", metavar="DIR",
-                   help="folder holding mnist/ and fashion-mnist/ (default: $NNVIZ_DATA_DIR or the cache)")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder holding mnist/ and fashion-mnist/ (default: $NNVIZ_DATA_DIR or the cache)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="nnviz", description="Build neural networks and watch them learn. "
-        "Without a command, opens the desktop app.")
+        prog="nnviz",
+        description="Build neural networks and watch them learn. Without a command, opens the desktop app.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a project or preset and print its metrics")
@@ -67,26 +73,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("presets", help="list the shipped example projects")
 
-    f = sub.add_parser("surface", help="train, then draw the loss surface and the path training took on it",
-                       description="Train a project (or load its saved weights), compute its loss surface "
-                       "on a fixed subset of the training samples and write it as a PNG. Without a project, "
-                       "--method exact uses a built-in neuron with two weights.")
+    f = sub.add_parser(
+        "surface",
+        help="train, then draw the loss surface and the path training took on it",
+        description="Train a project (or load its saved weights), compute its loss surface "
+        "on a fixed subset of the training samples and write it as a PNG. Without a project, "
+        "--method exact uses a built-in neuron with two weights.",
+    )
     _add_source(f)
-    f.add_argument("--method", choices=SURFACE_METHODS, default="pca",
-                   help="pca: the plane of the descent (default); random: two filter-normalised random "
-                   "directions around the weights; line: from the initial to the trained weights; "
-                   "exact: a model with exactly two weights; race: every optimizer from the same start")
+    f.add_argument(
+        "--method",
+        choices=SURFACE_METHODS,
+        default="pca",
+        help="pca: the plane of the descent (default); random: two filter-normalised random "
+        "directions around the weights; line: from the initial to the trained weights; "
+        "exact: a model with exactly two weights; race: every optimizer from the same start",
+    )
     f.add_argument("--grid", type=int, default=31, metavar="N", help="grid points per side (default 31)")
-    f.add_argument("--samples", type=int, default=1000, metavar="N",
-                   help="training samples the loss is measured on (default 1000)")
-    f.add_argument("--out", metavar="FILE.png", help="write the picture here (default: <project>-<method>.png; "
-                   "none with --json unless given)")
+    f.add_argument(
+        "--samples",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="training samples the loss is measured on (default 1000)",
+    )
+    f.add_argument(
+        "--out",
+        metavar="FILE.png",
+        help="write the picture here (default: <project>-<method>.png; none with --json unless given)",
+    )
     f.add_argument("--json", action="store_true", help="print one JSON object: the grid, the path, seconds")
     f.add_argument("--epochs", type=int, help="override the project's number of epochs")
-    f.add_argument("--steps", type=int, help="train only this many steps (race: steps per optimizer, default 200)")
+    f.add_argument(
+        "--steps", type=int, help="train only this many steps (race: steps per optimizer, default 200)"
+    )
     f.add_argument("--seed", type=int, help="override the project's random seed")
-    f.add_argument("--saved-weights", action="store_true",
-                   help="use the weights saved beside the project (NAME.weights.msgpack) instead of training")
+    f.add_argument(
+        "--saved-weights",
+        action="store_true",
+        help="use the weights saved beside the project (NAME.weights.msgpack) instead of training",
+    )
     f.add_argument("--log", action="store_true", help="colour the loss on a log scale")
     f.add_argument("--no-download", action="store_true", help="fail instead of downloading datasets")
     return parser
@@ -121,13 +147,22 @@ def cmd_summary(args) -> int:
     net = project.network
     analysis = analyze(net, ctx)
     order = analysis.order or list(net.nodes)
-    rows = [(net.nodes[n].name, net.nodes[n].type, shape_text(analysis.shapes.get(n)),
-             f"{analysis.param_counts.get(n, 0):,}") for n in order]
+    rows = [
+        (
+            net.nodes[n].name,
+            net.nodes[n].type,
+            shape_text(analysis.shapes.get(n)),
+            f"{analysis.param_counts.get(n, 0):,}",
+        )
+        for n in order
+    ]
     head = ("Node", "Type", "Output shape", "Params")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
-    line = "  ".join("{:<%d}" % w for w in widths[:3]) + "  {:>%d}" % widths[3]
-    print(f'Network "{project.name}" on {ctx.dataset_name} (input {shape_text(ctx.input_shape)}, '
-          f"{ctx.n_classes} classes)")
+    line = "  ".join(f"{{:<{w}}}" for w in widths[:3]) + f"  {{:>{widths[3]}}}"
+    print(
+        f'Network "{project.name}" on {ctx.dataset_name} (input {shape_text(ctx.input_shape)}, '
+        f"{ctx.n_classes} classes)"
+    )
     print(line.format(*head))
     print("-" * (sum(widths) + 6))
     for r in rows:
@@ -166,19 +201,30 @@ class _ProgressBar:
             if self.tty and now - self.last_draw > 0.1:
                 self.last_draw = now
                 filled = int(msg.epoch_fraction * 30)
-                self._draw(f"{self._epoch(msg.epoch, msg)} [{'#' * filled}{'.' * (30 - filled)}] "
-                           f"loss {msg.train_loss:.4f}  acc {msg.train_accuracy:.4f}  "
-                           f"{msg.samples_per_second / 1000:.1f}k samples/s")
+                self._draw(
+                    f"{self._epoch(msg.epoch, msg)} [{'#' * filled}{'.' * (30 - filled)}] "
+                    f"loss {msg.train_loss:.4f}  acc {msg.train_accuracy:.4f}  "
+                    f"{msg.samples_per_second / 1000:.1f}k samples/s"
+                )
         elif isinstance(msg, EpochEnd):
-            val = "" if math.isnan(msg.val_loss) else f"  val_loss {msg.val_loss:.4f}  val_acc {msg.val_accuracy:.4f}"
-            self._draw(f"{self._epoch(msg.epoch)} [{'#' * 30}] {msg.seconds:.1f}s  "
-                       f"loss {msg.train_loss:.4f}  acc {msg.train_accuracy:.4f}{val}  "
-                       f"test_loss {msg.test_loss:.4f}  test_acc {msg.test_accuracy:.4f}", final=True)
+            val = (
+                ""
+                if math.isnan(msg.val_loss)
+                else f"  val_loss {msg.val_loss:.4f}  val_acc {msg.val_accuracy:.4f}"
+            )
+            self._draw(
+                f"{self._epoch(msg.epoch)} [{'#' * 30}] {msg.seconds:.1f}s  "
+                f"loss {msg.train_loss:.4f}  acc {msg.train_accuracy:.4f}{val}  "
+                f"test_loss {msg.test_loss:.4f}  test_acc {msg.test_accuracy:.4f}",
+                final=True,
+            )
 
     def _epoch(self, epoch: int, progress=None) -> str:
         if self.total is not None:
             return f"Epoch {epoch}/{self.total}"
-        return f"Epoch {epoch}" + (f" · step {progress.step:,}/{progress.total_steps:,}" if progress is not None else "")
+        return f"Epoch {epoch}" + (
+            f" · step {progress.step:,}/{progress.total_steps:,}" if progress is not None else ""
+        )
 
     def _draw(self, text: str, final: bool = False) -> None:
         if self.tty:
@@ -206,8 +252,13 @@ def cmd_train(args) -> int:
         if not target.is_dir() or not os.access(target, os.W_OK):
             raise CliError(f"cannot write weights to {args.save_weights}: {target} is not a writable folder")
     bar = None if args.json else _ProgressBar(sys.stderr, project.training)
-    session = TrainingSession(project, data_dir=args.data_dir, download=not args.no_download,
-                              on_message=bar, snapshot_interval=math.inf)
+    session = TrainingSession(
+        project,
+        data_dir=args.data_dir,
+        download=not args.no_download,
+        on_message=bar,
+        snapshot_interval=math.inf,
+    )
     result = session.run()
     if isinstance(result, Failed):
         raise CliError(result.reason)
@@ -219,17 +270,26 @@ def cmd_train(args) -> int:
         out["project"] = project.name
         out["stopped"] = result.reason != "completed"
         out["history"] = [
-            {"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
-             "test_loss": e.test_loss, "test_accuracy": e.test_accuracy, "seconds": e.seconds}
-            for e in session.history]
+            {
+                "epoch": e.epoch,
+                "train_loss": e.train_loss,
+                "train_accuracy": e.train_accuracy,
+                "test_loss": e.test_loss,
+                "test_accuracy": e.test_accuracy,
+                "seconds": e.seconds,
+            }
+            for e in session.history
+        ]
         print(json.dumps(out))
         return 0
     rows = [("train", m["train_loss"], m["train_accuracy"])]
     if not math.isnan(m["val_loss"]):
         rows.append(("validation", m["val_loss"], m["val_accuracy"]))
     rows.append(("test", m["test_loss"], m["test_accuracy"]))
-    print(f"\n{project.name}: {m['epochs']} epochs, {m['steps']} steps, {m['params']:,} parameters, "
-          f"{m['seconds']:.1f} s")
+    print(
+        f"\n{project.name}: {m['epochs']} epochs, {m['steps']} steps, {m['params']:,} parameters, "
+        f"{m['seconds']:.1f} s"
+    )
     print(f"{'split':<12}{'loss':>10}{'accuracy':>10}")
     for name, loss, acc in rows:
         print(f"{name:<12}{loss:>10.4f}{acc:>10.4f}")
@@ -244,7 +304,7 @@ def cmd_presets(args) -> int:
 
 
 class _SurfaceProgress:
-    """"Loss surface: 40 %" on stderr, redrawn in place on a terminal, every tenth otherwise."""
+    """ "Loss surface: 40 %" on stderr, redrawn in place on a terminal, every tenth otherwise."""
 
     def __init__(self, stream) -> None:
         self.stream, self.tty, self.last = stream, stream.isatty(), -1
@@ -252,8 +312,10 @@ class _SurfaceProgress:
     def __call__(self, done: int, total: int) -> None:
         tenth = done * 10 // max(total, 1)
         if self.tty:
-            self.stream.write(f"\r\x1b[2KLoss surface: {done / max(total, 1):4.0%} ({done}/{total} points)"
-                              + ("\n" if done >= total else ""))
+            self.stream.write(
+                f"\r\x1b[2KLoss surface: {done / max(total, 1):4.0%} ({done}/{total} points)"
+                + ("\n" if done >= total else "")
+            )
         elif tenth != self.last:
             self.stream.write(f"Loss surface: {done / max(total, 1):.0%}\n")
         self.last = tenth
@@ -275,7 +337,9 @@ def render_surface_png(surface, path, *, log: bool = False, size: tuple[int, int
     Qt is imported here only: the other commands (and core and engine) never load it.
     Without a display, Qt's offscreen platform is used.
     """
-    if not os.environ.get("QT_QPA_PLATFORM") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if not os.environ.get("QT_QPA_PLATFORM") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
@@ -322,16 +386,20 @@ def cmd_surface(args) -> int:
         project = project.with_training(max_steps=args.steps)
     ctx, analysis = checked(project, args.data_dir)
     if args.method == "exact" and analysis.total_params != 2:
-        raise CliError(f"--method exact needs a network with exactly 2 weights; this one has "
-                       f"{analysis.total_params:,} (run `nnviz surface --method exact` without a project "
-                       "for the built-in two-weight neuron)")
+        raise CliError(
+            f"--method exact needs a network with exactly 2 weights; this one has "
+            f"{analysis.total_params:,} (run `nnviz surface --method exact` without a project "
+            "for the built-in two-weight neuron)"
+        )
     weights_path = None
     if args.saved_weights:
         if project_path is None:
             raise CliError("--saved-weights needs a project file (the weights are read from beside it)")
         if args.method in ("pca", "race"):
-            raise CliError(f"--method {args.method} needs a training path; saved weights have none "
-                           "(use random or line, or drop --saved-weights)")
+            raise CliError(
+                f"--method {args.method} needs a training path; saved weights have none "
+                "(use random or line, or drop --saved-weights)"
+            )
         name = project_path.name[:-5] if project_path.name.endswith(".json") else project_path.stem
         weights_path = project_path.with_name(name + WEIGHTS_SUFFIX)
         if not weights_path.is_file():
@@ -356,14 +424,22 @@ def cmd_surface(args) -> int:
     if weights_path is not None or args.method == "race":
         dataset = load_dataset(project.dataset, args.data_dir, download=not args.no_download)
     else:
-        session = TrainingSession(project, data_dir=args.data_dir, download=not args.no_download,
-                                  on_message=recorder, snapshot_interval=0.0, chunk_seconds=0.02)
+        session = TrainingSession(
+            project,
+            data_dir=args.data_dir,
+            download=not args.no_download,
+            on_message=recorder,
+            snapshot_interval=0.0,
+            chunk_seconds=0.02,
+        )
         result = session.run()
         if isinstance(result, Failed):
             raise CliError(result.reason)
         dataset = session.dataset
         trained = {"steps": result.step, "train_seconds": result.metrics.get("seconds")}
-    landscape = sf.LossLandscape.from_project(project, dataset, samples=args.samples, seed=project.training.seed)
+    landscape = sf.LossLandscape.from_project(
+        project, dataset, samples=args.samples, seed=project.training.seed
+    )
     trajectory = recorder.trajectory()
     if weights_path is not None:
         from .engine.weights import load_weights
@@ -380,41 +456,68 @@ def cmd_surface(args) -> int:
     if args.method == "pca":
         surface = sf.trajectory_surface(landscape, trajectory, args.grid, progress=progress)
     elif args.method == "random":
-        surface = sf.random_surface(landscape, theta_end, args.grid, seed=project.training.seed,
-                                    trajectory=path, progress=progress)
+        surface = sf.random_surface(
+            landscape, theta_end, args.grid, seed=project.training.seed, trajectory=path, progress=progress
+        )
     elif args.method == "line":
-        surface = sf.line_surface(landscape, landscape.theta_init, theta_end, args.grid, trajectory=path,
-                                  progress=progress)
+        surface = sf.line_surface(
+            landscape, landscape.theta_init, theta_end, args.grid, trajectory=path, progress=progress
+        )
     elif args.method == "exact":
         surface = sf.exact_surface(landscape, path, args.grid, progress=progress)
     else:
-        result = sf.race(project, dataset, steps=args.steps or 200, samples=args.samples, resolution=args.grid,
-                         landscape=landscape, progress=progress)
+        result = sf.race(
+            project,
+            dataset,
+            steps=args.steps or 200,
+            samples=args.samples,
+            resolution=args.grid,
+            landscape=landscape,
+            progress=progress,
+        )
         surface, race_rates = result.surface, result.learning_rates
     written = render_surface_png(surface, out, log=args.log) if out is not None else None
     seconds = time.perf_counter() - t_start
     if args.json:
         data = surface.to_json()
         first = data["paths"][0] if data["paths"] else None
-        print(json.dumps({
-            "project": project.name, "method": surface.method, "labels": data["labels"],
-            "grid": {"a": data["a"], "b": data["b"], "loss": data["loss"]},
-            "path": first, "paths": data["paths"], "center_loss": data["center_loss"],
-            "explained_variance": data["explained_variance"], "n_params": surface.n_params,
-            "samples": surface.samples, "surface_seconds": surface.seconds, "seconds": seconds,
-            "learning_rates": race_rates, "trained": trained, "out": str(written) if written else None}))
+        print(
+            json.dumps(
+                {
+                    "project": project.name,
+                    "method": surface.method,
+                    "labels": data["labels"],
+                    "grid": {"a": data["a"], "b": data["b"], "loss": data["loss"]},
+                    "path": first,
+                    "paths": data["paths"],
+                    "center_loss": data["center_loss"],
+                    "explained_variance": data["explained_variance"],
+                    "n_params": surface.n_params,
+                    "samples": surface.samples,
+                    "surface_seconds": surface.seconds,
+                    "seconds": seconds,
+                    "learning_rates": race_rates,
+                    "trained": trained,
+                    "out": str(written) if written else None,
+                }
+            )
+        )
         return 0
     print(f"\n{project.name}: {surface.title.lower()}")
-    print(f"{surface.n_params:,} parameters, loss on {surface.samples:,} training samples, "
-          f"{args.grid}x{args.grid if not surface.is_line else 1} grid in {surface.seconds:.1f} s")
+    print(
+        f"{surface.n_params:,} parameters, loss on {surface.samples:,} training samples, "
+        f"{args.grid}x{args.grid if not surface.is_line else 1} grid in {surface.seconds:.1f} s"
+    )
     ev = surface.explained_variance
     if all(math.isfinite(v) for v in ev):
         print(f"the plane explains {100 * ev[0]:.1f}% + {100 * ev[1]:.1f}% of the path's movement")
     for p in surface.paths:
         label = sf.optimizer_label(p.name) if surface.method == "race" else "path"
         off = f", {p.off_plane[-1]:.3g} off the plane" if surface.method not in ("exact",) else ""
-        print(f"{label:<20} loss {p.loss[0]:.4f} -> {p.loss[-1]:.4f} in {int(p.steps[-1])} steps{off}"
-              + (" (diverged)" if p.diverged else ""))
+        print(
+            f"{label:<20} loss {p.loss[0]:.4f} -> {p.loss[-1]:.4f} in {int(p.steps[-1])} steps{off}"
+            + (" (diverged)" if p.diverged else "")
+        )
     print(f"wrote {written}")
     return 0
 
@@ -425,8 +528,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    handler = {"train": cmd_train, "summary": cmd_summary, "presets": cmd_presets,
-               "surface": cmd_surface}[args.command]
+    handler = {"train": cmd_train, "summary": cmd_summary, "presets": cmd_presets, "surface": cmd_surface}[
+        args.command
+    ]
     from .engine.surface import SurfaceError  # numpy only until a surface is computed
 
     try:

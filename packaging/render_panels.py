@@ -33,22 +33,34 @@ from nnviz.engine.session import TrainingSession  # noqa: E402
 
 def mnist(limit: int = 6000, test: int = 1000, name: str = "mnist") -> Dataset:
     if (SHARED / name / "train-images-idx3-ubyte.gz").exists():
-        ds = load_dataset(DatasetSpec(name, validation_split=0.1, train_limit=limit), str(SHARED), download=False)
+        ds = load_dataset(
+            DatasetSpec(name, validation_split=0.1, train_limit=limit), str(SHARED), download=False
+        )
         return dataclasses.replace(ds, x_test=ds.x_test[:test], y_test=ds.y_test[:test])
     print("no MNIST files; using random images")
     rng = np.random.default_rng(0)
     x = rng.random((limit + test, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, limit + test).astype(np.int32)
     n_val = limit // 10
-    return Dataset("random", x[n_val:limit], y[n_val:limit], x[:n_val], y[:n_val], x[limit:], y[limit:],
-                   tuple(str(i) for i in range(10)), "image")
+    return Dataset(
+        "random",
+        x[n_val:limit],
+        y[n_val:limit],
+        x[:n_val],
+        y[:n_val],
+        x[limit:],
+        y[limit:],
+        tuple(str(i) for i in range(10)),
+        "image",
+    )
 
 
 def train(project, dataset=None, **kw):
     msgs: list = []
     kw.setdefault("snapshot_interval", 0.0)
-    session = TrainingSession(project, dataset=dataset, on_message=msgs.append, download=False,
-                              data_dir=str(SHARED), **kw)
+    session = TrainingSession(
+        project, dataset=dataset, on_message=msgs.append, download=False, data_dir=str(SHARED), **kw
+    )
     t = time.perf_counter()
     result = session.run()
     print(f"  trained {project.name!r}: {result} in {time.perf_counter() - t:.1f}s")
@@ -56,8 +68,9 @@ def train(project, dataset=None, **kw):
 
 
 def render(name: str, project, session, msgs, out: Path, panels, size=(1100, 700), sample: int = 0):
-    from nnviz.qt.panels import DatasetInfo
     from PySide6.QtWidgets import QApplication
+
+    from nnviz.qt.panels import DatasetInfo
 
     ds = session.dataset
     info = DatasetInfo.from_dataset(ds)
@@ -95,8 +108,16 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from nnviz.qt.panels import (ActivationsPanel, ConvPanel, CurvesPanel, DecisionBoundaryPanel, GradientsPanel,
-                                 NetworkPanel, PredictionPanel, WeightsPanel)
+    from nnviz.qt.panels import (
+        ActivationsPanel,
+        ConvPanel,
+        CurvesPanel,
+        DecisionBoundaryPanel,
+        GradientsPanel,
+        NetworkPanel,
+        PredictionPanel,
+        WeightsPanel,
+    )
 
     app = QApplication.instance() or QApplication([])  # noqa: F841
     want = set(args.only.split(",")) if args.only else None
@@ -107,8 +128,21 @@ def main() -> None:
     if wanted("xor"):
         proj = load_preset("xor-one-hidden").with_training(epochs=8)
         s, msgs = train(proj)
-        render("xor", proj, s, msgs, out, [DecisionBoundaryPanel, CurvesPanel, WeightsPanel, ActivationsPanel,
-                                           GradientsPanel, PredictionPanel])
+        render(
+            "xor",
+            proj,
+            s,
+            msgs,
+            out,
+            [
+                DecisionBoundaryPanel,
+                CurvesPanel,
+                WeightsPanel,
+                ActivationsPanel,
+                GradientsPanel,
+                PredictionPanel,
+            ],
+        )
     if wanted("spiral"):
         proj = load_preset("spiral-playground").with_training(epochs=30)
         s, msgs = train(proj)
@@ -117,8 +151,15 @@ def main() -> None:
         ds = mnist()
         proj = load_preset("mnist-cnn").with_training(epochs=2, batch_size=64)
         s, msgs = train(proj, ds, probe_size=32)
-        render("mnist-cnn", proj, s, msgs, out, [ConvPanel, ActivationsPanel, PredictionPanel, CurvesPanel,
-                                                 WeightsPanel, GradientsPanel], size=(1200, 900))
+        render(
+            "mnist-cnn",
+            proj,
+            s,
+            msgs,
+            out,
+            [ConvPanel, ActivationsPanel, PredictionPanel, CurvesPanel, WeightsPanel, GradientsPanel],
+            size=(1200, 900),
+        )
     if wanted("mlp"):
         ds = mnist()
         proj = load_preset("mnist-mlp-256").with_training(epochs=2)

@@ -56,8 +56,9 @@ def main() -> int:
         app.setPalette(dark_palette())
     tmp = tempfile.mkdtemp(prefix="nnviz-shot-")
     settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)  # no user state
-    w = MainWindow(ProjectDocument(load_preset(args.preset)), settings=settings, autosave_dir=tmp,
-                   data_dir=args.data_dir)
+    w = MainWindow(
+        ProjectDocument(load_preset(args.preset)), settings=settings, autosave_dir=tmp, data_dir=args.data_dir
+    )
     width, height = (int(v) for v in args.size.lower().split("x"))
     w.resize(width, height)
     w.show()
@@ -72,15 +73,21 @@ def main() -> int:
     w.editor.fit_to_view()
     nodes = list(w.document.network.nodes.values())
     if args.select.lower() != "none":
-        chosen = next((n for n in nodes if n.name == args.select), None) if args.select else \
-            next((n for n in nodes if n.layer.params and n.type != "Output"), None)
+        chosen = (
+            next((n for n in nodes if n.name == args.select), None)
+            if args.select
+            else next((n for n in nodes if n.layer.params and n.type != "Output"), None)
+        )
         if chosen is not None:
             w.editor.select_nodes([chosen.id])
     if args.steps > 0:
         w.train()
         end = time.perf_counter() + (args.train or 120.0)
-        while time.perf_counter() < end and w.bridge.active and \
-                (w.bridge.last_progress is None or w.bridge.last_progress.step < args.steps):
+        while (
+            time.perf_counter() < end
+            and w.bridge.active
+            and (w.bridge.last_progress is None or w.bridge.last_progress.step < args.steps)
+        ):
             pump(0.02)
         w.pause()
         pump(0.5)
@@ -102,8 +109,10 @@ def main() -> int:
             while ctl.busy and time.perf_counter() < end:
                 pump(0.05)
             pump(0.2)
-        print(f"surface: {ctl.message.text()}; history {len(w.visuals.history)} snapshots, "
-              f"path of {len(ctl.surface.paths[0].steps) if ctl.surface is not None and ctl.surface.paths else 0}")
+        print(
+            f"surface: {ctl.message.text()}; history {len(w.visuals.history)} snapshots, "
+            f"path of {len(ctl.surface.paths[0].steps) if ctl.surface is not None and ctl.surface.paths else 0}"
+        )
     if args.scrub is not None:
         w.visuals.scrub_to(args.scrub)
     pump(0.3)

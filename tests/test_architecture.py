@@ -15,8 +15,10 @@ def test_import_contracts_hold(monkeypatch):
 
 
 def test_core_imports_without_jax_or_qt():
-    code = ("import sys, nnviz.core.graph, nnviz.core.project, nnviz.core.presets, nnviz.core.datasets;"
-            "bad = [m for m in ('jax', 'flax', 'optax', 'PySide6', 'pyqtgraph') if m in sys.modules];"
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, nnviz.core.graph, nnviz.core.project, nnviz.core.presets, nnviz.core.datasets;"
+        "bad = [m for m in ('jax', 'flax', 'optax', 'PySide6', 'pyqtgraph') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -74,28 +74,36 @@ def test_train_table_and_saved_weights(capsys, tmp_path):
     assert set(types.values()) == {"Dense"} and step == 25
 
 
-@pytest.mark.parametrize("argv,expect", [
-    (["train", "--preset", "no-such-preset"], "no preset called 'no-such-preset'"),
-    (["summary", "--preset", "no-such-preset"], "known presets"),
-    (["train"], "give a project file or --preset"),
-    (["train", "a.json", "--preset", "xor-one-hidden"], "not both"),
-    (["train", "--preset", "xor-one-hidden", "--epochs", "0"], "--epochs must be at least 1"),
-    (["train", "--preset", "xor-one-hidden", "--seed", "-1"], "seed"),
-    (["train", "--preset", "xor-one-hidden", "--save-weights", "/no/such/folder/w.msgpack"],
-     "is not a writable folder"),
-])
+@pytest.mark.parametrize(
+    "argv,expect",
+    [
+        (["train", "--preset", "no-such-preset"], "no preset called 'no-such-preset'"),
+        (["summary", "--preset", "no-such-preset"], "known presets"),
+        (["train"], "give a project file or --preset"),
+        (["train", "a.json", "--preset", "xor-one-hidden"], "not both"),
+        (["train", "--preset", "xor-one-hidden", "--epochs", "0"], "--epochs must be at least 1"),
+        (["train", "--preset", "xor-one-hidden", "--seed", "-1"], "seed"),
+        (
+            ["train", "--preset", "xor-one-hidden", "--save-weights", "/no/such/folder/w.msgpack"],
+            "is not a writable folder",
+        ),
+    ],
+)
 def test_usage_errors_exit_2(capsys, argv, expect):
     code, out, err = cli(capsys, *argv)
     assert code == 2
     assert expect in err and err.startswith("nnviz: ")
 
 
-@pytest.mark.parametrize("content,expect", [
-    (b"", "is empty"),
-    (b'{"format": "nnviz-project", "format_version": 1, "network": {', "truncated"),
-    (b'{"hello": "world"}', "not an nnviz project"),
-    (b"\x00\xff\x00binary", "not a text file"),
-])
+@pytest.mark.parametrize(
+    "content,expect",
+    [
+        (b"", "is empty"),
+        (b'{"format": "nnviz-project", "format_version": 1, "network": {', "truncated"),
+        (b'{"hello": "world"}', "not an nnviz project"),
+        (b"\x00\xff\x00binary", "not a text file"),
+    ],
+)
 @pytest.mark.parametrize("command", ["train", "summary"])
 def test_invalid_project_file_exits_2(capsys, tmp_path, command, content, expect):
     path = tmp_path / "bad.json"
@@ -126,8 +134,9 @@ def test_invalid_network_exits_2_naming_nodes(capsys, tmp_path):
 def test_missing_data_without_download_exits_2(capsys, tmp_path):
     empty = tmp_path / "data"
     empty.mkdir()
-    code, out, err = cli(capsys, "train", "--preset", "digits-784-15-10", "--data-dir", str(empty),
-                         "--no-download", "--json")
+    code, out, err = cli(
+        capsys, "train", "--preset", "digits-784-15-10", "--data-dir", str(empty), "--no-download", "--json"
+    )
     assert code == 2
     assert "MNIST" in err and str(empty) in err and "Downloading is turned off" in err
     assert out == ""
@@ -135,8 +144,15 @@ def test_missing_data_without_download_exits_2(capsys, tmp_path):
 
 def _subprocess(*args, **kw):
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    return subprocess.run([sys.executable, "-m", "nnviz", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "nnviz", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
 
 
 def test_entry_point_in_a_real_process(tmp_path):
@@ -160,9 +176,19 @@ def test_progress_bar_counts_steps_when_a_step_limit_ends_the_run():
     from nnviz.cli import _ProgressBar
     from nnviz.engine.messages import Progress
 
-    p = Progress(step=120, epoch=1, epoch_fraction=0.2, total_steps=1000, train_loss=0.5, train_accuracy=0.8,
-                 learning_rate=0.1, samples_per_second=1000.0)
-    by_steps = _ProgressBar(io.StringIO(), load_preset("mnist-mlp-sgd").training)  # 1000 steps, no epoch count
+    p = Progress(
+        step=120,
+        epoch=1,
+        epoch_fraction=0.2,
+        total_steps=1000,
+        train_loss=0.5,
+        train_accuracy=0.8,
+        learning_rate=0.1,
+        samples_per_second=1000.0,
+    )
+    by_steps = _ProgressBar(
+        io.StringIO(), load_preset("mnist-mlp-sgd").training
+    )  # 1000 steps, no epoch count
     assert by_steps._epoch(1, p) == "Epoch 1 · step 120/1,000"
     by_epochs = _ProgressBar(io.StringIO(), load_preset("fashion-mlp-sigmoid").training)
     assert by_epochs._epoch(2, p) == f"Epoch 2/{load_preset('fashion-mlp-sigmoid').training.epochs}"

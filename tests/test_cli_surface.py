@@ -46,8 +46,19 @@ def test_json_has_the_grid_the_path_and_seconds(capsys, small_xor):
 
 def test_random_plane_picture_and_table(capsys, small_xor, tmp_path):
     out_png = tmp_path / "random.png"
-    code, out, err = cli(capsys, "surface", str(small_xor), "--method", "random", "--grid", "5",
-                         "--samples", "40", "--out", str(out_png))
+    code, out, err = cli(
+        capsys,
+        "surface",
+        str(small_xor),
+        "--method",
+        "random",
+        "--grid",
+        "5",
+        "--samples",
+        "40",
+        "--out",
+        str(out_png),
+    )
     assert code == 0, err
     assert out_png.stat().st_size > 1000 and out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "random" in out and "wrote" in out and "Loss surface: 100%" in err
@@ -65,27 +76,36 @@ def test_line_and_the_exact_two_weight_neuron(capsys, small_xor):
 
 
 def test_saved_weights_beside_the_project(capsys, small_xor):
-    code, _, err = cli(capsys, "train", str(small_xor), "--save-weights", str(small_xor.with_name("xor.weights.msgpack")))
+    code, _, err = cli(
+        capsys, "train", str(small_xor), "--save-weights", str(small_xor.with_name("xor.weights.msgpack"))
+    )
     assert code == 0, err
-    code, out, err = cli(capsys, "surface", str(small_xor), "--saved-weights", "--method", "random", "--grid", "3",
-                         "--json")
+    code, out, err = cli(
+        capsys, "surface", str(small_xor), "--saved-weights", "--method", "random", "--grid", "3", "--json"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["trained"]["steps"] == 6 and data["path"] is None
 
 
-@pytest.mark.parametrize("argv,expect", [
-    (["surface"], "give a project file or --preset"),
-    (["surface", "--preset", "no-such-preset"], "no preset called"),
-    (["surface", "--preset", "xor-one-hidden", "--grid", "1"], "--grid must be from 2 to 501"),
-    (["surface", "--preset", "xor-one-hidden", "--samples", "0"], "--samples must be at least 1"),
-    (["surface", "--preset", "xor-one-hidden", "--steps", "0"], "--steps must be at least 1"),
-    (["surface", "--preset", "xor-one-hidden", "--epochs", "0"], "--epochs must be at least 1"),
-    (["surface", "--preset", "xor-one-hidden", "--method", "exact"], "exactly 2 weights"),
-    (["surface", "--preset", "xor-one-hidden", "--saved-weights"], "needs a project file"),
-    (["surface", "--preset", "xor-one-hidden", "--out", "/no/such/folder/s.png"], "is not a writable folder"),
-    (["surface", "--preset", "xor-one-hidden", "--out", "picture.jpg"], "must end in .png or .svg"),
-])
+@pytest.mark.parametrize(
+    "argv,expect",
+    [
+        (["surface"], "give a project file or --preset"),
+        (["surface", "--preset", "no-such-preset"], "no preset called"),
+        (["surface", "--preset", "xor-one-hidden", "--grid", "1"], "--grid must be from 2 to 501"),
+        (["surface", "--preset", "xor-one-hidden", "--samples", "0"], "--samples must be at least 1"),
+        (["surface", "--preset", "xor-one-hidden", "--steps", "0"], "--steps must be at least 1"),
+        (["surface", "--preset", "xor-one-hidden", "--epochs", "0"], "--epochs must be at least 1"),
+        (["surface", "--preset", "xor-one-hidden", "--method", "exact"], "exactly 2 weights"),
+        (["surface", "--preset", "xor-one-hidden", "--saved-weights"], "needs a project file"),
+        (
+            ["surface", "--preset", "xor-one-hidden", "--out", "/no/such/folder/s.png"],
+            "is not a writable folder",
+        ),
+        (["surface", "--preset", "xor-one-hidden", "--out", "picture.jpg"], "must end in .png or .svg"),
+    ],
+)
 def test_bad_input_exits_2(capsys, argv, expect):
     code, out, err = cli(capsys, *argv)
     assert code == 2

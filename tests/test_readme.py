@@ -15,6 +15,9 @@ def test_readme_starts_with_launch_and_test_commands():
     launch, test = _readme_commands()
     assert "pip install" in launch and launch.endswith("nnviz")
     assert "pip install" in test and "pytest" in test
+    # lint and the layering contracts fail the command before any test runs
+    for check in ("ruff check .", "ruff format --check .", "lint-imports"):
+        assert check in test
     head = (ROOT / "README.md").read_text(encoding="utf-8")[:600]
     assert launch in head and test in head
 

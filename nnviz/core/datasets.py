@@ -31,9 +31,9 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -85,8 +85,16 @@ TOY_CLASS_NAMES = ("orange", "blue")
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(str(i) for i in range(10)),
     "fashion-mnist": (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
     ),
 }
 
@@ -176,21 +184,21 @@ class DatasetSpec:
     Impossible values are reported by :meth:`validate`; :func:`load_dataset` refuses them.
     """
 
-    name: str = "circle"          # one of TOY_DATASETS, IMAGE_DATASETS, or "files"
-    n_samples: int = 500          # toy sets only: total points generated
-    noise: float = 0.0            # toy sets: 0..0.5 like TensorFlow Playground's slider
-    seed: int = 0                 # toy generation and split shuffling
-    test_ratio: float = 0.5       # toy sets / single-file imports: fraction held out as test
+    name: str = "circle"  # one of TOY_DATASETS, IMAGE_DATASETS, or "files"
+    n_samples: int = 500  # toy sets only: total points generated
+    noise: float = 0.0  # toy sets: 0..0.5 like TensorFlow Playground's slider
+    seed: int = 0  # toy generation and split shuffling
+    test_ratio: float = 0.5  # toy sets / single-file imports: fraction held out as test
     validation_split: float = 0.0  # fraction of the training part held out as validation
-    train_limit: int = 0          # 0 = all; else keep only this many training samples
-    path: str = ""                # "files": IDX folder, Keras-style .npz, or a CSV
+    train_limit: int = 0  # 0 = all; else keep only this many training samples
+    path: str = ""  # "files": IDX folder, Keras-style .npz, or a CSV
 
     def to_dict(self) -> dict:
         """Plain dict of all fields (JSON/msgpack friendly)."""
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d) -> "DatasetSpec":
+    def from_dict(cls, d) -> DatasetSpec:
         """Build a spec from a dict; missing keys take defaults.
 
         Unknown keys or wrong value types raise :class:`DatasetError` rather than being
@@ -202,8 +210,7 @@ class DatasetSpec:
         unknown = sorted(str(k) for k in d if k not in fields)
         if unknown:
             raise DatasetError(
-                f"Unknown dataset setting(s): {', '.join(unknown)}. "
-                f"Known settings: {', '.join(fields)}."
+                f"Unknown dataset setting(s): {', '.join(unknown)}. Known settings: {', '.join(fields)}."
             )
         kwargs = {}
         for key, value in d.items():
@@ -225,8 +232,7 @@ class DatasetSpec:
         if self.name in TOY_DATASETS:
             if not 4 <= self.n_samples <= _MAX_TOY_SAMPLES:
                 msgs.append(
-                    f"Number of samples must be between 4 and {_MAX_TOY_SAMPLES:,}, "
-                    f"got {self.n_samples}."
+                    f"Number of samples must be between 4 and {_MAX_TOY_SAMPLES:,}, got {self.n_samples}."
                 )
         if not 0.0 <= self.noise <= 0.5:  # also catches NaN
             msgs.append(f"Noise must be between 0 and 0.5, got {self.noise}.")
@@ -235,9 +241,7 @@ class DatasetSpec:
         if not 0.0 < self.test_ratio < 1.0:
             msgs.append(f"Test ratio must be between 0 and 1 (exclusive), got {self.test_ratio}.")
         if not 0.0 <= self.validation_split < 1.0:
-            msgs.append(
-                f"Validation split must be at least 0 and below 1, got {self.validation_split}."
-            )
+            msgs.append(f"Validation split must be at least 0 and below 1, got {self.validation_split}.")
         if self.train_limit < 0:
             msgs.append(f"Training limit must be 0 (all) or positive, got {self.train_limit}.")
         if self.name == "files" and not self.path.strip():
@@ -260,8 +264,7 @@ def _type_problem(key: str, value) -> str | None:
     if ok:
         return None
     return (
-        f"Dataset setting '{key}' must be {type(default).__name__}, "
-        f"got {type(value).__name__} ({value!r})."
+        f"Dataset setting '{key}' must be {type(default).__name__}, got {type(value).__name__} ({value!r})."
     )
 
 
@@ -494,8 +497,7 @@ def _verify_local(path: Path, sums: dict[str, str]) -> str | None:
                 _VERIFIED[key] = True
                 return None
             return (
-                f"{path} has sha256 {got} (content {got_raw}); expected {sums['gz']} "
-                f"(content {sums['raw']})"
+                f"{path} has sha256 {got} (content {got_raw}); expected {sums['gz']} (content {sums['raw']})"
             )
         got = _sha256_file(path)
         if got == sums["raw"]:
@@ -722,7 +724,7 @@ def load_idx(path) -> np.ndarray:
     header = 4 + 4 * ndim
     if len(data) < header:
         raise DatasetError(f"{path} is truncated: its header needs {header} bytes, the file has {len(data)}.")
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if any(d == 0 for d in dims):
         raise DatasetError(f"{path} holds no data (dimensions {dims}).")
     expected = header + math.prod(dims) * dtype.itemsize
@@ -811,8 +813,15 @@ def load_csv(path):
             f"(all rows must have the same number of columns)."
         )
     try:
-        x = np.loadtxt(body, delimiter=delim, usecols=range(1, ncol), dtype=np.float64,
-                       quotechar='"', ndmin=2, encoding=None)
+        x = np.loadtxt(
+            body,
+            delimiter=delim,
+            usecols=range(1, ncol),
+            dtype=np.float64,
+            quotechar='"',
+            ndmin=2,
+            encoding=None,
+        )
     except ValueError as e:
         raise DatasetError(f"{path}: non-numeric feature value ({e}).") from None
     if not np.isfinite(x).all():
@@ -909,8 +918,9 @@ def _minmax_apply(x_tr, others, lo=None, hi=None):
     return [((a - lo) / span).astype(np.float32) for a in [x_tr, *others]]
 
 
-def _finish(name, kind, class_names, x_tr, y_tr, x_te, y_te, spec: DatasetSpec, rng,
-            scale_minmax=False, shuffle=False) -> Dataset:
+def _finish(
+    name, kind, class_names, x_tr, y_tr, x_te, y_te, spec: DatasetSpec, rng, scale_minmax=False, shuffle=False
+) -> Dataset:
     """Carve validation from train, optionally min-max scale (train stats), apply train_limit."""
     if len(x_tr) < 1 or len(x_te) < 1:
         raise DatasetError(
@@ -932,10 +942,14 @@ def _finish(name, kind, class_names, x_tr, y_tr, x_te, y_te, spec: DatasetSpec, 
         x_t, y_t = x_t[: spec.train_limit], y_t[: spec.train_limit]
     return Dataset(
         name=name,
-        x_train=_f32(x_t), y_train=y_t.astype(np.int32, copy=False),
-        x_val=_f32(x_v), y_val=y_v.astype(np.int32, copy=False),
-        x_test=_f32(x_te), y_test=y_te.astype(np.int32, copy=False),
-        class_names=tuple(class_names), kind=kind,
+        x_train=_f32(x_t),
+        y_train=y_t.astype(np.int32, copy=False),
+        x_val=_f32(x_v),
+        y_val=y_v.astype(np.int32, copy=False),
+        x_test=_f32(x_te),
+        y_test=y_te.astype(np.int32, copy=False),
+        class_names=tuple(class_names),
+        kind=kind,
     )
 
 
@@ -949,7 +963,9 @@ def _split_single(x, y, spec: DatasetSpec, rng):
     """Shuffle one array pair with the seed and hold out ``test_ratio`` as test."""
     n = len(x)
     if n < 2:
-        raise DatasetError(f"'{spec.path or spec.name}' needs at least 2 samples to split into train and test, got {n}.")
+        raise DatasetError(
+            f"'{spec.path or spec.name}' needs at least 2 samples to split into train and test, got {n}."
+        )
     n_test = min(max(_n_of(n, spec.test_ratio), 1), n - 1)
     perm = rng.permutation(n)
     te, tr = perm[:n_test], perm[n_test:]
@@ -993,8 +1009,7 @@ def load_dataset(
     if spec.name in IMAGE_DATASETS:
         folder = ensure_image_files(spec.name, data_dir, download=download, progress=progress, cancel=cancel)
         x_tr, y_tr, x_te, y_te = _load_idx_folder(folder, expect=spec.name)
-        return _finish(spec.name, "image", CLASS_NAMES[spec.name], x_tr, y_tr, x_te, y_te, spec,
-                       split_rng)
+        return _finish(spec.name, "image", CLASS_NAMES[spec.name], x_tr, y_tr, x_te, y_te, spec, split_rng)
     return _load_files(spec, split_rng)
 
 
@@ -1052,9 +1067,18 @@ def _load_files(spec: DatasetSpec, rng) -> Dataset:
         x_tr, y_tr, x_te, y_te = _load_idx_folder(path)
         (y_tr, y_te), names = _labels_from_arrays([y_tr, y_te], str(path))
         if x_tr.ndim == 2:
-            return _finish(name, "toy2d" if x_tr.shape[1] == 2 else "table", names,
-                           x_tr.astype(np.float64), y_tr, x_te.astype(np.float64), y_te, spec, rng,
-                           scale_minmax=True)
+            return _finish(
+                name,
+                "toy2d" if x_tr.shape[1] == 2 else "table",
+                names,
+                x_tr.astype(np.float64),
+                y_tr,
+                x_te.astype(np.float64),
+                y_te,
+                spec,
+                rng,
+                scale_minmax=True,
+            )
         x_tr, x_te = _scale_images(x_tr, x_te)
         return _finish(name, "image", names, x_tr, y_tr, x_te, y_te, spec, rng)
     if not path.exists():
@@ -1090,7 +1114,9 @@ def _dataset_from_npz(path: Path, name, spec, rng) -> Dataset:
         if len(xs) == 0:
             raise DatasetError(f"{path}: {sx} is empty.")
     if x_tr.shape[1:] != x_te.shape[1:]:
-        raise DatasetError(f"{path}: x_train samples have shape {x_tr.shape[1:]} but x_test {x_te.shape[1:]}.")
+        raise DatasetError(
+            f"{path}: x_train samples have shape {x_tr.shape[1:]} but x_test {x_te.shape[1:]}."
+        )
     if x_tr.dtype.kind == "f" and not (np.isfinite(x_tr).all() and np.isfinite(x_te).all()):
         raise DatasetError(f"{path}: x_train/x_test contain NaN or infinite values.")
     (y_tr, y_te), names = _labels_from_arrays([y_tr, y_te], str(path))
@@ -1101,8 +1127,18 @@ def _dataset_from_npz(path: Path, name, spec, rng) -> Dataset:
         return _finish(name, "image", names, x_tr, y_tr, x_te, y_te, spec, rng)
     if x_tr.ndim == 2:
         kind = "toy2d" if x_tr.shape[1] == 2 else "table"
-        return _finish(name, kind, names, x_tr.astype(np.float64), y_tr, x_te.astype(np.float64),
-                       y_te, spec, rng, scale_minmax=True)
+        return _finish(
+            name,
+            kind,
+            names,
+            x_tr.astype(np.float64),
+            y_tr,
+            x_te.astype(np.float64),
+            y_te,
+            spec,
+            rng,
+            scale_minmax=True,
+        )
     raise DatasetError(f"{path}: x_train has shape {x_tr.shape}; expected (N, features) or (N, H, W[, C]).")
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .layers import LAYER_TYPES, Context, Shape, ShapeError, layer_type
 
@@ -145,8 +146,13 @@ class Network:
         for key, value in (params or {}).items():
             spec = next((p for p in t.params if p.name == key), None)
             values[key] = spec.coerce(value) if spec else value
-        return Node(node_id or uuid.uuid4().hex, type_name, name or self._unique_name(type_name), values,
-                    (float(position[0]), float(position[1])))
+        return Node(
+            node_id or uuid.uuid4().hex,
+            type_name,
+            name or self._unique_name(type_name),
+            values,
+            (float(position[0]), float(position[1])),
+        )
 
     def add_node(
         self,
@@ -190,8 +196,10 @@ class Network:
             return f"{src.name} is already connected to {dst.name}"
         limit = dst.layer.max_inputs
         if limit is not None and len(self.inputs_of(target)) >= limit:
-            return (f"{dst.name} ({dst.type}) takes only one input; use an Add or Concatenate "
-                    "node to merge branches")
+            return (
+                f"{dst.name} ({dst.type}) takes only one input; use an Add or Concatenate "
+                "node to merge branches"
+            )
         if self._reaches(target, source):
             return f"connecting {src.name} to {dst.name} would make a cycle; networks must flow one way"
         return None
@@ -255,7 +263,7 @@ class Network:
     # ------------------------------------------------------------ building
 
     @classmethod
-    def chain(cls, *layers: tuple[str, dict] | str, spacing: float = 180.0) -> "Network":
+    def chain(cls, *layers: tuple[str, dict] | str, spacing: float = 180.0) -> Network:
         """A straight chain of layers, left to right: ``Network.chain("Input", ("Dense", {...}), ...)``."""
         net = cls()
         prev = None
@@ -267,7 +275,7 @@ class Network:
             prev = node
         return net
 
-    def copy(self) -> "Network":
+    def copy(self) -> Network:
         return Network.from_dict(self.to_dict())
 
     # ------------------------------------------------------------ plain data
@@ -275,15 +283,20 @@ class Network:
     def to_dict(self) -> dict:
         return {
             "nodes": [
-                {"id": n.id, "type": n.type, "name": n.name, "params": dict(n.params),
-                 "position": [n.position[0], n.position[1]]}
+                {
+                    "id": n.id,
+                    "type": n.type,
+                    "name": n.name,
+                    "params": dict(n.params),
+                    "position": [n.position[0], n.position[1]],
+                }
                 for n in self.nodes.values()
             ],
             "edges": [{"source": e.source, "target": e.target} for e in self.edges],
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Network":
+    def from_dict(cls, data: Any) -> Network:
         """Build a network from plain data; malformed data raises GraphError saying where.
 
         Parameter values are kept even when out of range, so a file written by hand
@@ -306,8 +319,11 @@ class Network:
             if not isinstance(params, dict):
                 raise GraphError(f"{where} ({type_name}): 'params' must be an object")
             pos = raw.get("position", [0, 0])
-            if (not isinstance(pos, (list, tuple)) or len(pos) != 2
-                    or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in pos)):
+            if (
+                not isinstance(pos, (list, tuple))
+                or len(pos) != 2
+                or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in pos)
+            ):
                 raise GraphError(f"{where} ({type_name}): 'position' must be two numbers")
             node_id = raw.get("id")
             if not isinstance(node_id, str) or not node_id:
@@ -317,7 +333,9 @@ class Network:
                 raise GraphError(f"{where} ({type_name}): 'name' must be text")
             net.add_node(type_name, params, (pos[0], pos[1]), node_id=node_id, name=name)
         for i, raw in enumerate(edges):
-            if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("source", "target")):
+            if not isinstance(raw, dict) or not all(
+                isinstance(raw.get(k), str) for k in ("source", "target")
+            ):
                 raise GraphError(f"edge #{i + 1} needs string 'source' and 'target' ids")
             try:
                 net.connect(raw["source"], raw["target"])
@@ -373,18 +391,24 @@ def analyze(network: Network, context: Context | None = None) -> Analysis:
     result = Analysis()
     problems = result.problems
     if not network.nodes:
-        problems.append(Problem(None, "the network is empty; drag an Input, some layers and an Output onto the canvas"))
+        problems.append(
+            Problem(None, "the network is empty; drag an Input, some layers and an Output onto the canvas")
+        )
         return result
 
     inputs = network.nodes_of_type("Input")
     outputs = network.nodes_of_type("Output")
     if not inputs:
-        problems.append(Problem(None, "the network has no Input node; add one and connect it to the first layer"))
+        problems.append(
+            Problem(None, "the network has no Input node; add one and connect it to the first layer")
+        )
     elif len(inputs) > 1:
         for n in inputs[1:]:
             problems.append(Problem(n.id, "only one Input is supported; remove this one"))
     if not outputs:
-        problems.append(Problem(None, "the network has no Output node; connect the last layer to an Output (the loss)"))
+        problems.append(
+            Problem(None, "the network has no Output node; connect the last layer to an Output (the loss)")
+        )
     elif len(outputs) > 1:
         for n in outputs[1:]:
             problems.append(Problem(n.id, "only one Output is supported; remove this one"))
@@ -420,8 +444,13 @@ def analyze(network: Network, context: Context | None = None) -> Analysis:
     for out in outputs[:1]:
         feeding = [network.nodes[i] for i in network.inputs_of(out.id)]
         if feeding and feeding[0].type == "Dropout":
-            problems.append(Problem(feeding[0].id, "a Dropout right before the Output would drop the "
-                                    "network's answers themselves; move it before the last layer"))
+            problems.append(
+                Problem(
+                    feeding[0].id,
+                    "a Dropout right before the Output would drop the "
+                    "network's answers themselves; move it before the last layer",
+                )
+            )
 
     for nid in order:
         node = network.nodes[nid]
@@ -436,8 +465,13 @@ def analyze(network: Network, context: Context | None = None) -> Analysis:
             result.shapes[nid] = None
             continue
         if any(d <= 0 for d in shape):
-            problems.append(Problem(nid, f"its output would be empty ({'×'.join(map(str, shape))}); "
-                                         "use a smaller kernel, window or stride"))
+            problems.append(
+                Problem(
+                    nid,
+                    f"its output would be empty ({'×'.join(map(str, shape))}); "
+                    "use a smaller kernel, window or stride",
+                )
+            )
             result.shapes[nid] = None
             continue
         result.shapes[nid] = shape

@@ -9,8 +9,9 @@ engine then needs one builder for it in ``nnviz.engine.model``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 Shape = tuple[int, ...]
 
@@ -149,8 +150,7 @@ def _only(inputs: list[Shape]) -> Shape:
 def _need_flat(kind: str, shape: Shape) -> None:
     if len(shape) != 1:
         raise ShapeError(
-            f"{kind} needs a flat vector but gets an image of {shape_text(shape)}; "
-            "insert a Flatten before it"
+            f"{kind} needs a flat vector but gets an image of {shape_text(shape)}; insert a Flatten before it"
         )
 
 
@@ -259,8 +259,7 @@ def _infer_output(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
             if k == 2:
                 what += " (or 1 for a yes/no output)"
             raise ShapeError(
-                f"Output expects {what}, but its input gives {shape[0]}; "
-                f"set the layer before it to {k} units"
+                f"Output expects {what}, but its input gives {shape[0]}; set the layer before it to {k} units"
             )
     return shape
 
@@ -278,14 +277,19 @@ def _count_conv(params: dict, inputs: list[Shape], out: Shape) -> int:
 # ---------------------------------------------------------------- the registry
 
 _ACT = ParamSpec(
-    "activation", "choice", "relu",
+    "activation",
+    "choice",
+    "relu",
     "Non-linearity applied to each output; without one, stacked layers collapse to one linear map.",
     choices=ACTIVATIONS,
 )
 _ALPHA = ParamSpec(
-    "alpha", "float", 0.01,
+    "alpha",
+    "float",
+    0.01,
     "Slope of leaky ReLU for negative inputs; keeps a small gradient so units cannot die.",
-    minimum=0.0, maximum=1.0,
+    minimum=0.0,
+    maximum=1.0,
 )
 _BIAS = ParamSpec("use_bias", "bool", True, "Add a learned bias b to every output.", label="Use bias")
 
@@ -297,99 +301,167 @@ def _register(t: LayerType) -> LayerType:
     return t
 
 
-_register(LayerType(
-    "Input", "Data",
-    "Feeds one sample of the dataset into the network; its shape comes from the dataset.",
-    "output = x",
-    (), _infer_input, min_inputs=0, max_inputs=0, icon="input",
-))
-_register(LayerType(
-    "Dense", "Layers",
-    "Every output unit is a weighted sum of all inputs plus a bias, passed through an activation.",
-    "output = f(W·x + b)",
-    (
-        ParamSpec("units", "int", 16, "Number of neurons in this layer.", 1, 4096),
-        _ACT, _ALPHA, _BIAS,
-    ),
-    _infer_dense, _count_dense, icon="dense",
-))
-_register(LayerType(
-    "Conv2D", "Layers",
-    "Slides small learned filters over the image; each filter yields one feature map.",
-    "output[i,j,f] = act(sum_{u,v,c} K[u,v,c,f] · x[i*s+u, j*s+v, c] + b[f])",
-    (
-        ParamSpec("filters", "int", 8, "Number of filters, i.e. output feature maps.", 1, 512),
-        ParamSpec("kernel_size", "int", 3, "Height and width of each filter.", 1, 11, label="Kernel size"),
-        ParamSpec("stride", "int", 1, "Step between filter positions.", 1, 8),
-        ParamSpec("padding", "choice", "same",
-                  "'same' pads the border so the size only shrinks by the stride; 'valid' does not pad.",
-                  choices=("same", "valid")),
-        _ACT, _ALPHA, _BIAS,
-    ),
-    _infer_conv, _count_conv, icon="conv",
-))
+_register(
+    LayerType(
+        "Input",
+        "Data",
+        "Feeds one sample of the dataset into the network; its shape comes from the dataset.",
+        "output = x",
+        (),
+        _infer_input,
+        min_inputs=0,
+        max_inputs=0,
+        icon="input",
+    )
+)
+_register(
+    LayerType(
+        "Dense",
+        "Layers",
+        "Every output unit is a weighted sum of all inputs plus a bias, passed through an activation.",
+        "output = f(W·x + b)",
+        (
+            ParamSpec("units", "int", 16, "Number of neurons in this layer.", 1, 4096),
+            _ACT,
+            _ALPHA,
+            _BIAS,
+        ),
+        _infer_dense,
+        _count_dense,
+        icon="dense",
+    )
+)
+_register(
+    LayerType(
+        "Conv2D",
+        "Layers",
+        "Slides small learned filters over the image; each filter yields one feature map.",
+        "output[i,j,f] = act(sum_{u,v,c} K[u,v,c,f] · x[i*s+u, j*s+v, c] + b[f])",
+        (
+            ParamSpec("filters", "int", 8, "Number of filters, i.e. output feature maps.", 1, 512),
+            ParamSpec(
+                "kernel_size", "int", 3, "Height and width of each filter.", 1, 11, label="Kernel size"
+            ),
+            ParamSpec("stride", "int", 1, "Step between filter positions.", 1, 8),
+            ParamSpec(
+                "padding",
+                "choice",
+                "same",
+                "'same' pads the border so the size only shrinks by the stride; 'valid' does not pad.",
+                choices=("same", "valid"),
+            ),
+            _ACT,
+            _ALPHA,
+            _BIAS,
+        ),
+        _infer_conv,
+        _count_conv,
+        icon="conv",
+    )
+)
 for _pool, _what, _formula in (
     ("MaxPool2D", "the largest value", "output[i,j,c] = max over the window of x"),
     ("AvgPool2D", "the average", "output[i,j,c] = mean over the window of x"),
 ):
-    _register(LayerType(
-        _pool, "Pooling",
-        f"Shrinks each feature map by keeping {_what} of every window; no weights to learn.",
-        _formula,
+    _register(
+        LayerType(
+            _pool,
+            "Pooling",
+            f"Shrinks each feature map by keeping {_what} of every window; no weights to learn.",
+            _formula,
+            (
+                ParamSpec("window", "int", 2, "Height and width of the pooling window.", 1, 16),
+                ParamSpec(
+                    "stride", "int", 2, "Step between windows (equal to the window: no overlap).", 1, 16
+                ),
+            ),
+            _infer_pool(_pool),
+            icon=_pool.lower(),
+        )
+    )
+_register(
+    LayerType(
+        "Flatten",
+        "Structure",
+        "Unrolls an image (height×width×channels) into one long vector for Dense layers.",
+        "output = reshape(x, [h·w·c])",
+        (),
+        _infer_flatten,
+        icon="flatten",
+    )
+)
+_register(
+    LayerType(
+        "Activation",
+        "Layers",
+        "Applies a non-linearity to every value on its own.",
+        "output = f(x)",
         (
-            ParamSpec("window", "int", 2, "Height and width of the pooling window.", 1, 16),
-            ParamSpec("stride", "int", 2, "Step between windows (equal to the window: no overlap).", 1, 16),
+            ParamSpec("function", "choice", "relu", "The activation function.", choices=ACTIVATIONS),
+            _ALPHA,
         ),
-        _infer_pool(_pool), icon=_pool.lower(),
-    ))
-_register(LayerType(
-    "Flatten", "Structure",
-    "Unrolls an image (height×width×channels) into one long vector for Dense layers.",
-    "output = reshape(x, [h·w·c])",
-    (), _infer_flatten, icon="flatten",
-))
-_register(LayerType(
-    "Activation", "Layers",
-    "Applies a non-linearity to every value on its own.",
-    "output = f(x)",
-    (
-        ParamSpec("function", "choice", "relu", "The activation function.", choices=ACTIVATIONS),
-        _ALPHA,
-    ),
-    lambda p, ins, ctx: _only(ins), icon="activation",
-))
-_register(LayerType(
-    "Dropout", "Regularisation",
-    "While training, zeroes a random fraction of its inputs so no unit can rely on another.",
-    "output = mask · x / (1 - rate), mask ~ Bernoulli(1 - rate)",
-    (ParamSpec("rate", "float", 0.5, "Fraction of inputs dropped at each training step.", 0.0, 0.95),),
-    lambda p, ins, ctx: _only(ins), icon="dropout",
-))
-_register(LayerType(
-    "Add", "Merge",
-    "Adds its inputs element by element, e.g. for a residual (skip) connection.",
-    "output = x1 + x2 + ...",
-    (), _infer_add, min_inputs=2, max_inputs=None, icon="add",
-))
-_register(LayerType(
-    "Concatenate", "Merge",
-    "Joins its inputs side by side (images along their channels).",
-    "output = [x1, x2, ...]",
-    (), _infer_concat, min_inputs=2, max_inputs=None, icon="concat",
-))
-_register(LayerType(
-    "Output", "Data",
-    "Compares the network's answer with the target and turns the difference into the loss.",
-    "cross-entropy: L = -sum_k y_k log p_k;  MSE: L = mean_k (p_k - y_k)^2",
-    (
-        ParamSpec(
-            "loss", "choice", "cross_entropy",
-            "cross_entropy for classes (softmax), mse for regression or one-hot targets.",
-            choices=LOSSES,
+        lambda p, ins, ctx: _only(ins),
+        icon="activation",
+    )
+)
+_register(
+    LayerType(
+        "Dropout",
+        "Regularisation",
+        "While training, zeroes a random fraction of its inputs so no unit can rely on another.",
+        "output = mask · x / (1 - rate), mask ~ Bernoulli(1 - rate)",
+        (ParamSpec("rate", "float", 0.5, "Fraction of inputs dropped at each training step.", 0.0, 0.95),),
+        lambda p, ins, ctx: _only(ins),
+        icon="dropout",
+    )
+)
+_register(
+    LayerType(
+        "Add",
+        "Merge",
+        "Adds its inputs element by element, e.g. for a residual (skip) connection.",
+        "output = x1 + x2 + ...",
+        (),
+        _infer_add,
+        min_inputs=2,
+        max_inputs=None,
+        icon="add",
+    )
+)
+_register(
+    LayerType(
+        "Concatenate",
+        "Merge",
+        "Joins its inputs side by side (images along their channels).",
+        "output = [x1, x2, ...]",
+        (),
+        _infer_concat,
+        min_inputs=2,
+        max_inputs=None,
+        icon="concat",
+    )
+)
+_register(
+    LayerType(
+        "Output",
+        "Data",
+        "Compares the network's answer with the target and turns the difference into the loss.",
+        "cross-entropy: L = -sum_k y_k log p_k;  MSE: L = mean_k (p_k - y_k)^2",
+        (
+            ParamSpec(
+                "loss",
+                "choice",
+                "cross_entropy",
+                "cross_entropy for classes (softmax), mse for regression or one-hot targets.",
+                choices=LOSSES,
+            ),
         ),
-    ),
-    _infer_output, max_inputs=1, has_output=False, icon="output",
-))
+        _infer_output,
+        max_inputs=1,
+        has_output=False,
+        icon="output",
+    )
+)
 
 
 def layer_type(name: str) -> LayerType:

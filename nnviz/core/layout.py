@@ -13,8 +13,9 @@ COLUMN_WIDTH = 200.0
 ROW_HEIGHT = 120.0
 
 
-def auto_layout(network: Network, column_width: float = COLUMN_WIDTH,
-                row_height: float = ROW_HEIGHT) -> dict[str, tuple[float, float]]:
+def auto_layout(
+    network: Network, column_width: float = COLUMN_WIDTH, row_height: float = ROW_HEIGHT
+) -> dict[str, tuple[float, float]]:
     """New positions for every node: node id -> (x, y). The network itself is not changed."""
     order = network.topological_order()
     if order is None:  # a cycle can only come from a hand-edited file; keep the file order

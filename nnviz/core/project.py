@@ -25,11 +25,14 @@ WEIGHTS_SUFFIX = ".weights.msgpack"
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 OPTIMIZER_NAMES = {
-    "sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "Nesterov momentum",
-    "adagrad": "Adagrad", "rmsprop": "RMSProp", "adam": "Adam",
+    "sgd": "SGD",
+    "momentum": "SGD + momentum",
+    "nesterov": "Nesterov momentum",
+    "adagrad": "Adagrad",
+    "rmsprop": "RMSProp",
+    "adam": "Adam",
 }
-INITIALIZERS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
-                "lecun_normal", "zeros")
+INITIALIZERS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "zeros")
 
 
 class ProjectError(Exception):
@@ -80,7 +83,7 @@ class TrainingConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "TrainingConfig":
+    def from_dict(cls, data: Any) -> TrainingConfig:
         if not isinstance(data, dict):
             raise ValueError("'training' must be an object")
         known = {f.name for f in fields(cls)}
@@ -116,7 +119,7 @@ class Project:
     def seed(self) -> int:
         return self.training.seed
 
-    def with_training(self, **changes: Any) -> "Project":
+    def with_training(self, **changes: Any) -> Project:
         return replace(self, training=replace(self.training, **changes))
 
     def to_dict(self) -> dict:
@@ -131,10 +134,10 @@ class Project:
         }
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "project") -> "Project":
+    def from_dict(cls, data: Any, source: str = "project") -> Project:
         """Check plain data section by section; ProjectError names ``source`` and the fault."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ProjectError(f"{source} is not an nnviz project (it lacks \"format\": \"{FORMAT}\")")
+            raise ProjectError(f'{source} is not an nnviz project (it lacks "format": "{FORMAT}")')
         version = data.get("format_version")
         if not _int(version) or version < 1:
             raise ProjectError(f"{source} has no valid format_version")
@@ -175,13 +178,14 @@ class Project:
             # allow_nan=False: NaN/Infinity are not JSON, and load would refuse the file.
             text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         except (TypeError, ValueError) as exc:
-            raise ProjectError(f"{path} was not saved: the project holds a value that cannot be "
-                               f"stored ({exc})") from None
+            raise ProjectError(
+                f"{path} was not saved: the project holds a value that cannot be stored ({exc})"
+            ) from None
         atomic_write(path, text.encode("utf-8"))
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Project":
+    def load(cls, path: str | os.PathLike) -> Project:
         path = Path(path)
         try:
             raw = path.read_bytes()

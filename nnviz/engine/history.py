@@ -52,8 +52,9 @@ class SnapshotHistory:
     moments before a pause can be stepped through one by one.
     """
 
-    def __init__(self, max_items: int = DEFAULT_MAX_ITEMS, max_bytes: int = DEFAULT_MAX_BYTES,
-                 keep_recent: int = 32) -> None:
+    def __init__(
+        self, max_items: int = DEFAULT_MAX_ITEMS, max_bytes: int = DEFAULT_MAX_BYTES, keep_recent: int = 32
+    ) -> None:
         if max_items < 4:
             raise ValueError("a history needs room for at least 4 snapshots")
         self.max_items = max_items

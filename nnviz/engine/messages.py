@@ -64,7 +64,7 @@ class EpochEnd:
     seconds: float  # wall time of the epoch's training, evaluation excluded
     # What the network gets wrong on the test split (the validation split without one);
     # None without either, and on messages made by hand.
-    report: "EvalReport | None" = None
+    report: EvalReport | None = None
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
@@ -100,8 +100,11 @@ class EvalReport:
     @property
     def wrong_confidence(self) -> np.ndarray:
         """The probability each wrong sample's predicted class got, (m,)."""
-        return np.take_along_axis(self.wrong_probabilities, self.wrong_predicted[:, None], axis=1)[:, 0] \
-            if len(self.wrong_predicted) else np.zeros(0, np.float32)
+        return (
+            np.take_along_axis(self.wrong_probabilities, self.wrong_predicted[:, None], axis=1)[:, 0]
+            if len(self.wrong_predicted)
+            else np.zeros(0, np.float32)
+        )
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ class Snapshot:
     probabilities: np.ndarray
     loss: float
     learning_rate: float
-    plane: "PlaneProbe | None" = None
+    plane: PlaneProbe | None = None
 
 
 @dataclass(frozen=True)

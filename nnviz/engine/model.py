@@ -84,8 +84,9 @@ def activate(name: str, z: jax.Array, alpha: float = 0.01, axis: int = -1) -> ja
 class GraphModel(nnx.Module):
     """A network graph as a Flax module; ``__call__`` returns the output and, on request, every node."""
 
-    def __init__(self, network: Network, analysis: Analysis, context: Context, *,
-                 init: str = "auto", rngs: nnx.Rngs):
+    def __init__(
+        self, network: Network, analysis: Analysis, context: Context, *, init: str = "auto", rngs: nnx.Rngs
+    ):
         if not analysis.ok:
             raise ModelError("the network is not valid:\n" + "\n".join(analysis.messages(network)))
         plan = []
@@ -98,27 +99,42 @@ class GraphModel(nnx.Module):
             if node.type == "Dense":
                 (n_in,) = analysis.shapes[ins[0]]
                 layers[nid] = nnx.Linear(
-                    n_in, p["units"], use_bias=p["use_bias"], rngs=rngs,
+                    n_in,
+                    p["units"],
+                    use_bias=p["use_bias"],
+                    rngs=rngs,
                     kernel_init=_kernel_init(init, p["activation"]),
-                    bias_init=nnx.initializers.zeros_init())
+                    bias_init=nnx.initializers.zeros_init(),
+                )
             elif node.type == "Conv2D":
                 cin = analysis.shapes[ins[0]][-1]
                 k = p["kernel_size"]
                 layers[nid] = nnx.Conv(
-                    cin, p["filters"], kernel_size=(k, k), strides=p["stride"],
-                    padding=p["padding"].upper(), use_bias=p["use_bias"], rngs=rngs,
+                    cin,
+                    p["filters"],
+                    kernel_size=(k, k),
+                    strides=p["stride"],
+                    padding=p["padding"].upper(),
+                    use_bias=p["use_bias"],
+                    rngs=rngs,
                     kernel_init=_kernel_init(init, p["activation"]),
-                    bias_init=nnx.initializers.zeros_init())
+                    bias_init=nnx.initializers.zeros_init(),
+                )
         out_node = next(s for s in plan if s.type == "Output")
         src = network.nodes[out_node.inputs[0]].params
         self.plan = tuple(plan)
         self.layers = nnx.Dict(layers)
-        self.head = Head(out_node.p("loss"), out_node.inputs[0],
-                         analysis.shapes[out_node.inputs[0]][0], context.n_classes or 0,
-                         src.get("activation", src.get("function", "linear")))
+        self.head = Head(
+            out_node.p("loss"),
+            out_node.inputs[0],
+            analysis.shapes[out_node.inputs[0]][0],
+            context.n_classes or 0,
+            src.get("activation", src.get("function", "linear")),
+        )
 
-    def __call__(self, x: jax.Array, *, train: bool = False, key: jax.Array | None = None,
-                 collect: bool = False) -> dict[str, Any]:
+    def __call__(
+        self, x: jax.Array, *, train: bool = False, key: jax.Array | None = None, collect: bool = False
+    ) -> dict[str, Any]:
         """Forward pass.
 
         Returns ``output`` (the values fed to the Output node), ``logits`` (the same
@@ -141,9 +157,13 @@ class GraphModel(nnx.Module):
             elif t == "Conv2D":
                 layer = self.layers[step.node_id]
                 s = step.p("stride")
-                v = ops.conv2d(ins[0], layer.kernel[...],
-                               None if layer.bias is None else layer.bias[...],
-                               stride=(s, s), padding=step.p("padding"))
+                v = ops.conv2d(
+                    ins[0],
+                    layer.kernel[...],
+                    None if layer.bias is None else layer.bias[...],
+                    stride=(s, s),
+                    padding=step.p("padding"),
+                )
                 v = self._act(step, v, step.p("activation"), pre)
             elif t in ("MaxPool2D", "AvgPool2D"):
                 w, s = step.p("window"), step.p("stride")
@@ -227,7 +247,8 @@ def head_probabilities(head: Head, out: dict) -> jax.Array:
     return out["output"]
 
 
-def build_model(network: Network, analysis: Analysis, context: Context, *,
-                init: str = "auto", seed: int = 0) -> GraphModel:
+def build_model(
+    network: Network, analysis: Analysis, context: Context, *, init: str = "auto", seed: int = 0
+) -> GraphModel:
     """A freshly initialised model; the same seed gives the same weights."""
     return GraphModel(network, analysis, context, init=init, rngs=nnx.Rngs(params=seed))

@@ -25,7 +25,7 @@ All functions are pure JAX and work under ``jax.jit``, ``jax.grad`` and inside
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple, Union
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -48,10 +48,10 @@ LAYOUT: str = "CHWN"
 CHANNEL_AXIS: int = 0
 _H_AXIS, _W_AXIS, _N_AXIS = 1, 2, 3
 
-IntOrPair = Union[int, Sequence[int]]
+IntOrPair = int | Sequence[int]
 
 
-def _pair(v: IntOrPair, name: str) -> Tuple[int, int]:
+def _pair(v: IntOrPair, name: str) -> tuple[int, int]:
     if isinstance(v, int):
         return (v, v)
     t = tuple(int(a) for a in v)
@@ -74,7 +74,7 @@ def _out_len(n: int, k: int, s: int, padding: str) -> int:
     return max(0, -(-(n - k + 1) // s))
 
 
-def _same_pads(n: int, k: int, s: int) -> Tuple[int, int]:
+def _same_pads(n: int, k: int, s: int) -> tuple[int, int]:
     # Same split as lax.padtype_to_pads: the odd extra pixel goes after (high side).
     out = -(-n // s)
     total = max((out - 1) * s + k - n, 0)
@@ -83,7 +83,7 @@ def _same_pads(n: int, k: int, s: int) -> Tuple[int, int]:
 
 def output_hw(
     h: int, w: int, kernel: IntOrPair, stride: IntOrPair = 1, padding: str = "same"
-) -> Tuple[int, int]:
+) -> tuple[int, int]:
     """Spatial output size of a conv / pool, in pure Python, for shape inference.
 
     Same formula as ``conv2d`` / ``max_pool`` / ``avg_pool`` use (pools are always
@@ -187,10 +187,7 @@ def _scatter_windows(contribs, x_shape, window, stride, out_hw):
         # one contribution, so interleave them with one stack + reshape instead of
         # wh*ww interior-padded scatters and adds.  Gap offsets (stride > window) are 0.
         zero = jnp.zeros_like(contribs[0])
-        grid = [
-            [contribs[i * ww + j] if (i < wh and j < ww) else zero for j in range(sw)]
-            for i in range(sh)
-        ]
+        grid = [[contribs[i * ww + j] if (i < wh and j < ww) else zero for j in range(sw)] for i in range(sh)]
         rows = [jnp.stack(r, axis=3) for r in grid]  # each (C, H', W', sw, N)
         t = jnp.stack(rows, axis=2)  # (C, H', sh, W', sw, N)
         t = t.reshape(c, ho * sh, wo * sw, n)

@@ -168,10 +168,19 @@ def _engine_main(conn) -> None:
                 outbox.put(("dataset", run_id, session.dataset))
             if isinstance(msg, (Finished, Failed)):
                 sessions.pop(run_id, None)
-                outbox.put(("end", run_id, {
-                    "final_params": session.final_params, "node_types": session.node_types,
-                    "param_count": session.param_count, "chunk_steps": session.chunk_steps,
-                    "trajectory": session.trajectory}))
+                outbox.put(
+                    (
+                        "end",
+                        run_id,
+                        {
+                            "final_params": session.final_params,
+                            "node_types": session.node_types,
+                            "param_count": session.param_count,
+                            "chunk_steps": session.chunk_steps,
+                            "trajectory": session.trajectory,
+                        },
+                    )
+                )
             outbox.put(("msg", run_id, msg))
 
         return forward
@@ -288,8 +297,9 @@ class Engine:
             proc.start()
         child.close()
         self._proc, self._conn = proc, parent
-        threading.Thread(target=self._listen, args=(proc, parent), name="nnviz-engine-listener",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._listen, args=(proc, parent), name="nnviz-engine-listener", daemon=True
+        ).start()
 
     def warm(self) -> None:
         """Start the process and import JAX there now, so the first Train does not wait for it."""
@@ -450,8 +460,14 @@ class ProcessSession(SessionMailbox):
     only the snapshots that were sent, the newest at each moment).
     """
 
-    def __init__(self, project: Project, *, engine: Engine | None = None,
-                 on_message: Listener | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        project: Project,
+        *,
+        engine: Engine | None = None,
+        on_message: Listener | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(project, on_message)
         self.engine = engine or shared_engine()
         self.kwargs = kwargs
@@ -549,7 +565,9 @@ class ProcessSession(SessionMailbox):
             return
         how = "was ended" if exitcode is not None and exitcode < 0 else "ended unexpectedly"
         code = f" (exit code {exitcode})" if exitcode not in (None, 0) else ""
-        msg = Failed(f"The training process {how}{code}; the run stopped there. "
-                     "Press Train to start again.", self._last_step)
+        msg = Failed(
+            f"The training process {how}{code}; the run stopped there. Press Train to start again.",
+            self._last_step,
+        )
         self._receive(StateChanged("idle"))
         self._receive(msg)

@@ -23,8 +23,9 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,19 @@ from ..core.datasets import Dataset, DatasetError, load_dataset
 from ..core.graph import analyze
 from ..core.layers import Context
 from ..core.project import OPTIMIZER_NAMES, Project, ProjectError
-from .messages import (Compiling, EpochEnd, EvalReport, Failed, Finished, Loading, PlaneProbe, Progress,
-                       Snapshot, StateChanged, drain)
+from .messages import (
+    Compiling,
+    EpochEnd,
+    EvalReport,
+    Failed,
+    Finished,
+    Loading,
+    PlaneProbe,
+    Progress,
+    Snapshot,
+    StateChanged,
+    drain,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +123,9 @@ CHUNK_CAP = 256  # the most steps one train_steps call may take: the length of i
 
 
 @functools.lru_cache(maxsize=16)
-def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l2: float,
-                   layer_ids: tuple[str, ...]) -> CompiledSteps:
+def compiled_steps(
+    graphdef, head, optimizer: str, momentum: float, l1: float, l2: float, layer_ids: tuple[str, ...]
+) -> CompiledSteps:
     """Jitted train / eval / probe functions, built once per architecture.
 
     The key holds everything the traced code depends on; the learning rate lives in the
@@ -156,20 +169,30 @@ def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l
         The last gradient rides in the carry and its norms are taken once per call:
         per-step norms cost ~15 % of a small MLP's step (benchmarks/train_throughput.py).
         """
+
         def body(i, carry):
             p, o, key, _, losses, accs = carry
             key, sub = jax.random.split(key)
             batch_idx = jax.lax.dynamic_index_in_dim(order, start + i, keepdims=False)
             (_, (data_loss, acc)), g = grad_fn(p, X[batch_idx], Y[batch_idx], sub)
             updates, o = tx.update(g, o, p)
-            return (optax.apply_updates(p, updates), o, key, g,
-                    losses.at[i].set(data_loss), accs.at[i].set(acc))
+            return (
+                optax.apply_updates(p, updates),
+                o,
+                key,
+                g,
+                losses.at[i].set(data_loss),
+                accs.at[i].set(acc),
+            )
 
         g0 = jax.tree.map(jnp.zeros_like, p)
         buf = jnp.zeros(CHUNK_CAP, jnp.float32)
         p, o, key, g, losses, accs = jax.lax.fori_loop(0, n, body, (p, o, key, g0, buf, buf))
-        norms = jnp.stack([optax.tree.norm(g["layers"][nid]) for nid in layer_ids]) \
-            if layer_ids else jnp.zeros((0,))
+        norms = (
+            jnp.stack([optax.tree.norm(g["layers"][nid]) for nid in layer_ids])
+            if layer_ids
+            else jnp.zeros((0,))
+        )
         return p, o, key, losses, accs, norms
 
     def eval_batch(p, x, y, mask):
@@ -188,6 +211,7 @@ def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l
         only a scatter-add, a top-k and a gather; callers that do not want them leave
         them on the device.
         """
+
         def body(total, batch):
             loss, ok, probs, pred = eval_batch(p, *batch)
             return (total[0] + loss, total[1] + ok), (probs, pred)
@@ -200,7 +224,15 @@ def compiled_steps(graphdef, head, optimizer: str, momentum: float, l1: float, l
         wrong = m & (pred != y)
         score = jnp.where(wrong, jnp.max(probs, axis=-1), -jnp.inf)
         _, idx = jax.lax.top_k(score, min(REPORT_SAMPLES, score.shape[0]))  # ties: lower index first
-        report = (confusion, idx, wrong[idx], y[idx], pred[idx], probs[idx], xs.reshape(-1, *xs.shape[2:])[idx])
+        report = (
+            confusion,
+            idx,
+            wrong[idx],
+            y[idx],
+            pred[idx],
+            probs[idx],
+            xs.reshape(-1, *xs.shape[2:])[idx],
+        )
         return loss, ok, report
 
     def probe(p, x, y):
@@ -282,8 +314,9 @@ class SessionMailbox:
 
         if self.final_params is None:
             raise RuntimeError("there are no trained weights yet")
-        save_weights(path, self.final_params, self.node_types,
-                     self.result.step if self.result is not None else 0)
+        save_weights(
+            path, self.final_params, self.node_types, self.result.step if self.result is not None else 0
+        )
 
 
 class TrainingSession(SessionMailbox):
@@ -407,8 +440,9 @@ class TrainingSession(SessionMailbox):
         except (DatasetError, ProjectError) as exc:
             self.result = Failed(str(exc))
         except MemoryError:
-            self.result = Failed("Out of memory: try a smaller batch size, fewer units or filters, "
-                                 "or a smaller dataset.")
+            self.result = Failed(
+                "Out of memory: try a smaller batch size, fewer units or filters, or a smaller dataset."
+            )
         except Exception as exc:  # never let a traceback reach the user; keep it in the log
             log.exception("training failed")
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -440,9 +474,12 @@ class TrainingSession(SessionMailbox):
         if self.dataset is None:
             self._send(Loading(f"Loading {self.project.dataset.name}"))
             self.dataset = load_dataset(
-                self.project.dataset, self.data_dir, download=self.download,
+                self.project.dataset,
+                self.data_dir,
+                download=self.download,
                 progress=lambda name, done, total: self._send(Loading(f"Downloading {name}", done, total)),
-                cancel=self._cancel_requested)
+                cancel=self._cancel_requested,
+            )
         ds = self.dataset
         ctx = Context(tuple(ds.input_shape), ds.n_classes, ds.name)
         network = self.project.network
@@ -476,17 +513,25 @@ class TrainingSession(SessionMailbox):
             layers = params.get("layers", {})  # absent when no node has weights
             expected = {nid: {k: v.shape for k, v in p.items()} for nid, p in layers.items()}
             saved, saved_types = self.initial_params
-            check_compatible(saved, saved_types, expected, self.node_types,
-                             {n.id: n.name for n in network.nodes.values()}, "the saved weights")
+            check_compatible(
+                saved,
+                saved_types,
+                expected,
+                self.node_types,
+                {n.id: n.name for n in network.nodes.values()},
+                "the saved weights",
+            )
             if layers:
-                params = {"layers": {nid: {k: jnp.asarray(saved[nid][k]) for k in p}
-                                     for nid, p in layers.items()}}
+                params = {
+                    "layers": {nid: {k: jnp.asarray(saved[nid][k]) for k in p} for nid, p in layers.items()}
+                }
         layer_ids = list(params.get("layers", {}))
 
         tx = make_optimizer(cfg.optimizer, cfg.learning_rate, cfg.momentum)
         opt_state = tx.init(params)
-        steps = compiled_steps(graphdef, head, cfg.optimizer, float(cfg.momentum),
-                               float(cfg.l1), float(cfg.l2), tuple(layer_ids))
+        steps = compiled_steps(
+            graphdef, head, cfg.optimizer, float(cfg.momentum), float(cfg.l1), float(cfg.l2), tuple(layer_ids)
+        )
         train_steps, eval_all, probe = steps.train_steps, steps.eval_all, steps.probe
 
         # ---- data on the device
@@ -499,15 +544,19 @@ class TrainingSession(SessionMailbox):
         if cfg.max_steps:
             total_steps = cfg.max_steps
         n_epochs = math.ceil(total_steps / steps_per_epoch)
-        eval_sets = {"val": self._eval_arrays(ds.x_val, ds.y_val),
-                     "test": self._eval_arrays(ds.x_test, ds.y_test)}
+        eval_sets = {
+            "val": self._eval_arrays(ds.x_val, ds.y_val),
+            "test": self._eval_arrays(ds.x_test, ds.y_test),
+        }
         probe_src = (ds.x_test, ds.y_test) if len(ds.x_test) else (ds.x_train, ds.y_train)
         probe_x = np.asarray(probe_src[0][: self.probe_size])
         probe_y = np.asarray(probe_src[1][: self.probe_size]).astype(np.int32)
         probe_xj, probe_yj = jnp.asarray(probe_x), jnp.asarray(probe_y)
 
         # The epoch-end report looks at the test split, else the validation split.
-        report_split = "test" if eval_sets["test"] is not None else ("val" if eval_sets["val"] is not None else None)
+        report_split = (
+            "test" if eval_sets["test"] is not None else ("val" if eval_sets["val"] is not None else None)
+        )
 
         def evaluate(p, which, report_at=None):
             """(loss, accuracy) on a split; with ``report_at=(epoch, step)`` also its EvalReport."""
@@ -523,9 +572,16 @@ class TrainingSession(SessionMailbox):
             confusion, idx, wrong, y, pred, probs, x = parts
             keep = np.asarray(wrong, bool)  # fewer than REPORT_SAMPLES wrong: the rest are right ones
             report = EvalReport(
-                which, report_at[0], report_at[1], np.asarray(confusion, np.int64),
-                np.asarray(idx, np.int64)[keep], np.array(x[keep]), np.asarray(y, np.int64)[keep],
-                np.asarray(pred, np.int64)[keep], np.asarray(probs, np.float32)[keep])
+                which,
+                report_at[0],
+                report_at[1],
+                np.asarray(confusion, np.int64),
+                np.asarray(idx, np.int64)[keep],
+                np.array(x[keep]),
+                np.asarray(y, np.int64)[keep],
+                np.asarray(pred, np.int64)[keep],
+                np.asarray(probs, np.float32)[keep],
+            )
             return float(tot_loss) / n, float(tot_ok) / n, report
 
         def lr_of(o) -> float:
@@ -539,10 +595,17 @@ class TrainingSession(SessionMailbox):
             gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], self.plane_resolution, dtype=np.float32)
             gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], self.plane_resolution, dtype=np.float32)
             mx, my = np.meshgrid(gx, gy)  # rows along y
-            plane = (gx, gy, jnp.asarray(np.stack([mx.ravel(), my.ravel()], axis=1)),
-                     jnp.zeros(mx.size, jnp.int32))
-        hidden = [nid for nid in analysis.order
-                  if network.nodes[nid].type in ("Dense", "Activation", "Add", "Concatenate")]
+            plane = (
+                gx,
+                gy,
+                jnp.asarray(np.stack([mx.ravel(), my.ravel()], axis=1)),
+                jnp.zeros(mx.size, jnp.int32),
+            )
+        hidden = [
+            nid
+            for nid in analysis.order
+            if network.nodes[nid].type in ("Dense", "Activation", "Add", "Concatenate")
+        ]
 
         def plane_probe(p):
             """The network over the input plane, still on the device (None without 2D data)."""
@@ -564,8 +627,15 @@ class TrainingSession(SessionMailbox):
             nonlocal last_snapshot
             last_snapshot = time.perf_counter()
             nodes, probs, loss = probe(p, probe_xj, probe_yj)
-            return {"nodes": nodes, "probs": probs, "loss": loss, "layers": p.get("layers", {}),
-                    "norms": norms, "lr": o.hyperparams["learning_rate"], "plane": plane_probe(p)}
+            return {
+                "nodes": nodes,
+                "probs": probs,
+                "loss": loss,
+                "layers": p.get("layers", {}),
+                "norms": norms,
+                "lr": o.hyperparams["learning_rate"],
+                "plane": plane_probe(p),
+            }
 
         def snapshot(p, o, norms, step, epoch):
             send_snapshot(start_snapshot(p, o, norms), step, epoch)
@@ -582,15 +652,31 @@ class TrainingSession(SessionMailbox):
             if h["plane"] is not None:
                 g = len(plane[0])
                 plane_nodes, plane_probs = h["plane"]
-                plane_np = PlaneProbe(plane[0], plane[1], np.asarray(plane_probs).reshape(g, g, -1),
-                                      {nid: np.asarray(v).reshape(g, g, -1) for nid, v in plane_nodes.items()})
-            self._send(Snapshot(
-                step=step, epoch=epoch, probe_x=probe_x, probe_y=probe_y,
-                activations={k: np.asarray(v) for k, v in h["nodes"].items()},
-                params={nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in h["layers"].items()},
-                grad_norms={nid: float(v) for nid, v in zip(layer_ids, h["norms"])} if norms is not None else {},
-                probabilities=np.asarray(h["probs"]), loss=float(h["loss"]), learning_rate=float(h["lr"]),
-                plane=plane_np))
+                plane_np = PlaneProbe(
+                    plane[0],
+                    plane[1],
+                    np.asarray(plane_probs).reshape(g, g, -1),
+                    {nid: np.asarray(v).reshape(g, g, -1) for nid, v in plane_nodes.items()},
+                )
+            self._send(
+                Snapshot(
+                    step=step,
+                    epoch=epoch,
+                    probe_x=probe_x,
+                    probe_y=probe_y,
+                    activations={k: np.asarray(v) for k, v in h["nodes"].items()},
+                    params={
+                        nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in h["layers"].items()
+                    },
+                    grad_norms={nid: float(v) for nid, v in zip(layer_ids, h["norms"])}
+                    if norms is not None
+                    else {},
+                    probabilities=np.asarray(h["probs"]),
+                    loss=float(h["loss"]),
+                    learning_rate=float(h["lr"]),
+                    plane=plane_np,
+                )
+            )
 
         # ---- the loop
         rng = np.random.default_rng(cfg.seed)
@@ -625,8 +711,11 @@ class TrainingSession(SessionMailbox):
 
         def dispatch(n, p, o, key):
             """Start ``n`` steps from ``pos``: JAX returns at once, the results come later."""
-            return n, time.perf_counter(), train_steps(p, o, key, x_train, y_train, order,
-                                                       np.int32(pos), np.int32(n))
+            return (
+                n,
+                time.perf_counter(),
+                train_steps(p, o, key, x_train, y_train, order, np.int32(pos), np.int32(n)),
+            )
 
         def collect(call):
             """Wait for a chunk: its results, its wall time since it could start, whether it was done already."""
@@ -646,8 +735,18 @@ class TrainingSession(SessionMailbox):
             since_losses, since_accs = [], []
             sps = (len(ls) * batch) / max(now - last_progress, 1e-9) if last_progress else 0.0
             last_progress = now
-            self._send(Progress(step, epoch, min(1.0, pos / steps_per_epoch), total_steps,
-                                float(ls.mean()), float(ac.mean()), lr_of(opt_state), sps))
+            self._send(
+                Progress(
+                    step,
+                    epoch,
+                    min(1.0, pos / steps_per_epoch),
+                    total_steps,
+                    float(ls.mean()),
+                    float(ac.mean()),
+                    lr_of(opt_state),
+                    sps,
+                )
+            )
 
         pending_steps = 0  # single steps asked for while paused
         speed: int | None = None  # steps per frame in slow motion; None: full speed
@@ -754,7 +853,9 @@ class TrainingSession(SessionMailbox):
                             f"The loss became {'NaN' if np.isnan(losses[bad]) else 'infinite'} "
                             f"at step {step + 1 + bad}: training diverged, "
                             f"probably because the learning rate ({lr_of(opt_state):g}) is too high. "
-                            f"Training stopped; the weights from step {kept_step} are kept.", kept_step)
+                            f"Training stopped; the weights from step {kept_step} are kept.",
+                            kept_step,
+                        )
                     verified_params, verified_step = p0, step  # its loss, losses[0], was finite
                     good = (params, opt_state)
                     step += n
@@ -785,7 +886,9 @@ class TrainingSession(SessionMailbox):
                     if paused or now - last_progress >= self.progress_interval:
                         emit_progress(now)
                 emit_progress(time.perf_counter())
-                self._epoch_end(epoch, step, epoch_losses, epoch_accs, t_epoch, params, evaluate, report_split)
+                self._epoch_end(
+                    epoch, step, epoch_losses, epoch_accs, t_epoch, params, evaluate, report_split
+                )
                 snapshot(params, opt_state, norms, step, epoch)
         except _Stop:
             stopped = True
@@ -835,17 +938,33 @@ class TrainingSession(SessionMailbox):
     def _final_metrics(self, params, evaluate, losses, accs, stopped, step, epoch) -> dict[str, float]:
         if self.history and not stopped and self.history[-1].step == step:
             last = self.history[-1]
-            tl, ta, vl, va, sl, sa = (last.train_loss, last.train_accuracy, last.val_loss,
-                                      last.val_accuracy, last.test_loss, last.test_accuracy)
+            tl, ta, vl, va, sl, sa = (
+                last.train_loss,
+                last.train_accuracy,
+                last.val_loss,
+                last.val_accuracy,
+                last.test_loss,
+                last.test_accuracy,
+            )
         else:
             tl = float(np.concatenate(losses).mean()) if losses else math.nan
             ta = float(np.concatenate(accs).mean()) if accs else math.nan
             vl, va, _ = evaluate(params, "val")
             sl, sa, _ = evaluate(params, "test")
-        return {"train_loss": tl, "train_accuracy": ta, "val_loss": vl, "val_accuracy": va,
-                "test_loss": sl, "test_accuracy": sa, "steps": step, "epochs": epoch,
-                "params": self.param_count}
+        return {
+            "train_loss": tl,
+            "train_accuracy": ta,
+            "val_loss": vl,
+            "val_accuracy": va,
+            "test_loss": sl,
+            "test_accuracy": sa,
+            "steps": step,
+            "epochs": epoch,
+            "params": self.param_count,
+        }
 
     @staticmethod
     def _to_numpy(params) -> dict[str, dict[str, np.ndarray]]:
-        return {nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in params.get("layers", {}).items()}
+        return {
+            nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in params.get("layers", {}).items()
+        }

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -101,27 +102,46 @@ class Surface:
         """Where θ lies on this plane (or line) and how far off it: (coords, distance). Numpy only."""
         if self.center is None or self.d1 is None:
             raise SurfaceError("this surface does not keep its plane")
-        coords, off = project_onto_plane(np.asarray(theta)[None], self.center, self.d1,
-                                         None if self.is_line else self.d2)
+        coords, off = project_onto_plane(
+            np.asarray(theta)[None], self.center, self.d1, None if self.is_line else self.d2
+        )
         return coords[0], float(off[0])
 
     def to_json(self) -> dict:
         """A JSON-ready dict (non-finite numbers become null)."""
+
         def clean(a):
             arr = np.asarray(a, dtype=np.float64)
-            return [None if not math.isfinite(v) else v for v in arr.ravel().tolist()] if arr.ndim <= 1 \
+            return (
+                [None if not math.isfinite(v) else v for v in arr.ravel().tolist()]
+                if arr.ndim <= 1
                 else [clean(row) for row in arr]
+            )
 
         return {
-            "method": self.method, "title": self.title, "labels": list(self.labels),
-            "a": clean(self.a), "b": clean(self.b), "loss": clean(self.loss),
+            "method": self.method,
+            "title": self.title,
+            "labels": list(self.labels),
+            "a": clean(self.a),
+            "b": clean(self.b),
+            "loss": clean(self.loss),
             "center_loss": clean([self.center_loss])[0],
             "explained_variance": clean(self.explained_variance),
-            "n_params": self.n_params, "samples": self.samples, "seconds": self.seconds,
-            "paths": [{"name": p.name, "steps": [int(s) for s in p.steps],
-                       "x": clean(p.xy[:, 0]), "y": clean(p.xy[:, 1]) if p.xy.shape[1] > 1 else [],
-                       "loss": clean(p.loss), "off_plane": clean(p.off_plane), "diverged": p.diverged}
-                      for p in self.paths],
+            "n_params": self.n_params,
+            "samples": self.samples,
+            "seconds": self.seconds,
+            "paths": [
+                {
+                    "name": p.name,
+                    "steps": [int(s) for s in p.steps],
+                    "x": clean(p.xy[:, 0]),
+                    "y": clean(p.xy[:, 1]) if p.xy.shape[1] > 1 else [],
+                    "loss": clean(p.loss),
+                    "off_plane": clean(p.off_plane),
+                    "diverged": p.diverged,
+                }
+                for p in self.paths
+            ],
         }
 
 
@@ -189,8 +209,9 @@ class TrajectoryRecorder:
 
 def flatten_layers(layers: dict[str, dict[str, np.ndarray]]) -> np.ndarray:
     """The flat θ of ``{node_id: {"kernel", "bias"}}``, in ``ravel_pytree``'s order (sorted keys)."""
-    parts = [np.asarray(layers[nid][k], np.float32).ravel()
-             for nid in sorted(layers) for k in sorted(layers[nid])]
+    parts = [
+        np.asarray(layers[nid][k], np.float32).ravel() for nid in sorted(layers) for k in sorted(layers[nid])
+    ]
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
@@ -231,9 +252,19 @@ class LossLandscape:
     Not thread-safe: use it from one thread (the one that owns the JAX calls).
     """
 
-    def __init__(self, graphdef, head, params: dict, x: np.ndarray, y: np.ndarray, *,
-                 l1: float = 0.0, l2: float = 0.0, fast_layer: str | None = None,
-                 point_floats: int = 0) -> None:
+    def __init__(
+        self,
+        graphdef,
+        head,
+        params: dict,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        fast_layer: str | None = None,
+        point_floats: int = 0,
+    ) -> None:
         import jax
         import jax.numpy as jnp
         from jax.flatten_util import ravel_pytree
@@ -271,8 +302,9 @@ class LossLandscape:
         # ``width`` at a time (lax.map), so progress and cancel answer within a fraction
         # of a second.
         per_point = self.sample_batch * floats
-        self.width = 1 if n_batches > 1 else \
-            int(np.clip(2 ** int(math.log2(max(1, (8 << 20) // per_point))), 1, 256))
+        self.width = (
+            1 if n_batches > 1 else int(np.clip(2 ** int(math.log2(max(1, (8 << 20) // per_point))), 1, 256))
+        )
         self.chunk = max(self.width, 8)
         self._plane_fn = None
         self._points_fn = None
@@ -282,8 +314,9 @@ class LossLandscape:
     # ------------------------------------------------------------ building
 
     @classmethod
-    def from_project(cls, project: Project, dataset: Dataset, *, samples: int = 1000,
-                     seed: int = 0) -> "LossLandscape":
+    def from_project(
+        cls, project: Project, dataset: Dataset, *, samples: int = 1000, seed: int = 0
+    ) -> LossLandscape:
         """The loss of ``project``'s network on ``samples`` training samples of ``dataset``.
 
         The subset is drawn once with ``seed`` and kept; the initial θ (``theta_init``)
@@ -314,11 +347,22 @@ class LossLandscape:
             idx = np.sort(np.random.default_rng(seed).choice(n, samples, replace=False))
         # Values per sample that differ between grid points (the input and its flattening
         # are shared by all of them).
-        floats = sum(int(np.prod(s)) for nid, s in analysis.shapes.items()
-                     if s and network.nodes[nid].type not in ("Input", "Flatten", "Output"))
-        return cls(graphdef, model.head, params, dataset.x_train[idx], dataset.y_train[idx],
-                   l1=cfg.l1, l2=cfg.l2, fast_layer=_first_input_dense(network, analysis),
-                   point_floats=floats)
+        floats = sum(
+            int(np.prod(s))
+            for nid, s in analysis.shapes.items()
+            if s and network.nodes[nid].type not in ("Input", "Flatten", "Output")
+        )
+        return cls(
+            graphdef,
+            model.head,
+            params,
+            dataset.x_train[idx],
+            dataset.y_train[idx],
+            l1=cfg.l1,
+            l2=cfg.l2,
+            fast_layer=_first_input_dense(network, analysis),
+            point_floats=floats,
+        )
 
     @staticmethod
     def _slices(layers: dict) -> dict[tuple[str, str], tuple[int, int, tuple[int, ...]]]:
@@ -370,8 +414,10 @@ class LossLandscape:
             total = jnp.sum(jax.lax.map(batch_sum, (xs, ys, ms)))
         loss = total / self.samples
         if self.l1 or self.l2:  # as the training step adds them (session.compiled_steps)
-            kernels = [lp["kernel"].dense() if isinstance(lp["kernel"], _PlaneKernel) else lp["kernel"]
-                       for lp in p["layers"].values()]
+            kernels = [
+                lp["kernel"].dense() if isinstance(lp["kernel"], _PlaneKernel) else lp["kernel"]
+                for lp in p["layers"].values()
+            ]
             if self.l2:
                 loss = loss + self.l2 * sum(jnp.sum(k * k) for k in kernels)
             if self.l1:
@@ -389,9 +435,13 @@ class LossLandscape:
                 p = jax.tree.map(lambda c_, u_, v_: c_ + a * u_ + b * v_, c, u, v)
                 if self.fast_layer is not None:
                     lp = dict(p["layers"][self.fast_layer])
-                    lp["kernel"] = _PlaneKernel(c["layers"][self.fast_layer]["kernel"],
-                                                u["layers"][self.fast_layer]["kernel"],
-                                                v["layers"][self.fast_layer]["kernel"], a, b)
+                    lp["kernel"] = _PlaneKernel(
+                        c["layers"][self.fast_layer]["kernel"],
+                        u["layers"][self.fast_layer]["kernel"],
+                        v["layers"][self.fast_layer]["kernel"],
+                        a,
+                        b,
+                    )
                     p = {**p, "layers": {**p["layers"], self.fast_layer: lp}}
                 return self._loss_of(p, x, y, m)
 
@@ -427,15 +477,23 @@ class LossLandscape:
         for lo in range(0, n, chunk):
             if cancel is not None and cancel():
                 raise SurfaceCancelled("the loss surface was cancelled")
-            part = thetas[lo:lo + chunk]
+            part = thetas[lo : lo + chunk]
             if len(part) < chunk and n > chunk:  # one compiled shape: pad the last chunk
                 part = np.concatenate([part, np.repeat(part[-1:], chunk - len(part), axis=0)])
             vals = np.asarray(self._points_fn(jnp.asarray(part), self.x, self.y, self.mask))
-            out[lo:lo + chunk] = vals[: min(chunk, n - lo)]
+            out[lo : lo + chunk] = vals[: min(chunk, n - lo)]
         return out
 
-    def plane(self, center: np.ndarray, d1: np.ndarray, d2: np.ndarray, a: np.ndarray, b: np.ndarray,
-              progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> np.ndarray:
+    def plane(
+        self,
+        center: np.ndarray,
+        d1: np.ndarray,
+        d2: np.ndarray,
+        a: np.ndarray,
+        b: np.ndarray,
+        progress: ProgressFn | None = None,
+        cancel: CancelFn | None = None,
+    ) -> np.ndarray:
         """f(a_i, b_j) = L(center + a_i·d1 + b_j·d2) as a (len(b), len(a)) array, rows along b.
 
         Grid points go ``self.chunk`` at a time through one jitted, vmapped function (one
@@ -462,13 +520,15 @@ class LossLandscape:
             if lo < len(ab):
                 if cancel is not None and cancel():
                     raise SurfaceCancelled("the loss surface was cancelled")
-                launched = (lo, self._plane_fn(c, u, v, jnp.asarray(ab[lo:lo + chunk]),
-                                                self.x, self.y, self.mask))
+                launched = (
+                    lo,
+                    self._plane_fn(c, u, v, jnp.asarray(ab[lo : lo + chunk]), self.x, self.y, self.mask),
+                )
             else:
                 launched = None
             if pending is not None:
                 plo, vals = pending
-                out[plo:plo + chunk] = np.asarray(vals)
+                out[plo : plo + chunk] = np.asarray(vals)
                 if progress is not None:
                     progress(min(plo + chunk, total), total)
             pending = launched
@@ -500,7 +560,7 @@ def filter_normalized(direction: np.ndarray, theta: np.ndarray, landscape: LossL
     slice of θ; biases are set to zero, so the plane does not move them.
     """
     out = np.zeros_like(direction, dtype=np.float32)
-    for (nid, k), (lo, hi, shape) in landscape.layer_slices.items():
+    for (_nid, k), (lo, hi, shape) in landscape.layer_slices.items():
         if k != "kernel" or not shape:
             continue
         d = np.asarray(direction[lo:hi], np.float32).reshape(shape)
@@ -512,7 +572,9 @@ def filter_normalized(direction: np.ndarray, theta: np.ndarray, landscape: LossL
     return out
 
 
-def random_directions(theta: np.ndarray, landscape: LossLandscape, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def random_directions(
+    theta: np.ndarray, landscape: LossLandscape, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Two Gaussian directions, filter-normalised to θ (same seed, same directions)."""
     rng = np.random.default_rng(seed)
     d1 = rng.standard_normal(theta.size).astype(np.float32)
@@ -520,7 +582,9 @@ def random_directions(theta: np.ndarray, landscape: LossLandscape, seed: int = 0
     return filter_normalized(d1, theta, landscape), filter_normalized(d2, theta, landscape)
 
 
-def pca_directions(thetas: np.ndarray, center: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+def pca_directions(
+    thetas: np.ndarray, center: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """The top two principal directions of ``thetas − center`` and the fraction of variance each explains.
 
     Through the T x T Gram matrix (T points, P parameters, T << P): one matrix product
@@ -567,8 +631,9 @@ def _orthogonal_unit(d: np.ndarray | None, n: int) -> np.ndarray:
     return e / max(float(np.linalg.norm(e)), 1e-30)
 
 
-def project_onto_plane(points: np.ndarray, center: np.ndarray, d1: np.ndarray,
-                       d2: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def project_onto_plane(
+    points: np.ndarray, center: np.ndarray, d1: np.ndarray, d2: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares coordinates of ``points − center`` in span(d1, d2) and the distance off it.
 
     Works for non-orthogonal directions (two random ones) too; with ``d2`` None it is a
@@ -582,8 +647,9 @@ def project_onto_plane(points: np.ndarray, center: np.ndarray, d1: np.ndarray,
     return coords, np.linalg.norm(resid, axis=1)
 
 
-def grid_around(xy: np.ndarray, resolution: int, margin: float = 0.3,
-                min_aspect: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
+def grid_around(
+    xy: np.ndarray, resolution: int, margin: float = 0.3, min_aspect: float = 0.4
+) -> tuple[np.ndarray, np.ndarray]:
     """Grid axes covering the points ``xy`` (T, 2) with a margin on every side.
 
     The shorter side spans at least ``min_aspect`` of the longer one, so a path that
@@ -595,8 +661,10 @@ def grid_around(xy: np.ndarray, resolution: int, margin: float = 0.3,
     span = np.maximum(span, min_aspect * longest)
     mid = (lo + hi) / 2
     lo, hi = mid - span * (0.5 + margin), mid + span * (0.5 + margin)
-    return (np.linspace(lo[0], hi[0], resolution, dtype=np.float32),
-            np.linspace(lo[1], hi[1], resolution, dtype=np.float32))
+    return (
+        np.linspace(lo[0], hi[0], resolution, dtype=np.float32),
+        np.linspace(lo[1], hi[1], resolution, dtype=np.float32),
+    )
 
 
 def _check_resolution(resolution: int) -> int:
@@ -607,16 +675,29 @@ def _check_resolution(resolution: int) -> int:
 
 
 def _path(name, steps, coords, losses, off, diverged=False) -> PathOnPlane:
-    return PathOnPlane(name, np.asarray(steps, np.int64), np.asarray(coords, np.float64),
-                       np.asarray(losses, np.float64), np.asarray(off, np.float64), diverged)
+    return PathOnPlane(
+        name,
+        np.asarray(steps, np.int64),
+        np.asarray(coords, np.float64),
+        np.asarray(losses, np.float64),
+        np.asarray(off, np.float64),
+        diverged,
+    )
 
 
 # ---------------------------------------------------------------- the surfaces
 
 
-def trajectory_surface(landscape: LossLandscape, trajectory: Trajectory, resolution: int = 31, *,
-                       margin: float = 0.3, name: str = "path", progress: ProgressFn | None = None,
-                       cancel: CancelFn | None = None) -> Surface:
+def trajectory_surface(
+    landscape: LossLandscape,
+    trajectory: Trajectory,
+    resolution: int = 31,
+    *,
+    margin: float = 0.3,
+    name: str = "path",
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> Surface:
     """The descent view: the plane of the path's top two principal directions through θ_T.
 
     The path is x_t = <θ_t − θ_T, d1>, y_t = <θ_t − θ_T, d2>; the grid covers it with a
@@ -633,15 +714,36 @@ def trajectory_surface(landscape: LossLandscape, trajectory: Trajectory, resolut
     a, b = grid_around(coords, resolution, margin)
     grid = landscape.plane(center, d1, d2, a, b, progress, cancel)
     losses = landscape.losses(thetas, cancel)
-    return Surface("pca", a, b, grid, (_path(name, trajectory.steps, coords, losses, off),),
-                   explained, float(losses[-1]), ("PCA direction 1", "PCA direction 2"),
-                   "Loss around the trained weights, in the plane of the descent",
-                   time.perf_counter() - t0, landscape.n_params, landscape.samples, center, d1, d2)
+    return Surface(
+        "pca",
+        a,
+        b,
+        grid,
+        (_path(name, trajectory.steps, coords, losses, off),),
+        explained,
+        float(losses[-1]),
+        ("PCA direction 1", "PCA direction 2"),
+        "Loss around the trained weights, in the plane of the descent",
+        time.perf_counter() - t0,
+        landscape.n_params,
+        landscape.samples,
+        center,
+        d1,
+        d2,
+    )
 
 
-def random_surface(landscape: LossLandscape, theta: np.ndarray, resolution: int = 31, *,
-                   span: float = 1.0, seed: int = 0, trajectory: Trajectory | None = None,
-                   progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> Surface:
+def random_surface(
+    landscape: LossLandscape,
+    theta: np.ndarray,
+    resolution: int = 31,
+    *,
+    span: float = 1.0,
+    seed: int = 0,
+    trajectory: Trajectory | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> Surface:
     """f(a, b) = L(θ + a·δ + b·η), a, b in [−span, span], δ and η filter-normalised random directions.
 
     The same seed gives the same directions, so the sharpness of two minima can be compared.
@@ -659,15 +761,37 @@ def random_surface(landscape: LossLandscape, theta: np.ndarray, resolution: int 
     if trajectory is not None and len(trajectory):
         coords, off = project_onto_plane(trajectory.thetas, theta, d1, d2)
         paths = (_path("path", trajectory.steps, coords, landscape.losses(trajectory.thetas, cancel), off),)
-    return Surface("random", a, a.copy(), grid, paths, (math.nan, math.nan), center_loss,
-                   ("random direction δ", "random direction η"),
-                   "Loss around the weights along two random, filter-normalised directions",
-                   time.perf_counter() - t0, landscape.n_params, landscape.samples, theta, d1, d2)
+    return Surface(
+        "random",
+        a,
+        a.copy(),
+        grid,
+        paths,
+        (math.nan, math.nan),
+        center_loss,
+        ("random direction δ", "random direction η"),
+        "Loss around the weights along two random, filter-normalised directions",
+        time.perf_counter() - t0,
+        landscape.n_params,
+        landscape.samples,
+        theta,
+        d1,
+        d2,
+    )
 
 
-def line_surface(landscape: LossLandscape, theta0: np.ndarray, theta1: np.ndarray, resolution: int = 51, *,
-                 lo: float = -0.25, hi: float = 1.25, trajectory: Trajectory | None = None,
-                 progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> Surface:
+def line_surface(
+    landscape: LossLandscape,
+    theta0: np.ndarray,
+    theta1: np.ndarray,
+    resolution: int = 51,
+    *,
+    lo: float = -0.25,
+    hi: float = 1.25,
+    trajectory: Trajectory | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> Surface:
     """Goodfellow's line: L((1 − a)·θ_0 + a·θ_1) for a in [lo, hi] (0: start, 1: now).
 
     A trajectory is placed on the line by its projection a_t, with its true loss and its
@@ -686,15 +810,34 @@ def line_surface(landscape: LossLandscape, theta0: np.ndarray, theta1: np.ndarra
     if trajectory is not None and len(trajectory):
         coords, off = project_onto_plane(trajectory.thetas, theta0, d)
         paths = (_path("path", trajectory.steps, coords, landscape.losses(trajectory.thetas, cancel), off),)
-    return Surface("line", a, np.zeros(0, np.float32), curve, paths, (math.nan, math.nan),
-                   landscape.loss(theta1), ("a: 0 = initial weights, 1 = trained weights", "loss"),
-                   "Loss on the straight line from the initial to the trained weights",
-                   time.perf_counter() - t0, landscape.n_params, landscape.samples, theta0, d, None)
+    return Surface(
+        "line",
+        a,
+        np.zeros(0, np.float32),
+        curve,
+        paths,
+        (math.nan, math.nan),
+        landscape.loss(theta1),
+        ("a: 0 = initial weights, 1 = trained weights", "loss"),
+        "Loss on the straight line from the initial to the trained weights",
+        time.perf_counter() - t0,
+        landscape.n_params,
+        landscape.samples,
+        theta0,
+        d,
+        None,
+    )
 
 
-def exact_surface(landscape: LossLandscape, trajectory: Trajectory | None = None, resolution: int = 41, *,
-                  extent: float | None = None, progress: ProgressFn | None = None,
-                  cancel: CancelFn | None = None) -> Surface:
+def exact_surface(
+    landscape: LossLandscape,
+    trajectory: Trajectory | None = None,
+    resolution: int = 41,
+    *,
+    extent: float | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> Surface:
     """The whole loss surface of a model with exactly two weights: f(w1, w2), no projection.
 
     The grid covers the path and the origin with a margin (or [−extent, extent]²).
@@ -702,8 +845,10 @@ def exact_surface(landscape: LossLandscape, trajectory: Trajectory | None = None
     t0 = time.perf_counter()
     resolution = _check_resolution(resolution)
     if landscape.n_params != 2:
-        raise SurfaceError(f"the exact surface needs a model with exactly 2 weights; this one has "
-                           f"{landscape.n_params} (try the two-weight neuron: no project and --method exact)")
+        raise SurfaceError(
+            f"the exact surface needs a model with exactly 2 weights; this one has "
+            f"{landscape.n_params} (try the two-weight neuron: no project and --method exact)"
+        )
     e1, e2 = np.array([1, 0], np.float32), np.array([0, 1], np.float32)
     if extent is not None:
         a = b = np.linspace(-extent, extent, resolution, dtype=np.float32)
@@ -715,38 +860,78 @@ def exact_surface(landscape: LossLandscape, trajectory: Trajectory | None = None
     grid = landscape.plane(np.zeros(2, np.float32), e1, e2, a, b, progress, cancel)
     paths = ()
     if trajectory is not None and len(trajectory):
-        paths = (_path("path", trajectory.steps, trajectory.thetas.astype(np.float64),
-                       landscape.losses(trajectory.thetas, cancel), np.zeros(len(trajectory))),)
+        paths = (
+            _path(
+                "path",
+                trajectory.steps,
+                trajectory.thetas.astype(np.float64),
+                landscape.losses(trajectory.thetas, cancel),
+                np.zeros(len(trajectory)),
+            ),
+        )
     center = trajectory.thetas[-1] if trajectory is not None and len(trajectory) else np.zeros(2, np.float32)
-    return Surface("exact", a, b, grid, paths, (math.nan, math.nan), landscape.loss(center),
-                   ("weight w1", "weight w2"), "The exact loss surface of a neuron with two weights",
-                   time.perf_counter() - t0, landscape.n_params, landscape.samples, np.zeros(2, np.float32), e1, e2)
+    return Surface(
+        "exact",
+        a,
+        b,
+        grid,
+        paths,
+        (math.nan, math.nan),
+        landscape.loss(center),
+        ("weight w1", "weight w2"),
+        "The exact loss surface of a neuron with two weights",
+        time.perf_counter() - t0,
+        landscape.n_params,
+        landscape.samples,
+        np.zeros(2, np.float32),
+        e1,
+        e2,
+    )
 
 
-def two_weight_project(dataset: str = "gauss", *, epochs: int = 30, learning_rate: float = 0.1,
-                       seed: int = 0) -> Project:
+def two_weight_project(
+    dataset: str = "gauss", *, epochs: int = 30, learning_rate: float = 0.1, seed: int = 0
+) -> Project:
     """One sigmoid neuron, two inputs, no bias: a model whose loss surface is exactly 2D.
 
     Built from the core's own layers (a bias-less Dense of one unit), so it trains in
     the session like any project; the two weights are θ itself.
     """
-    net = Network.chain("Input", ("Dense", {"units": 1, "activation": "sigmoid", "use_bias": False}),
-                        ("Output", {"loss": "cross_entropy"}))
+    net = Network.chain(
+        "Input",
+        ("Dense", {"units": 1, "activation": "sigmoid", "use_bias": False}),
+        ("Output", {"loss": "cross_entropy"}),
+    )
     # Noisy, overlapping classes: the loss has a real minimum (on separable data it keeps
     # falling as the weights grow, and the picture has no bottom).
-    return Project(net, DatasetSpec(dataset, n_samples=400, noise=0.5, seed=seed),
-                   TrainingConfig(optimizer="sgd", learning_rate=learning_rate, batch_size=16,
-                                  epochs=epochs, init="zeros", seed=seed),
-                   name="Two weights: one neuron without bias",
-                   description="A sigmoid neuron with two inputs and no bias; its loss surface needs no projection.")
+    return Project(
+        net,
+        DatasetSpec(dataset, n_samples=400, noise=0.5, seed=seed),
+        TrainingConfig(
+            optimizer="sgd",
+            learning_rate=learning_rate,
+            batch_size=16,
+            epochs=epochs,
+            init="zeros",
+            seed=seed,
+        ),
+        name="Two weights: one neuron without bias",
+        description="A sigmoid neuron with two inputs and no bias; its loss surface needs no projection.",
+    )
 
 
 # ---------------------------------------------------------------- the optimizer race
 
 # Each optimizer at a step size it is commonly used with, so that all of them move in a
 # few hundred steps; the race shows how differently they walk, not which rate was tuned.
-RACE_LEARNING_RATES = {"sgd": 0.1, "momentum": 0.02, "nesterov": 0.02, "adagrad": 0.1,
-                       "rmsprop": 0.005, "adam": 0.01}
+RACE_LEARNING_RATES = {
+    "sgd": 0.1,
+    "momentum": 0.02,
+    "nesterov": 0.02,
+    "adagrad": 0.1,
+    "rmsprop": 0.005,
+    "adam": 0.01,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -758,10 +943,20 @@ class RaceResult:
     trajectories: dict[str, Trajectory] = field(default_factory=dict)
 
 
-def race(project: Project, dataset: Dataset, *, optimizers: Sequence[str] = OPTIMIZERS, steps: int = 200,
-         points: int = 50, learning_rates: dict[str, float] | None = None, samples: int = 1000,
-         resolution: int = 31, landscape: LossLandscape | None = None, progress: ProgressFn | None = None,
-         cancel: CancelFn | None = None) -> RaceResult:
+def race(
+    project: Project,
+    dataset: Dataset,
+    *,
+    optimizers: Sequence[str] = OPTIMIZERS,
+    steps: int = 200,
+    points: int = 50,
+    learning_rates: dict[str, float] | None = None,
+    samples: int = 1000,
+    resolution: int = 31,
+    landscape: LossLandscape | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
+) -> RaceResult:
     """Train the same initial weights with each optimizer on the same batches; one surface for all.
 
     Uses the session's compiled training loop (``compiled_steps``) and its optimizers
@@ -779,7 +974,9 @@ def race(project: Project, dataset: Dataset, *, optimizers: Sequence[str] = OPTI
     t0 = time.perf_counter()
     unknown = [o for o in optimizers if o not in OPTIMIZERS]
     if unknown or not optimizers:
-        raise SurfaceError(f"unknown optimizer(s) {', '.join(unknown) or '(none)'}; known: {', '.join(OPTIMIZERS)}")
+        raise SurfaceError(
+            f"unknown optimizer(s) {', '.join(unknown) or '(none)'}; known: {', '.join(OPTIMIZERS)}"
+        )
     steps = int(steps)
     if steps < 2:
         raise SurfaceError("the race needs at least 2 steps")
@@ -790,8 +987,11 @@ def race(project: Project, dataset: Dataset, *, optimizers: Sequence[str] = OPTI
         landscape = LossLandscape.from_project(project, dataset, samples=samples, seed=project.training.seed)
     cfg = project.training
     theta0 = landscape.theta_init
-    params0 = {"layers": {nid: {k: jnp.asarray(v) for k, v in lp.items()}
-                          for nid, lp in landscape.unflatten(theta0).items()}}
+    params0 = {
+        "layers": {
+            nid: {k: jnp.asarray(v) for k, v in lp.items()} for nid, lp in landscape.unflatten(theta0).items()
+        }
+    }
     layer_ids = tuple(params0["layers"])
     every = max(1, steps // max(1, points))
     n_chunks = max(1, steps // every)
@@ -801,16 +1001,27 @@ def race(project: Project, dataset: Dataset, *, optimizers: Sequence[str] = OPTI
     batch = min(cfg.batch_size, n)
     per_epoch = max(1, n // batch)
     rng = np.random.default_rng(cfg.seed)  # the batches the session would draw
-    order = np.concatenate([rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch)
-                            for _ in range(math.ceil(n_chunks * every / per_epoch))]).astype(np.int32)
+    order = np.concatenate(
+        [
+            rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch)
+            for _ in range(math.ceil(n_chunks * every / per_epoch))
+        ]
+    ).astype(np.int32)
     order_dev = jnp.asarray(order)
     trajectories: dict[str, Trajectory] = {}
     diverged: dict[str, bool] = {}
     for name in optimizers:
         if cancel is not None and cancel():
             raise SurfaceCancelled("the optimizer race was cancelled")
-        fns = compiled_steps(landscape.graphdef, landscape.head, name, float(cfg.momentum),
-                             float(cfg.l1), float(cfg.l2), layer_ids)
+        fns = compiled_steps(
+            landscape.graphdef,
+            landscape.head,
+            name,
+            float(cfg.momentum),
+            float(cfg.l1),
+            float(cfg.l2),
+            layer_ids,
+        )
         tx = make_optimizer(name, rates[name], cfg.momentum)
         p, o, key = params0, tx.init(params0), jax.random.PRNGKey(cfg.seed)
         recorded_steps, thetas, bad = [0], [theta0], False
@@ -818,8 +1029,9 @@ def race(project: Project, dataset: Dataset, *, optimizers: Sequence[str] = OPTI
             finite = True
             for start in range(i * every, (i + 1) * every, CHUNK_CAP):  # one call up to CHUNK_CAP steps
                 n_steps = min(CHUNK_CAP, (i + 1) * every - start)
-                p, o, key, losses, *_ = fns.train_steps(p, o, key, x_train, y_train, order_dev,
-                                                        np.int32(start), np.int32(n_steps))
+                p, o, key, losses, *_ = fns.train_steps(
+                    p, o, key, x_train, y_train, order_dev, np.int32(start), np.int32(n_steps)
+                )
                 finite = finite and bool(np.all(np.isfinite(np.asarray(losses)[:n_steps])))
             theta = np.asarray(ravel_pytree(p)[0], np.float32)
             if not finite or not np.all(np.isfinite(theta)):
@@ -835,13 +1047,28 @@ def race(project: Project, dataset: Dataset, *, optimizers: Sequence[str] = OPTI
     for name, traj in trajectories.items():
         coords, off = project_onto_plane(traj.thetas, theta0, d1, d2)
         all_xy.append(coords)
-        paths.append(_path(name, traj.steps, coords, landscape.losses(traj.thetas, cancel), off, diverged[name]))
+        paths.append(
+            _path(name, traj.steps, coords, landscape.losses(traj.thetas, cancel), off, diverged[name])
+        )
     a, b = grid_around(np.concatenate(all_xy), _check_resolution(resolution), margin=0.2)
     grid = landscape.plane(theta0, d1, d2, a, b, progress, cancel)
-    surface = Surface("race", a, b, grid, tuple(paths), explained, landscape.loss(theta0),
-                      ("PCA direction 1 (all paths)", "PCA direction 2 (all paths)"),
-                      "The optimizer race: the same start, the same batches",
-                      time.perf_counter() - t0, landscape.n_params, landscape.samples, theta0, d1, d2)
+    surface = Surface(
+        "race",
+        a,
+        b,
+        grid,
+        tuple(paths),
+        explained,
+        landscape.loss(theta0),
+        ("PCA direction 1 (all paths)", "PCA direction 2 (all paths)"),
+        "The optimizer race: the same start, the same batches",
+        time.perf_counter() - t0,
+        landscape.n_params,
+        landscape.samples,
+        theta0,
+        d1,
+        d2,
+    )
     return RaceResult(surface, {o: rates[o] for o in optimizers}, trajectories)
 
 

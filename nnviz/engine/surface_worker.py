@@ -21,8 +21,19 @@ import numpy as np
 from ..core.datasets import Dataset
 from ..core.project import Project
 from .messages import drain
-from .surface import (LossLandscape, Surface, SurfaceCancelled, SurfaceError, Trajectory, exact_surface,
-                      flatten_layers, line_surface, race, random_surface, trajectory_surface)
+from .surface import (
+    LossLandscape,
+    Surface,
+    SurfaceCancelled,
+    SurfaceError,
+    Trajectory,
+    exact_surface,
+    flatten_layers,
+    line_surface,
+    race,
+    random_surface,
+    trajectory_surface,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +66,10 @@ class SurfaceRequest:
     def path(self) -> Trajectory | None:
         if self.trajectory is not None or not self.snapshots:
             return self.trajectory
-        return Trajectory(np.asarray([s.step for s in self.snapshots], np.int64),
-                          np.stack([flatten_layers(s.params) for s in self.snapshots]).astype(np.float32))
+        return Trajectory(
+            np.asarray([s.step for s in self.snapshots], np.int64),
+            np.stack([flatten_layers(s.params) for s in self.snapshots]).astype(np.float32),
+        )
 
 
 @dataclass(frozen=True)
@@ -188,12 +201,20 @@ class SurfaceWorker:
         import json
 
         p = request.project
-        key = (json.dumps({"network": p.to_dict()["network"], "training": p.to_dict()["training"]},
-                          sort_keys=True, default=str), id(request.dataset), request.samples)
+        key = (
+            json.dumps(
+                {"network": p.to_dict()["network"], "training": p.to_dict()["training"]},
+                sort_keys=True,
+                default=str,
+            ),
+            id(request.dataset),
+            request.samples,
+        )
         if key != self._landscape_key:
             self._landscape = None  # free the old one before building the next
-            self._landscape = LossLandscape.from_project(p, request.dataset, samples=request.samples,
-                                                         seed=p.training.seed)
+            self._landscape = LossLandscape.from_project(
+                p, request.dataset, samples=request.samples, seed=p.training.seed
+            )
             self._landscape_key = key
         return self._landscape
 
@@ -204,12 +225,19 @@ class SurfaceWorker:
         def cancel() -> bool:
             return self._is_cancelled(job)
 
-        progress(0, request.resolution ** 2)
+        progress(0, request.resolution**2)
         method = request.method
         if method == "race":
-            return race(request.project, request.dataset, steps=request.race_steps, samples=request.samples,
-                        resolution=request.resolution, landscape=self._landscape_for(request),
-                        progress=progress, cancel=cancel).surface
+            return race(
+                request.project,
+                request.dataset,
+                steps=request.race_steps,
+                samples=request.samples,
+                resolution=request.resolution,
+                landscape=self._landscape_for(request),
+                progress=progress,
+                cancel=cancel,
+            ).surface
         landscape = self._landscape_for(request)
         traj = request.path()
         kw = {"progress": progress, "cancel": cancel}
@@ -222,8 +250,9 @@ class SurfaceWorker:
         if method == "random":
             return random_surface(landscape, traj.thetas[-1], request.resolution, trajectory=traj, **kw)
         if method == "line":
-            return line_surface(landscape, traj.thetas[0], traj.thetas[-1], max(request.resolution, 41),
-                                trajectory=traj, **kw)
+            return line_surface(
+                landscape, traj.thetas[0], traj.thetas[-1], max(request.resolution, 41), trajectory=traj, **kw
+            )
         raise SurfaceError(f"unknown method {method!r}; known: {', '.join(METHOD_NAMES)}")
 
     def _answer_point(self) -> None:

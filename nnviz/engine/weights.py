@@ -51,8 +51,9 @@ def load_weights(path: str | os.PathLike) -> tuple[Params, dict[str, str], int]:
     try:
         data = serialization.msgpack_restore(raw)
     except Exception as exc:  # msgpack raises many types for damaged input
-        raise WeightsError(f"{path} is not a readable weights file ({type(exc).__name__}); "
-                           "it may be truncated or damaged") from None
+        raise WeightsError(
+            f"{path} is not a readable weights file ({type(exc).__name__}); it may be truncated or damaged"
+        ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise WeightsError(f"{path} is not an nnviz weights file")
     version = data.get("format_version")
@@ -67,8 +68,14 @@ def load_weights(path: str | os.PathLike) -> tuple[Params, dict[str, str], int]:
     return params, types, int(data.get("step", 0))
 
 
-def check_compatible(saved: Params, saved_types: dict[str, str], expected: dict[str, dict[str, tuple]],
-                     node_types: dict[str, str], names: dict[str, str], source: str) -> None:
+def check_compatible(
+    saved: Params,
+    saved_types: dict[str, str],
+    expected: dict[str, dict[str, tuple]],
+    node_types: dict[str, str],
+    names: dict[str, str],
+    source: str,
+) -> None:
     """Raise WeightsError unless ``saved`` has exactly the shapes the model expects."""
     problems = []
     for nid, shapes in expected.items():

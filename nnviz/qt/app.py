@@ -26,12 +26,17 @@ PROBE_ENV = "NNVIZ_STARTUP_PROBE"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="nnviz", description="Build a neural network by drag and drop and watch it learn.",
-        epilog="Sub-commands (headless): nnviz train | summary | presets  (see nnviz --help)")
+        prog="nnviz",
+        description="Build a neural network by drag and drop and watch it learn.",
+        epilog="Sub-commands (headless): nnviz train | summary | presets  (see nnviz --help)",
+    )
     p.add_argument("project", nargs="?", metavar="PROJECT.json", help="a project file to open")
     p.add_argument("--preset", metavar="NAME", help="open one of the shipped examples")
-    p.add_argument("--data-dir", metavar="DIR", help="folder with mnist/ and fashion-mnist/ "
-                   "(default: $NNVIZ_DATA_DIR or the cache folder)")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder with mnist/ and fashion-mnist/ (default: $NNVIZ_DATA_DIR or the cache folder)",
+    )
     p.add_argument("--no-download", action="store_true", help="never download datasets")
     return p.parse_args(argv)
 
@@ -41,18 +46,24 @@ def dark_palette() -> QPalette:
     pal = QPalette()
     base, window, text = QColor(30, 31, 34), QColor(43, 45, 48), QColor(223, 225, 229)
     disabled = QColor(120, 122, 128)
-    for role, colour in ((QPalette.ColorRole.Window, window), (QPalette.ColorRole.WindowText, text),
-                         (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, QColor(50, 52, 56)),
-                         (QPalette.ColorRole.ToolTipBase, QColor(60, 63, 65)),
-                         (QPalette.ColorRole.ToolTipText, text), (QPalette.ColorRole.Text, text),
-                         (QPalette.ColorRole.Button, window), (QPalette.ColorRole.ButtonText, text),
-                         (QPalette.ColorRole.BrightText, QColor(255, 90, 90)),
-                         (QPalette.ColorRole.Link, QColor(110, 170, 255)),
-                         (QPalette.ColorRole.Highlight, QColor(53, 116, 240)),
-                         (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255)),
-                         (QPalette.ColorRole.PlaceholderText, disabled),
-                         (QPalette.ColorRole.Mid, QColor(70, 72, 76)),
-                         (QPalette.ColorRole.Dark, QColor(25, 26, 28))):
+    for role, colour in (
+        (QPalette.ColorRole.Window, window),
+        (QPalette.ColorRole.WindowText, text),
+        (QPalette.ColorRole.Base, base),
+        (QPalette.ColorRole.AlternateBase, QColor(50, 52, 56)),
+        (QPalette.ColorRole.ToolTipBase, QColor(60, 63, 65)),
+        (QPalette.ColorRole.ToolTipText, text),
+        (QPalette.ColorRole.Text, text),
+        (QPalette.ColorRole.Button, window),
+        (QPalette.ColorRole.ButtonText, text),
+        (QPalette.ColorRole.BrightText, QColor(255, 90, 90)),
+        (QPalette.ColorRole.Link, QColor(110, 170, 255)),
+        (QPalette.ColorRole.Highlight, QColor(53, 116, 240)),
+        (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255)),
+        (QPalette.ColorRole.PlaceholderText, disabled),
+        (QPalette.ColorRole.Mid, QColor(70, 72, 76)),
+        (QPalette.ColorRole.Dark, QColor(25, 26, 28)),
+    ):
         pal.setColor(role, colour)
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
         pal.setColor(QPalette.ColorGroup.Disabled, role, disabled)
@@ -85,8 +96,10 @@ class _StartupProbe(QObject):
     def _report(self) -> None:
         # Both clocks: the wall clock for a parent process that timed the spawn, and the
         # time since this module was imported for a reader without one.
-        print(f"nnviz-startup-probe wall={time.time():.6f} since_import={time.perf_counter() - _T0:.6f}",
-              flush=True)
+        print(
+            f"nnviz-startup-probe wall={time.time():.6f} since_import={time.perf_counter() - _T0:.6f}",
+            flush=True,
+        )
         self.window.close()
 
 

@@ -10,7 +10,8 @@ fast training loop cannot flood the event queue.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -36,9 +37,14 @@ class SessionBridge(QObject):
     active_changed = Signal(bool)  # a session exists and has not ended
     reset_done = Signal()
 
-    def __init__(self, document: ProjectDocument | None = None, parent: QObject | None = None, *,
-                 interval_ms: int = POLL_MS,
-                 session_factory: Callable[..., TrainingSession] | None = None) -> None:
+    def __init__(
+        self,
+        document: ProjectDocument | None = None,
+        parent: QObject | None = None,
+        *,
+        interval_ms: int = POLL_MS,
+        session_factory: Callable[..., TrainingSession] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.document = document
         self.session: TrainingSession | None = None
@@ -92,8 +98,15 @@ class SessionBridge(QObject):
 
     # ------------------------------------------------------------ commands (GUI thread)
 
-    def start(self, project: Project, data_dir: str | None = None, *, download: bool = True,
-              paused: bool = False, **session_kwargs: Any) -> None:
+    def start(
+        self,
+        project: Project,
+        data_dir: str | None = None,
+        *,
+        download: bool = True,
+        paused: bool = False,
+        **session_kwargs: Any,
+    ) -> None:
         """Train ``project`` (a snapshot: later edits of the document cannot reach it)."""
         if self.active:
             raise RuntimeError("a training session is already running; stop it first")

@@ -99,8 +99,12 @@ class DisconnectCommand(QUndoCommand):
 class MoveNodesCommand(QUndoCommand):
     """Move nodes; pushed once when a drag ends, or by the automatic layout."""
 
-    def __init__(self, doc: ProjectDocument, moves: dict[str, tuple[tuple[float, float], tuple[float, float]]],
-                 text: str = "Move") -> None:
+    def __init__(
+        self,
+        doc: ProjectDocument,
+        moves: dict[str, tuple[tuple[float, float], tuple[float, float]]],
+        text: str = "Move",
+    ) -> None:
         super().__init__(text)
         self.doc, self.moves = doc, moves  # id -> (old, new)
 

@@ -24,7 +24,9 @@ IMAGE_CONTEXT = {"mnist": ("MNIST", 10), "fashion-mnist": ("Fashion-MNIST", 10)}
 LOCKED = "Stop training before changing the network's structure."
 
 
-def context_for(spec: DatasetSpec, loaded_shape: tuple | None = None, n_classes: int | None = None) -> Context:
+def context_for(
+    spec: DatasetSpec, loaded_shape: tuple | None = None, n_classes: int | None = None
+) -> Context:
     """The input shape and classes a dataset will give, without loading the big ones."""
     if spec.name in TOY_DATASETS:
         return Context((2,), 2, spec.name)
@@ -45,8 +47,9 @@ class ProjectDocument(QObject):
     refused = Signal(str)  # an edit that was not made, and why
     lock_changed = Signal(bool)
 
-    def __init__(self, project: Project | None = None, path: str | Path | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, project: Project | None = None, path: str | Path | None = None, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_undo_stack_clean_changed)
@@ -108,8 +111,9 @@ class ProjectDocument(QObject):
 
     # ------------------------------------------------------------ edits (each one undoable)
 
-    def add_node(self, type_name: str, position: tuple[float, float],
-                 params: dict[str, Any] | None = None) -> Node | None:
+    def add_node(
+        self, type_name: str, position: tuple[float, float], params: dict[str, Any] | None = None
+    ) -> Node | None:
         """Add a node of ``type_name`` at ``position``; None if refused."""
         if self._locked():
             return None
@@ -222,7 +226,7 @@ class ProjectDocument(QObject):
         return target
 
     @classmethod
-    def open(cls, path: str | Path, parent: QObject | None = None) -> "ProjectDocument":
+    def open(cls, path: str | Path, parent: QObject | None = None) -> ProjectDocument:
         """Load a project file; ProjectError (naming the file) if it cannot be read."""
         return cls(Project.load(path), path, parent)
 

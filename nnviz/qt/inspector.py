@@ -30,9 +30,16 @@ from .document import ProjectDocument
 from .wiring import rewire
 
 CHOICE_TEXT = {
-    "linear": "Linear (none)", "sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU",
-    "leaky_relu": "Leaky ReLU", "softmax": "Softmax", "same": "Same (pad)", "valid": "Valid (no pad)",
-    "cross_entropy": "Cross-entropy", "mse": "Mean squared error",
+    "linear": "Linear (none)",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "relu": "ReLU",
+    "leaky_relu": "Leaky ReLU",
+    "softmax": "Softmax",
+    "same": "Same (pad)",
+    "valid": "Valid (no pad)",
+    "cross_entropy": "Cross-entropy",
+    "mse": "Mean squared error",
 }
 
 
@@ -77,8 +84,10 @@ class NodeInspector(QWidget):
         self.formula.setWordWrap(True)
         self.formula.setObjectName("formula")
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.formula.setStyleSheet("QLabel#formula { font-family: monospace; padding: 6px;"
-                                   " border-radius: 4px; background: palette(alternate-base); }")
+        self.formula.setStyleSheet(
+            "QLabel#formula { font-family: monospace; padding: 6px;"
+            " border-radius: 4px; background: palette(alternate-base); }"
+        )
         self._form_host = QWidget()
         self.form = QFormLayout(self._form_host)
         self.form.setContentsMargins(0, 6, 0, 6)
@@ -109,8 +118,11 @@ class NodeInspector(QWidget):
 
     def _connections(self):
         d = self.document
-        return [(d.network_changed, self.refresh), (d.analysis_changed, self._on_document_analysis_changed),
-                (d.lock_changed, self._on_document_lock_changed)]
+        return [
+            (d.network_changed, self.refresh),
+            (d.analysis_changed, self._on_document_analysis_changed),
+            (d.lock_changed, self._on_document_lock_changed),
+        ]
 
     def set_selection(self, node_ids: list[str]) -> None:
         """Show the given nodes (the editor's selection)."""
@@ -149,8 +161,11 @@ class NodeInspector(QWidget):
         net, analysis = doc.network, doc.analysis
         n_sel = len(self.node_ids)
         self.title.setText(f"{n_sel} nodes selected" if n_sel > 1 else "Network")
-        self.summary.setText("Select a node to edit its settings." if n_sel == 0 else
-                             "Select a single node to edit its settings.")
+        self.summary.setText(
+            "Select a node to edit its settings."
+            if n_sel == 0
+            else "Select a single node to edit its settings."
+        )
         self.formula.hide()
         ctx = doc.context
         outputs = net.nodes_of_type("Output")
@@ -164,8 +179,9 @@ class NodeInspector(QWidget):
             ("Classes", str(ctx.n_classes) if ctx.n_classes else "?"),
         ]
         if n_sel > 1:
-            rows.insert(3, ("Selected parameters",
-                            f"{sum(analysis.param_counts.get(i, 0) for i in self.node_ids):,}"))
+            rows.insert(
+                3, ("Selected parameters", f"{sum(analysis.param_counts.get(i, 0) for i in self.node_ids):,}")
+            )
         self.facts.setText(self._table(rows))
         n = len(analysis.problems)
         if n == 0:
@@ -173,13 +189,18 @@ class NodeInspector(QWidget):
         else:
             items = "".join(f"<li>{html.escape(t)}</li>" for t in analysis.messages(net)[:8])
             more = f"<p>…and {n - 8} more</p>" if n > 8 else ""
-            self.problems.setText(f"<b style='color:#c62828'>{n} problem{'s' if n != 1 else ''}</b>"
-                                  f"<ul style='margin-left:-20px'>{items}</ul>{more}")
+            self.problems.setText(
+                f"<b style='color:#c62828'>{n} problem{'s' if n != 1 else ''}</b>"
+                f"<ul style='margin-left:-20px'>{items}</ul>{more}"
+            )
 
     @staticmethod
     def _table(rows) -> str:
-        cells = "".join(f"<tr><td style='padding-right:12px'>{_muted(html.escape(k))}</td>"
-                        f"<td><b>{html.escape(v)}</b></td></tr>" for k, v in rows)
+        cells = "".join(
+            f"<tr><td style='padding-right:12px'>{_muted(html.escape(k))}</td>"
+            f"<td><b>{html.escape(v)}</b></td></tr>"
+            for k, v in rows
+        )
         return f"<table>{cells}</table>"
 
     def _show_node(self, node_id: str) -> None:
@@ -201,14 +222,21 @@ class NodeInspector(QWidget):
         self._sync_values(node_id)
         analysis = doc.analysis
         ins = [analysis.shapes.get(s) for s in doc.network.inputs_of(node_id)]
-        rows = [("Input shape", ", ".join(shape_text(s) for s in ins) if ins else "—"),
-                ("Output shape", shape_text(analysis.shapes.get(node_id)) if t.has_output else "— (the loss)"),
-                ("Parameters", f"{analysis.param_counts[node_id]:,}" if node_id in analysis.param_counts else "?")]
+        rows = [
+            ("Input shape", ", ".join(shape_text(s) for s in ins) if ins else "—"),
+            ("Output shape", shape_text(analysis.shapes.get(node_id)) if t.has_output else "— (the loss)"),
+            (
+                "Parameters",
+                f"{analysis.param_counts[node_id]:,}" if node_id in analysis.param_counts else "?",
+            ),
+        ]
         self.facts.setText(self._table(rows))
         probs = analysis.problems_of(node_id)
         if probs:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in probs)
-            self.problems.setText(f"<b style='color:#c62828'>⚠ Problem</b><ul style='margin-left:-20px'>{items}</ul>")
+            self.problems.setText(
+                f"<b style='color:#c62828'>⚠ Problem</b><ul style='margin-left:-20px'>{items}</ul>"
+            )
         else:
             self.problems.setText("")
         locked = doc.training_lock
@@ -236,15 +264,19 @@ class NodeInspector(QWidget):
         name = spec.name
         if spec.kind == "int":
             w = QSpinBox()
-            w.setRange(int(spec.minimum if spec.minimum is not None else -2**31),
-                       int(spec.maximum if spec.maximum is not None else 2**31 - 1))
+            w.setRange(
+                int(spec.minimum if spec.minimum is not None else -(2**31)),
+                int(spec.maximum if spec.maximum is not None else 2**31 - 1),
+            )
             w.setKeyboardTracking(False)  # one edit when the user presses Enter, not one per digit
             w.valueChanged.connect(lambda v, n=name: self._commit(n, int(v)))
         elif spec.kind == "float":
             w = QDoubleSpinBox()
             w.setDecimals(4)
-            w.setRange(spec.minimum if spec.minimum is not None else -1e9,
-                       spec.maximum if spec.maximum is not None else 1e9)
+            w.setRange(
+                spec.minimum if spec.minimum is not None else -1e9,
+                spec.maximum if spec.maximum is not None else 1e9,
+            )
             w.setSingleStep(0.05 if (spec.maximum or 0) <= 1 else 0.1)
             w.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
             w.setKeyboardTracking(False)

@@ -13,10 +13,26 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QUndoGroup
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog,
-                               QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QStyle, QTextBrowser, QToolBar, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QTextBrowser,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.graph import Network
 from ..core.layers import LAYER_TYPES, shape_text
@@ -42,8 +58,12 @@ FILE_FILTER = "nnviz projects (*.json);;All files (*)"
 # surface's path; a toy run of 4,650 steps in 1.5 s left only 2-12 in the window's history.
 LIVE_SESSION = {"chunk_seconds": 0.025, "snapshot_interval": 0.025, "path_points": 240}
 # Training speeds a user can pick while watching: steps per frame (a frame is 1/30 s).
-SPEEDS = (("Full speed", None), ("100 steps a frame", 100), ("10 steps a frame", 10),
-          ("1 step a frame (slow motion)", 1))
+SPEEDS = (
+    ("Full speed", None),
+    ("100 steps a frame", 100),
+    ("10 steps a frame", 10),
+    ("1 step a frame (slow motion)", 1),
+)
 
 
 def new_project() -> Project:
@@ -78,12 +98,16 @@ class MessageBanner(QFrame):
         self.hide()
 
     def show_message(self, text: str, kind: str = "error") -> None:
-        colours = {"error": ("#fdecea", "#b71c1c", QStyle.StandardPixmap.SP_MessageBoxCritical),
-                   "warning": ("#fff4e5", "#8a4b00", QStyle.StandardPixmap.SP_MessageBoxWarning),
-                   "info": ("#e8f4fd", "#0d3c61", QStyle.StandardPixmap.SP_MessageBoxInformation)}
+        colours = {
+            "error": ("#fdecea", "#b71c1c", QStyle.StandardPixmap.SP_MessageBoxCritical),
+            "warning": ("#fff4e5", "#8a4b00", QStyle.StandardPixmap.SP_MessageBoxWarning),
+            "info": ("#e8f4fd", "#0d3c61", QStyle.StandardPixmap.SP_MessageBoxInformation),
+        }
         bg, fg, icon = colours[kind]
-        self.setStyleSheet(f"QFrame#banner {{ background: {bg}; border: 1px solid {fg}; border-radius: 4px; }}"
-                           f" QFrame#banner QLabel {{ color: {fg}; }}")
+        self.setStyleSheet(
+            f"QFrame#banner {{ background: {bg}; border: 1px solid {fg}; border-radius: 4px; }}"
+            f" QFrame#banner QLabel {{ color: {fg}; }}"
+        )
         self.icon.setPixmap(self.style().standardIcon(icon).pixmap(20, 20))
         self.text.setText(text)
         self.show()
@@ -106,24 +130,37 @@ class LayerReferenceDialog(QDialog):
 
     @staticmethod
     def reference_html() -> str:
-        parts = ["<h2>Layer reference</h2><p>Every building block of a network, what it computes "
-                 "and the settings it takes. Drag one from the palette onto the canvas.</p>"]
+        parts = [
+            "<h2>Layer reference</h2><p>Every building block of a network, what it computes "
+            "and the settings it takes. Drag one from the palette onto the canvas.</p>"
+        ]
         for t in LAYER_TYPES.values():
-            parts.append(f"<h3>{html.escape(t.name)} <small>({html.escape(t.category)})</small></h3>"
-                         f"<p>{html.escape(t.summary)}</p>"
-                         f"<pre style='background:palette(alternate-base);padding:6px'>{html.escape(t.formula)}</pre>")
+            parts.append(
+                f"<h3>{html.escape(t.name)} <small>({html.escape(t.category)})</small></h3>"
+                f"<p>{html.escape(t.summary)}</p>"
+                f"<pre style='background:palette(alternate-base);padding:6px'>{html.escape(t.formula)}</pre>"
+            )
             if t.params:
                 rows = []
                 for p in t.params:
-                    allowed = (", ".join(p.choices) if p.kind == "choice" else
-                               "on / off" if p.kind == "bool" else
-                               f"{p.minimum:g} to {p.maximum:g}" if p.minimum is not None and p.maximum is not None
-                               else p.kind)
-                    rows.append(f"<tr><td><b>{html.escape(p.title)}</b></td><td>{html.escape(allowed)}</td>"
-                                f"<td>{html.escape(str(p.default))}</td><td>{html.escape(p.help)}</td></tr>")
-                parts.append("<table border='0' cellspacing='0' cellpadding='3'><tr><th align='left'>Setting"
-                             "</th><th align='left'>Allowed</th><th align='left'>Default</th>"
-                             "<th align='left'>What it does</th></tr>" + "".join(rows) + "</table>")
+                    allowed = (
+                        ", ".join(p.choices)
+                        if p.kind == "choice"
+                        else "on / off"
+                        if p.kind == "bool"
+                        else f"{p.minimum:g} to {p.maximum:g}"
+                        if p.minimum is not None and p.maximum is not None
+                        else p.kind
+                    )
+                    rows.append(
+                        f"<tr><td><b>{html.escape(p.title)}</b></td><td>{html.escape(allowed)}</td>"
+                        f"<td>{html.escape(str(p.default))}</td><td>{html.escape(p.help)}</td></tr>"
+                    )
+                parts.append(
+                    "<table border='0' cellspacing='0' cellpadding='3'><tr><th align='left'>Setting"
+                    "</th><th align='left'>Allowed</th><th align='left'>Default</th>"
+                    "<th align='left'>What it does</th></tr>" + "".join(rows) + "</table>"
+                )
         return "".join(parts)
 
 
@@ -132,9 +169,16 @@ class MainWindow(QMainWindow):
 
     document_changed = Signal(object)  # ProjectDocument
 
-    def __init__(self, document: ProjectDocument | None = None, *, settings: QSettings | None = None,
-                 autosave_dir: str | Path | None = None, data_dir: str | None = None,
-                 download: bool = True, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        document: ProjectDocument | None = None,
+        *,
+        settings: QSettings | None = None,
+        autosave_dir: str | Path | None = None,
+        data_dir: str | None = None,
+        download: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings if settings is not None else QSettings()
         if autosave_dir is None:
@@ -170,16 +214,19 @@ class MainWindow(QMainWindow):
 
         # ---- docks
         self.palette_widget = LayerPalette()
-        self.palette_dock = self._dock("Layers", "PaletteDock", self.palette_widget,
-                                       Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.palette_dock = self._dock(
+            "Layers", "PaletteDock", self.palette_widget, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
         self.inspector = NodeInspector()
-        self.inspector_dock = self._dock("Inspector", "InspectorDock", self.inspector,
-                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.inspector_dock = self._dock(
+            "Inspector", "InspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.settings_panel = TrainingSettingsPanel()
         # Left: a narrow palette, so the diagram gets the width; right: the selected layer
         # above the data and training settings.
-        self.settings_dock = self._dock("Data and training", "TrainingDock", self.settings_panel,
-                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.settings_dock = self._dock(
+            "Data and training", "TrainingDock", self.settings_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.resizeDocks([self.palette_dock, self.inspector_dock], [190, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.inspector_dock, self.settings_dock], [360, 520], Qt.Orientation.Vertical)
         # The visualisation docks below the diagram are built once the window is on screen
@@ -224,9 +271,11 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(name)  # saveState needs names
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         self.addDockWidget(area, dock)
         return dock
 
@@ -280,32 +329,54 @@ class MainWindow(QMainWindow):
         self.action_cut = A("Cu&t", lambda: self.editor.cut(), SK.Cut, "Cut the selected nodes")
         self.action_copy = A("&Copy", lambda: self.editor.copy(), SK.Copy, "Copy the selected nodes")
         self.action_paste = A("&Paste", lambda: self.editor.paste(), SK.Paste, "Paste nodes")
-        self.action_delete = A("&Delete", lambda: self.editor.delete_selected(), SK.Delete,
-                               "Delete the selected nodes and their connections")
+        self.action_delete = A(
+            "&Delete",
+            lambda: self.editor.delete_selected(),
+            SK.Delete,
+            "Delete the selected nodes and their connections",
+        )
         self.action_select_all = A("Select &All", lambda: self.editor.select_all(), SK.SelectAll)
-        self.action_arrange = A("A&rrange", lambda: self.editor.arrange(), "Ctrl+L",
-                                "Lay the network out from left to right")
+        self.action_arrange = A(
+            "A&rrange", lambda: self.editor.arrange(), "Ctrl+L", "Lay the network out from left to right"
+        )
         self.action_zoom_in = A("Zoom &In", lambda: self.editor.zoom_in(), SK.ZoomIn)
         self.action_zoom_out = A("Zoom &Out", lambda: self.editor.zoom_out(), SK.ZoomOut)
-        self.action_fit = A("&Fit to Window", lambda: self.editor.fit_to_view(), "Ctrl+0",
-                            "Show the whole network")
+        self.action_fit = A(
+            "&Fit to Window", lambda: self.editor.fit_to_view(), "Ctrl+0", "Show the whole network"
+        )
         self.action_train = A("&Train", self.train, "F5", "Train the network", SP.SP_MediaPlay)
         self.action_pause = A("&Pause", self.pause, "F6", "Pause training", SP.SP_MediaPause)
-        self.action_step = A("&Step", self.step, "F10", "Train one mini-batch, then pause",
-                             SP.SP_MediaSkipForward)
-        self.action_stop = A("St&op", self.stop, "Shift+F5", "Stop training (the weights so far are kept)",
-                             SP.SP_MediaStop)
-        self.action_reset = A("&Reset", self.reset, "Ctrl+Shift+R",
-                              "Forget the trained weights: the next Train starts from scratch",
-                              SP.SP_BrowserReload)
-        self.action_back = A("Timeline &Back", lambda: self.visuals.step_back(), "Alt+Left",
-                             "Show an earlier snapshot of training in every panel")
-        self.action_forward = A("Timeline &Forward", lambda: self.visuals.step_forward(), "Alt+Right",
-                                "Show a later snapshot of training in every panel")
-        self.action_live = A("Follow &Live", lambda: self.visuals.follow_live(), "Alt+End",
-                             "Show training as it happens again")
-        self.action_reference = A("&Layer Reference", self.show_layer_reference, SK.HelpContents,
-                                  "What every layer type computes")
+        self.action_step = A(
+            "&Step", self.step, "F10", "Train one mini-batch, then pause", SP.SP_MediaSkipForward
+        )
+        self.action_stop = A(
+            "St&op", self.stop, "Shift+F5", "Stop training (the weights so far are kept)", SP.SP_MediaStop
+        )
+        self.action_reset = A(
+            "&Reset",
+            self.reset,
+            "Ctrl+Shift+R",
+            "Forget the trained weights: the next Train starts from scratch",
+            SP.SP_BrowserReload,
+        )
+        self.action_back = A(
+            "Timeline &Back",
+            lambda: self.visuals.step_back(),
+            "Alt+Left",
+            "Show an earlier snapshot of training in every panel",
+        )
+        self.action_forward = A(
+            "Timeline &Forward",
+            lambda: self.visuals.step_forward(),
+            "Alt+Right",
+            "Show a later snapshot of training in every panel",
+        )
+        self.action_live = A(
+            "Follow &Live", lambda: self.visuals.follow_live(), "Alt+End", "Show training as it happens again"
+        )
+        self.action_reference = A(
+            "&Layer Reference", self.show_layer_reference, SK.HelpContents, "What every layer type computes"
+        )
         self.action_about = A("&About nnviz", self.show_about)
 
     def _build_menus(self) -> None:
@@ -352,9 +423,12 @@ class MainWindow(QMainWindow):
             a = self.speed_menu.addAction(text)
             a.setCheckable(True)
             a.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
-            a.setStatusTip("Train as fast as the machine can" if value is None else
-                           f"At most {value} training step{'s' if value != 1 else ''} between two pictures, "
-                           "to watch learning happen")
+            a.setStatusTip(
+                "Train as fast as the machine can"
+                if value is None
+                else f"At most {value} training step{'s' if value != 1 else ''} between two pictures, "
+                "to watch learning happen"
+            )
             a.triggered.connect(lambda _checked=False, v=value: self.set_speed(v))
             self.speed_group.addAction(a)
             self.speed_actions.append(a)
@@ -377,12 +451,14 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addActions([self.action_undo, self.action_redo])
         tb.addSeparator()
-        tb.addActions([self.action_train, self.action_pause, self.action_step, self.action_stop,
-                       self.action_reset])
+        tb.addActions(
+            [self.action_train, self.action_pause, self.action_step, self.action_stop, self.action_reset]
+        )
         self.speed_box = QComboBox()
         self.speed_box.setObjectName("speedBox")
-        self.speed_box.setToolTip("Training speed: full speed, or a few steps between pictures to watch it learn "
-                                  "(changes live)")
+        self.speed_box.setToolTip(
+            "Training speed: full speed, or a few steps between pictures to watch it learn (changes live)"
+        )
         for text, value in SPEEDS:
             self.speed_box.addItem(text, value)
         self.speed_box.activated.connect(lambda i: self.set_speed(SPEEDS[i][1]))
@@ -446,11 +522,13 @@ class MainWindow(QMainWindow):
             old.deleteLater()
 
     def _document_connections(self, doc: ProjectDocument):
-        return [(doc.modified_changed, self._on_document_modified_changed),
-                (doc.path_changed, self._on_document_path_changed),
-                (doc.analysis_changed, self._on_document_analysis_changed),
-                (doc.refused, self._on_document_refused),
-                (doc.settings_changed, self._on_document_settings_changed)]
+        return [
+            (doc.modified_changed, self._on_document_modified_changed),
+            (doc.path_changed, self._on_document_path_changed),
+            (doc.analysis_changed, self._on_document_analysis_changed),
+            (doc.refused, self._on_document_refused),
+            (doc.settings_changed, self._on_document_settings_changed),
+        ]
 
     def _on_document_modified_changed(self, modified: bool) -> None:
         self.setWindowModified(modified)
@@ -517,10 +595,14 @@ class MainWindow(QMainWindow):
         if self.document is None or not self.document.modified:
             return True
         answer = QMessageBox.warning(
-            self, "Unsaved changes",
+            self,
+            "Unsaved changes",
             f"“{self.document.title}” has unsaved changes.\nSave them before closing it?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
@@ -653,10 +735,12 @@ class MainWindow(QMainWindow):
         crashed = self.settings.value("session/clean_exit", True) in (False, "false")
         if crashed and self.autosave_path.is_file():
             answer = QMessageBox.question(
-                self, "Recover unsaved work?",
+                self,
+                "Recover unsaved work?",
                 "nnviz did not close properly last time. Recover the unsaved changes it kept?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.Yes)
+                QMessageBox.StandardButton.Yes,
+            )
             if answer == QMessageBox.StandardButton.Yes:
                 recovered = self._recover()
         self.settings.setValue("session/clean_exit", False)
@@ -673,8 +757,9 @@ class MainWindow(QMainWindow):
         doc = ProjectDocument(project, source or None)
         doc.undo_stack.resetClean()  # recovered work is unsaved work
         self.set_document(doc)
-        self.banner.show_message("Recovered the work nnviz kept before it closed unexpectedly. "
-                                 "Save it to keep it.", "info")
+        self.banner.show_message(
+            "Recovered the work nnviz kept before it closed unexpectedly. Save it to keep it.", "info"
+        )
         return True
 
     def _end_session(self) -> None:
@@ -839,8 +924,9 @@ class MainWindow(QMainWindow):
             self.progress_bar.setFormat(f"{done / 1e6:.1f} / {total / 1e6:.1f} MB")
         else:
             self.progress_bar.setRange(0, 0)
-        self.status_label.setText(f"{what}…" + (f" {done / 1e6:.1f} MB" if downloading and total <= 0 and done
-                                                else ""))
+        self.status_label.setText(
+            f"{what}…" + (f" {done / 1e6:.1f} MB" if downloading and total <= 0 and done else "")
+        )
 
     def _on_bridge_compiling(self, what: str) -> None:
         self.cancel_button.hide()
@@ -860,8 +946,10 @@ class MainWindow(QMainWindow):
     def _metrics_text(self, p) -> str:
         cfg = self._run_config
         epochs = f"/{cfg.epochs}" if cfg is not None and not cfg.max_steps else ""
-        text = (f"Epoch {p.epoch}{epochs} · step {p.step:,}/{p.total_steps:,} · loss {p.train_loss:.4f}"
-                f" · accuracy {100 * p.train_accuracy:.1f} %")
+        text = (
+            f"Epoch {p.epoch}{epochs} · step {p.step:,}/{p.total_steps:,} · loss {p.train_loss:.4f}"
+            f" · accuracy {100 * p.train_accuracy:.1f} %"
+        )
         e = self.bridge.last_epoch
         if e is not None and not math.isnan(e.test_accuracy):
             text += f" · test accuracy {100 * e.test_accuracy:.1f} %"
@@ -885,7 +973,9 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         m = f.metrics
         acc = m.get("test_accuracy", math.nan)
-        acc_text = f", test accuracy {100 * acc:.1f} %" if isinstance(acc, float) and not math.isnan(acc) else ""
+        acc_text = (
+            f", test accuracy {100 * acc:.1f} %" if isinstance(acc, float) and not math.isnan(acc) else ""
+        )
         verb = "Stopped" if f.reason == "stopped" else "Finished"
         self.status_label.setText(f"{verb} after {f.step:,} steps ({f.seconds:.1f} s){acc_text}")
         if f.reason == "completed":
@@ -913,7 +1003,9 @@ class MainWindow(QMainWindow):
             ctx = self.document.context
             self.statusBar().showMessage(
                 f"Imported {Path(self.document.project.dataset.path).name}: samples of "
-                f"{shape_text(ctx.input_shape)} in {ctx.n_classes} classes", 8000)
+                f"{shape_text(ctx.input_shape)} in {ctx.n_classes} classes",
+                8000,
+            )
 
     # ================================================================ panels
 
@@ -946,10 +1038,12 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         QMessageBox.about(
-            self, "About nnviz",
+            self,
+            "About nnviz",
             "<h3>nnviz</h3><p>Build a neural network by drag and drop and watch it learn.</p>"
             f"<p>Optimizers: {', '.join(OPTIMIZER_NAMES.values())}.</p>"
-            "<p>Training runs with JAX in a process of its own, so the window stays responsive.</p>")
+            "<p>Training runs with JAX in a process of its own, so the window stays responsive.</p>",
+        )
 
 
 def _file_stem(title: str) -> str:
@@ -962,5 +1056,3 @@ def running_session_threads() -> int:
     import threading
 
     return sum(1 for t in threading.enumerate() if t.name == "nnviz-training" and t.is_alive())
-
-

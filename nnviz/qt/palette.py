@@ -83,8 +83,9 @@ class LayerPalette(QWidget):
                 entry.setToolTip(0, layer.tooltip())
                 entry.setStatusTip(0, layer.summary)
                 entry.setData(0, TYPE_ROLE, layer.name)
-                entry.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-                               | Qt.ItemFlag.ItemIsDragEnabled)
+                entry.setFlags(
+                    Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+                )
         self.tree.expandAll()
         self._restyle()
 

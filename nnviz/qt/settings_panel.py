@@ -37,14 +37,22 @@ from .document import ProjectDocument
 from .wiring import rewire
 
 DATASET_TEXT = {
-    "circle": "Circle (toy 2D)", "xor": "XOR (toy 2D)", "gauss": "Two Gaussians (toy 2D)",
-    "spiral": "Spiral (toy 2D)", "mnist": "MNIST digits (28×28)", "fashion-mnist": "Fashion-MNIST (28×28)",
+    "circle": "Circle (toy 2D)",
+    "xor": "XOR (toy 2D)",
+    "gauss": "Two Gaussians (toy 2D)",
+    "spiral": "Spiral (toy 2D)",
+    "mnist": "MNIST digits (28×28)",
+    "fashion-mnist": "Fashion-MNIST (28×28)",
     "files": "Your files",
 }
 INIT_TEXT = {
-    "auto": "Automatic (He for ReLU, else Glorot)", "glorot_uniform": "Glorot uniform",
-    "glorot_normal": "Glorot normal", "he_uniform": "He uniform", "he_normal": "He normal",
-    "lecun_normal": "LeCun normal", "zeros": "All zeros (to see why not)",
+    "auto": "Automatic (He for ReLU, else Glorot)",
+    "glorot_uniform": "Glorot uniform",
+    "glorot_normal": "Glorot normal",
+    "he_uniform": "He uniform",
+    "he_normal": "He normal",
+    "lecun_normal": "LeCun normal",
+    "zeros": "All zeros (to see why not)",
 }
 
 
@@ -103,14 +111,18 @@ class TrainingSettingsPanel(QWidget):
         self.dataset = QComboBox()
         for name in TOY_DATASETS + IMAGE_DATASETS:
             self.dataset.addItem(DATASET_TEXT[name], name)
-        self.dataset.setToolTip("What the network learns from. The toy sets are 2D points in two "
-                                "classes (as in TensorFlow Playground); MNIST and Fashion-MNIST are "
-                                "28×28 grey images in ten classes, downloaded on first use.")
+        self.dataset.setToolTip(
+            "What the network learns from. The toy sets are 2D points in two "
+            "classes (as in TensorFlow Playground); MNIST and Fashion-MNIST are "
+            "28×28 grey images in ten classes, downloaded on first use."
+        )
         self.import_button = QToolButton()
         self.import_button.setText("Import…")
-        self.import_button.setToolTip("Train on your own data: a folder of IDX files, a Keras-style "
-                                      ".npz (x_train, y_train, x_test, y_test) or a CSV whose last "
-                                      "column is the label.")
+        self.import_button.setToolTip(
+            "Train on your own data: a folder of IDX files, a Keras-style "
+            ".npz (x_train, y_train, x_test, y_test) or a CSV whose last "
+            "column is the label."
+        )
         self.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.import_button)
         menu.addAction("Import from a file (.npz, .csv)…", self.choose_import_file)
@@ -129,16 +141,26 @@ class TrainingSettingsPanel(QWidget):
         self.samples = _spin(4, 1_000_000, "How many points to generate.")
         self.samples.setSingleStep(100)
         df.addRow("Samples", self.samples)
-        self.test_ratio = _dspin(0.05, 0.95, 0.05, 2, "Fraction of the points held out to test on "
-                                                     "(never trained on).")
+        self.test_ratio = _dspin(
+            0.05, 0.95, 0.05, 2, "Fraction of the points held out to test on (never trained on)."
+        )
         df.addRow("Test ratio", self.test_ratio)
         self.data_seed = _spin(0, 2**31 - 1, "Seed that generates the toy points and shuffles the split.")
         df.addRow("Data seed", self.data_seed)
-        self.validation = _dspin(0.0, 0.9, 0.05, 2, "Fraction of the training data held out to "
-                                                   "validate on after each epoch (0: none).")
+        self.validation = _dspin(
+            0.0,
+            0.9,
+            0.05,
+            2,
+            "Fraction of the training data held out to validate on after each epoch (0: none).",
+        )
         df.addRow("Validation split", self.validation)
-        self.train_limit = _spin(0, 10_000_000, "Train on only this many samples (0: all). Small "
-                                               "numbers make over-fitting easy to see.", "all")
+        self.train_limit = _spin(
+            0,
+            10_000_000,
+            "Train on only this many samples (0: all). Small numbers make over-fitting easy to see.",
+            "all",
+        )
         self.train_limit.setSingleStep(100)
         df.addRow("Training samples", self.train_limit)
         self.toy_rows = [self.noise, self.samples, self.data_seed]
@@ -152,19 +174,27 @@ class TrainingSettingsPanel(QWidget):
             self.optimizer.addItem(OPTIMIZER_NAMES[name], name)
         self.optimizer.setToolTip("How the gradient turns into a weight update.")
         tf.addRow("Optimizer", self.optimizer)
-        self.learning_rate = _dspin(0.00001, 100.0, 0.001, 5, "Size of each step down the gradient. "
-                                    "Too high diverges, too low crawls. Can be changed while training.")
+        self.learning_rate = _dspin(
+            0.00001,
+            100.0,
+            0.001,
+            5,
+            "Size of each step down the gradient. "
+            "Too high diverges, too low crawls. Can be changed while training.",
+        )
         self.learning_rate.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         tf.addRow("Learning rate", self.learning_rate)
-        self.momentum = _dspin(0.0, 0.99, 0.05, 2, "How much of the previous update carries over "
-                                                  "(momentum and Nesterov only).")
+        self.momentum = _dspin(
+            0.0, 0.99, 0.05, 2, "How much of the previous update carries over (momentum and Nesterov only)."
+        )
         tf.addRow("Momentum", self.momentum)
         self.batch_size = _spin(1, 65536, "Samples per gradient step (mini-batch).")
         tf.addRow("Batch size", self.batch_size)
         self.epochs = _spin(1, 100000, "Passes over the training data.")
         tf.addRow("Epochs", self.epochs)
-        self.max_steps = _spin(0, 100_000_000, "Stop after this many mini-batches (0: when the "
-                                               "epochs are done).", "no limit")
+        self.max_steps = _spin(
+            0, 100_000_000, "Stop after this many mini-batches (0: when the epochs are done).", "no limit"
+        )
         self.max_steps.setSingleStep(100)
         tf.addRow("Step limit", self.max_steps)
         self.init = QComboBox()
@@ -178,8 +208,11 @@ class TrainingSettingsPanel(QWidget):
         self.l2 = _dspin(0.0, 10.0, 0.0001, 5, "L2 penalty (weight decay): keeps weights small.")
         self.l2.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         tf.addRow("L2", self.l2)
-        self.seed = _spin(0, 2**31 - 1, "Seed of the initial weights and the batch order: the same "
-                                        "seed trains the same way again.")
+        self.seed = _spin(
+            0,
+            2**31 - 1,
+            "Seed of the initial weights and the batch order: the same seed trains the same way again.",
+        )
         tf.addRow("Seed", self.seed)
         self.defaults_button = QPushButton("Restore defaults")
         self.defaults_button.setToolTip("Set the training settings (not the data) to nnviz's defaults.")
@@ -193,12 +226,27 @@ class TrainingSettingsPanel(QWidget):
             box.setMinimumContentsLength(6)
 
         self.dataset.activated.connect(self._on_dataset_activated)
-        for w in (self.noise, self.samples, self.test_ratio, self.validation, self.train_limit, self.data_seed):
+        for w in (
+            self.noise,
+            self.samples,
+            self.test_ratio,
+            self.validation,
+            self.train_limit,
+            self.data_seed,
+        ):
             w.valueChanged.connect(self._commit_dataset)
         for w in (self.optimizer, self.init):
             w.activated.connect(self._commit_training)
-        for w in (self.learning_rate, self.momentum, self.batch_size, self.epochs, self.max_steps,
-                  self.l1, self.l2, self.seed):
+        for w in (
+            self.learning_rate,
+            self.momentum,
+            self.batch_size,
+            self.epochs,
+            self.max_steps,
+            self.l1,
+            self.l2,
+            self.seed,
+        ):
             w.valueChanged.connect(self._commit_training)
         if document is not None:
             self.set_document(document)
@@ -224,9 +272,25 @@ class TrainingSettingsPanel(QWidget):
         if doc is None:
             return
         ds, tr = doc.project.dataset, doc.project.training
-        widgets = [self.dataset, self.noise, self.samples, self.test_ratio, self.validation,
-                   self.train_limit, self.data_seed, self.optimizer, self.learning_rate, self.momentum,
-                   self.batch_size, self.epochs, self.max_steps, self.init, self.l1, self.l2, self.seed]
+        widgets = [
+            self.dataset,
+            self.noise,
+            self.samples,
+            self.test_ratio,
+            self.validation,
+            self.train_limit,
+            self.data_seed,
+            self.optimizer,
+            self.learning_rate,
+            self.momentum,
+            self.batch_size,
+            self.epochs,
+            self.max_steps,
+            self.init,
+            self.l1,
+            self.l2,
+            self.seed,
+        ]
         for w in widgets:
             w.blockSignals(True)
         try:
@@ -261,8 +325,16 @@ class TrainingSettingsPanel(QWidget):
         self.path_label.setText(ds.path)
         self.momentum.setEnabled(tr.optimizer in ("momentum", "nesterov"))
         locked = doc.training_lock
-        for w in (self.dataset, self.import_button, self.noise, self.samples, self.test_ratio,
-                  self.validation, self.train_limit, self.data_seed):
+        for w in (
+            self.dataset,
+            self.import_button,
+            self.noise,
+            self.samples,
+            self.test_ratio,
+            self.validation,
+            self.train_limit,
+            self.data_seed,
+        ):
             w.setEnabled(not locked)
             if locked:
                 w.setToolTip(w.toolTip().split("\n(Stop")[0] + "\n(Stop training to change the data.)")
@@ -279,10 +351,15 @@ class TrainingSettingsPanel(QWidget):
         self._set_dataset(replace(spec, name=name))
 
     def _commit_dataset(self, *_args) -> None:
-        spec = replace(self.document.project.dataset, noise=round(self.noise.value(), 4),
-                       n_samples=self.samples.value(), test_ratio=round(self.test_ratio.value(), 4),
-                       validation_split=round(self.validation.value(), 4),
-                       train_limit=self.train_limit.value(), seed=self.data_seed.value())
+        spec = replace(
+            self.document.project.dataset,
+            noise=round(self.noise.value(), 4),
+            n_samples=self.samples.value(),
+            test_ratio=round(self.test_ratio.value(), 4),
+            validation_split=round(self.validation.value(), 4),
+            train_limit=self.train_limit.value(),
+            seed=self.data_seed.value(),
+        )
         self._set_dataset(spec)
 
     def _set_dataset(self, spec: DatasetSpec) -> None:
@@ -293,11 +370,19 @@ class TrainingSettingsPanel(QWidget):
 
     def _commit_training(self, *_args) -> None:
         old = self.document.project.training
-        cfg = replace(old, optimizer=self.optimizer.currentData(), learning_rate=self.learning_rate.value(),
-                      momentum=round(self.momentum.value(), 4), batch_size=self.batch_size.value(),
-                      epochs=self.epochs.value(), max_steps=self.max_steps.value(),
-                      init=self.init.currentData(), l1=self.l1.value(), l2=self.l2.value(),
-                      seed=self.seed.value())
+        cfg = replace(
+            old,
+            optimizer=self.optimizer.currentData(),
+            learning_rate=self.learning_rate.value(),
+            momentum=round(self.momentum.value(), 4),
+            batch_size=self.batch_size.value(),
+            epochs=self.epochs.value(),
+            max_steps=self.max_steps.value(),
+            init=self.init.currentData(),
+            l1=self.l1.value(),
+            l2=self.l2.value(),
+            seed=self.seed.value(),
+        )
         reason = self.document.set_training(cfg)
         if reason:
             self.refresh()
@@ -313,8 +398,9 @@ class TrainingSettingsPanel(QWidget):
     # ------------------------------------------------------------ importing files
 
     def choose_import_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import a dataset", "",
-                                              "Datasets (*.npz *.csv *.tsv *.txt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import a dataset", "", "Datasets (*.npz *.csv *.tsv *.txt);;All files (*)"
+        )
         if path:
             self.import_path(path)
 

@@ -17,8 +17,15 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QSpinBox
 
 from ..engine.surface import flatten_layers
-from ..engine.surface_worker import (METHOD_NAMES, PointLoss, SurfaceFailed, SurfaceProgress, SurfaceReady,
-                                     SurfaceRequest, SurfaceWorker)
+from ..engine.surface_worker import (
+    METHOD_NAMES,
+    PointLoss,
+    SurfaceFailed,
+    SurfaceProgress,
+    SurfaceReady,
+    SurfaceRequest,
+    SurfaceWorker,
+)
 
 if TYPE_CHECKING:
     from .visuals import VisualsController
@@ -65,7 +72,8 @@ class SurfaceController(QObject):
             "Straight line: the loss between the initial and the current weights (Goodfellow et al. 2015); "
             "follows training live.\n"
             "Optimizer race: SGD, momentum, Nesterov, Adagrad, RMSProp and Adam from the same start.\n"
-            "Exact: a model with exactly two weights, no projection at all.")
+            "Exact: a model with exactly two weights, no projection at all."
+        )
         self.grid_box = QSpinBox()
         self.grid_box.setObjectName("surfaceGrid")
         self.grid_box.setRange(11, 101)
@@ -157,12 +165,18 @@ class SurfaceController(QObject):
         snaps = self.path_snapshots()
         recorded = self.recorded_path()
         if method not in ("race", "exact") and len(snaps) < 2 and recorded is None:
-            self._say("Train a few steps first: the surface is drawn around the path training takes.", error=True)
+            self._say(
+                "Train a few steps first: the surface is drawn around the path training takes.", error=True
+            )
             return 0
-        path = {"trajectory": recorded} if recorded is not None and len(recorded) > len(snaps) \
+        path = (
+            {"trajectory": recorded}
+            if recorded is not None and len(recorded) > len(snaps)
             else {"snapshots": snaps}
-        self.job = self.worker.compute(SurfaceRequest(method, project, dataset, resolution=self.grid_box.value(),
-                                                      **path))
+        )
+        self.job = self.worker.compute(
+            SurfaceRequest(method, project, dataset, resolution=self.grid_box.value(), **path)
+        )
         if not quiet:
             self.progress.setRange(0, 0)
             self.progress.show()

@@ -36,8 +36,10 @@ class TimelineBar(QWidget):
         self.back_button.clicked.connect(lambda: self.nudge(-1))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("timelineSlider")
-        self.slider.setToolTip("Drag to look back through training; the panels follow. "
-                               "Training goes on; press Live to follow it again.")
+        self.slider.setToolTip(
+            "Drag to look back through training; the panels follow. "
+            "Training goes on; press Live to follow it again."
+        )
         self.slider.setRange(0, 0)
         self.slider.setMinimumWidth(240)
         self.slider.setTracking(True)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QTabWidget
@@ -43,17 +42,33 @@ class PanelSpec:
 # Bottom area, left: the curves. Right: one tab group, most telling first.
 CURVES = PanelSpec("curves", "Curves", "CurvesPanel", "Loss and accuracy while training")
 TABBED = (
-    PanelSpec("decision", "Decision boundary", "DecisionBoundaryPanel",
-              "What the network decides over the input plane (2D datasets)"),
-    PanelSpec("network", "Network", "NetworkPanel",
-              "Every neuron's value for the selected sample, and the weights between them"),
-    PanelSpec("prediction", "Prediction", "PredictionPanel", "The selected sample and its class probabilities"),
-    PanelSpec("conv", "Convolution", "ConvPanel", "Kernels, feature maps and pooling (networks with convolutions)"),
+    PanelSpec(
+        "decision",
+        "Decision boundary",
+        "DecisionBoundaryPanel",
+        "What the network decides over the input plane (2D datasets)",
+    ),
+    PanelSpec(
+        "network",
+        "Network",
+        "NetworkPanel",
+        "Every neuron's value for the selected sample, and the weights between them",
+    ),
+    PanelSpec(
+        "prediction", "Prediction", "PredictionPanel", "The selected sample and its class probabilities"
+    ),
+    PanelSpec(
+        "conv", "Convolution", "ConvPanel", "Kernels, feature maps and pooling (networks with convolutions)"
+    ),
     PanelSpec("weights", "Weights", "WeightsPanel", "Every dense layer's weights as a heatmap"),
     PanelSpec("activations", "Activations", "ActivationsPanel", "What every layer outputs, and its spread"),
     PanelSpec("gradients", "Gradients", "GradientsPanel", "How large each layer's gradient is"),
-    PanelSpec("surface", "Loss surface", "SurfacePanel",
-              "The loss around the weights and the path training takes on it"),
+    PanelSpec(
+        "surface",
+        "Loss surface",
+        "SurfacePanel",
+        "The loss around the weights and the path training takes on it",
+    ),
 )
 PANEL_SPECS = (CURVES, *TABBED)
 
@@ -197,12 +212,16 @@ class VisualsController(QObject):
             dock = QDockWidget(spec.title, w)
             dock.setObjectName(f"{spec.key.capitalize()}PanelDock")
             dock.setWidget(panel)
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetClosable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            )
             dock.toggleViewAction().setStatusTip(spec.tip)
             dock.toggleViewAction().setToolTip(spec.tip)
-            dock.visibilityChanged.connect(lambda visible, key=spec.key: self._on_dock_visibility_changed(key, visible))
+            dock.visibilityChanged.connect(
+                lambda visible, key=spec.key: self._on_dock_visibility_changed(key, visible)
+            )
             self.docks[spec.key] = dock
             self.panels[spec.key] = panel
             panel.graphics.viewport().installEventFilter(self)  # right-click: export
@@ -234,8 +253,11 @@ class VisualsController(QObject):
 
     def _side_docks(self) -> list:
         w = self.window
-        return [d for d in (getattr(w, n, None) for n in ("palette_dock", "inspector_dock", "settings_dock"))
-                if d is not None and d.isVisible() and not d.isFloating()]
+        return [
+            d
+            for d in (getattr(w, n, None) for n in ("palette_dock", "inspector_dock", "settings_dock"))
+            if d is not None and d.isVisible() and not d.isFloating()
+        ]
 
     def layout_defaults(self) -> None:
         """Sizes for a 1500 x 950 window: the diagram above, curves and the main panel below."""
@@ -248,11 +270,20 @@ class VisualsController(QObject):
             if sides:
                 w.resizeDocks([d for d, _ in sides], [width for _, width in sides], Qt.Orientation.Horizontal)
         width = max(w.width(), 900)
-        side = sum(d.width() for d in (getattr(w, "palette_dock", None), getattr(w, "inspector_dock", None))
-                   if d is not None and d.isVisible()) or 530
+        side = (
+            sum(
+                d.width()
+                for d in (getattr(w, "palette_dock", None), getattr(w, "inspector_dock", None))
+                if d is not None and d.isVisible()
+            )
+            or 530
+        )
         centre = max(width - side, 400)
-        w.resizeDocks([self.docks["curves"], self.docks[TABBED[0].key]],
-                      [int(centre * 0.33), int(centre * 0.67)], Qt.Orientation.Horizontal)
+        w.resizeDocks(
+            [self.docks["curves"], self.docks[TABBED[0].key]],
+            [int(centre * 0.33), int(centre * 0.67)],
+            Qt.Orientation.Horizontal,
+        )
         w.resizeDocks([self.docks["curves"]], [int(max(w.height(), 600) * 0.5)], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------ context
@@ -322,8 +353,11 @@ class VisualsController(QObject):
             return []
         # A dock behind another tab is still "visible" to Qt (stacked, not hidden); what
         # tells is whether any of it is unobscured.
-        return [k for k, p in self.panels.items()
-                if self.applicable.get(k, True) and p.isVisible() and not p.visibleRegion().isEmpty()]
+        return [
+            k
+            for k, p in self.panels.items()
+            if self.applicable.get(k, True) and p.isVisible() and not p.visibleRegion().isEmpty()
+        ]
 
     def _on_bridge_active_changed(self, active: bool) -> None:
         if active:  # a new run: fresh curves and pictures
@@ -429,8 +463,9 @@ class VisualsController(QObject):
         index = None
         if self._pinned is not None and len(h):
             index = h.index_at_step(self._pinned.step)  # thinning moves indices, not steps
-        self.timeline.set_history(h.steps, [getattr(h[i], "epoch", 0) for i in range(len(h))], index,
-                                  self._pinned is None)
+        self.timeline.set_history(
+            h.steps, [getattr(h[i], "epoch", 0) for i in range(len(h))], index, self._pinned is None
+        )
 
     def _check_run_dataset(self) -> None:
         """The loaded dataset is the truth (imported files learn their shape only now)."""
@@ -537,9 +572,15 @@ class VisualsController(QObject):
         panel = self.panels[key]
         if path is None:
             title = next(s.title for s in PANEL_SPECS if s.key == key)
-            suggested = str(Path(self._export_dir or Path.home()) / f"{title.lower().replace(' ', '-')}.{fmt}")
-            name, _ = QFileDialog.getSaveFileName(self.window, f"Export the {title} panel", suggested,
-                                                  "PNG image (*.png)" if fmt == "png" else "SVG drawing (*.svg)")
+            suggested = str(
+                Path(self._export_dir or Path.home()) / f"{title.lower().replace(' ', '-')}.{fmt}"
+            )
+            name, _ = QFileDialog.getSaveFileName(
+                self.window,
+                f"Export the {title} panel",
+                suggested,
+                "PNG image (*.png)" if fmt == "png" else "SVG drawing (*.svg)",
+            )
             if not name:
                 return None
             path = name

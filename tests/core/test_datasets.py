@@ -42,8 +42,14 @@ from nnviz.core.datasets import (
 
 def write_idx(path: Path, arr: np.ndarray, gz: bool = False) -> Path:
     """Write ``arr`` as an IDX file (big-endian), optionally gzipped."""
-    codes = {np.dtype("u1"): 0x08, np.dtype("i1"): 0x09, np.dtype("i2"): 0x0B,
-             np.dtype("i4"): 0x0C, np.dtype("f4"): 0x0D, np.dtype("f8"): 0x0E}
+    codes = {
+        np.dtype("u1"): 0x08,
+        np.dtype("i1"): 0x09,
+        np.dtype("i2"): 0x0B,
+        np.dtype("i4"): 0x0C,
+        np.dtype("f4"): 0x0D,
+        np.dtype("f8"): 0x0E,
+    }
     code = codes[arr.dtype.newbyteorder("=")]
     header = bytes([0, 0, code, arr.ndim]) + b"".join(d.to_bytes(4, "big") for d in arr.shape)
     data = header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
@@ -125,7 +131,7 @@ def train_mlp_accuracy(d: Dataset, hidden=(16, 16), steps=2500, lr=0.02, seed=0)
         for j, (prm, gr) in enumerate(zip(params, gW + gB)):
             m[j] = 0.9 * m[j] + 0.1 * gr
             v[j] = 0.999 * v[j] + 0.001 * gr * gr
-            prm -= lr * (m[j] / (1 - 0.9 ** t)) / (np.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8)
+            prm -= lr * (m[j] / (1 - 0.9**t)) / (np.sqrt(v[j] / (1 - 0.999**t)) + 1e-8)
     return float((forward(xt)[-1].argmax(1) == yt).mean())
 
 
@@ -250,8 +256,17 @@ def test_train_limit_and_no_validation():
 def test_dataset_checks_lengths_and_repr():
     z = np.zeros((3, 2), np.float32)
     with pytest.raises(DatasetError):
-        Dataset("t", z, np.zeros(2, np.int32), z[:0], np.zeros(0, np.int32), z, np.zeros(3, np.int32),
-                ("a", "b"), "toy2d")
+        Dataset(
+            "t",
+            z,
+            np.zeros(2, np.int32),
+            z[:0],
+            np.zeros(0, np.int32),
+            z,
+            np.zeros(3, np.int32),
+            ("a", "b"),
+            "toy2d",
+        )
     d = load_dataset(DatasetSpec())
     assert "train=250" in repr(d)
 
@@ -260,36 +275,53 @@ def test_dataset_checks_lengths_and_repr():
 
 
 def test_spec_round_trip_and_errors():
-    s = DatasetSpec(name="xor", n_samples=123, noise=0.25, seed=9, test_ratio=0.2,
-                    validation_split=0.1, train_limit=5, path="")
+    s = DatasetSpec(
+        name="xor",
+        n_samples=123,
+        noise=0.25,
+        seed=9,
+        test_ratio=0.2,
+        validation_split=0.1,
+        train_limit=5,
+        path="",
+    )
     assert DatasetSpec.from_dict(s.to_dict()) == s
     assert DatasetSpec.from_dict({}) == DatasetSpec()
     assert DatasetSpec.from_dict({"noise": 0}).noise == 0.0  # JSON int for a float is fine
     assert type(DatasetSpec.from_dict({"noise": 0}).noise) is float
     with pytest.raises(DatasetError, match="colour"):
         DatasetSpec.from_dict({"colour": "red"})
-    for bad in ({"n_samples": "500"}, {"n_samples": 5.5}, {"noise": "a"}, {"name": 3},
-                {"n_samples": True}, {"path": None}):
+    for bad in (
+        {"n_samples": "500"},
+        {"n_samples": 5.5},
+        {"noise": "a"},
+        {"name": 3},
+        {"n_samples": True},
+        {"path": None},
+    ):
         with pytest.raises(DatasetError, match=next(iter(bad))):
             DatasetSpec.from_dict(bad)
     with pytest.raises(DatasetError):
         DatasetSpec.from_dict(["name"])
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    (dict(name="moons"), "moons"),
-    (dict(n_samples=3), "samples"),
-    (dict(noise=-0.1), "Noise"),
-    (dict(noise=0.9), "Noise"),
-    (dict(noise=float("nan")), "Noise"),
-    (dict(test_ratio=0.0), "Test ratio"),
-    (dict(test_ratio=1.0), "Test ratio"),
-    (dict(validation_split=1.0), "Validation"),
-    (dict(validation_split=-0.1), "Validation"),
-    (dict(train_limit=-1), "limit"),
-    (dict(seed=-1), "Seed"),
-    (dict(name="files"), "path"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        (dict(name="moons"), "moons"),
+        (dict(n_samples=3), "samples"),
+        (dict(noise=-0.1), "Noise"),
+        (dict(noise=0.9), "Noise"),
+        (dict(noise=float("nan")), "Noise"),
+        (dict(test_ratio=0.0), "Test ratio"),
+        (dict(test_ratio=1.0), "Test ratio"),
+        (dict(validation_split=1.0), "Validation"),
+        (dict(validation_split=-0.1), "Validation"),
+        (dict(train_limit=-1), "limit"),
+        (dict(seed=-1), "Seed"),
+        (dict(name="files"), "path"),
+    ],
+)
 def test_validate_messages(kwargs, word):
     spec = DatasetSpec(**kwargs)
     msgs = spec.validate()
@@ -348,7 +380,9 @@ def test_files_idx_folder_image(tmp_path):
     folder = tmp_path / "myidx"
     folder.mkdir()
     rng = np.random.default_rng(0)
-    write_idx(folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (30, 8, 6), dtype=np.uint8), gz=True)
+    write_idx(
+        folder / "train-images-idx3-ubyte.gz", rng.integers(0, 256, (30, 8, 6), dtype=np.uint8), gz=True
+    )
     write_idx(folder / "train-labels-idx1-ubyte", np.array([3, 7] * 15, np.uint8))
     write_idx(folder / "t10k-images-idx3-ubyte", np.full((10, 8, 6), 255, np.uint8))
     write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.array([7] * 10, np.uint8), gz=True)
@@ -372,8 +406,13 @@ def test_files_folder_without_idx_names_subfolders(tmp_path):
 def test_npz_images(tmp_path):
     rng = np.random.default_rng(0)
     p = tmp_path / "imgs.npz"
-    np.savez(p, x_train=rng.integers(0, 256, (20, 5, 5), dtype=np.uint8), y_train=np.arange(20) % 4,
-             x_test=np.full((6, 5, 5), 255, np.uint8), y_test=np.arange(6) % 4)
+    np.savez(
+        p,
+        x_train=rng.integers(0, 256, (20, 5, 5), dtype=np.uint8),
+        y_train=np.arange(20) % 4,
+        x_test=np.full((6, 5, 5), 255, np.uint8),
+        y_test=np.arange(6) % 4,
+    )
     d = load_dataset(DatasetSpec(name="files", path=str(p)))
     assert d.kind == "image" and d.input_shape == (5, 5, 1) and d.n_classes == 4
     assert d.x_test.max() == 1.0 and d.name == "imgs"
@@ -384,8 +423,13 @@ def test_npz_images(tmp_path):
 def test_npz_table_string_labels_and_toy2d(tmp_path):
     p = tmp_path / "tab.npz"
     x_tr = np.array([[0, 10, 5], [2, 20, 5], [4, 30, 5], [1, 15, 5]], float)
-    np.savez(p, x_train=x_tr, y_train=np.array(["b", "a", "b", "a"]),
-             x_test=np.array([[8.0, 10, 5]]), y_test=np.array(["c"]))
+    np.savez(
+        p,
+        x_train=x_tr,
+        y_train=np.array(["b", "a", "b", "a"]),
+        x_test=np.array([[8.0, 10, 5]]),
+        y_test=np.array(["c"]),
+    )
     d = load_dataset(DatasetSpec(name="files", path=str(p)))
     assert d.kind == "table" and d.class_names == ("a", "b", "c")
     assert d.x_train.min() == 0.0 and d.x_train.max() == 1.0
@@ -400,7 +444,9 @@ def test_npz_table_string_labels_and_toy2d(tmp_path):
 
 def test_csv_table_with_header(tmp_path):
     p = tmp_path / "iris.csv"
-    rows = ["species,a,b,c"] + [f"{'setosa' if i % 2 else 'virginica'},{i},{2 * i},{i % 3}" for i in range(40)]
+    rows = ["species,a,b,c"] + [
+        f"{'setosa' if i % 2 else 'virginica'},{i},{2 * i},{i % 3}" for i in range(40)
+    ]
     p.write_text("\n".join(rows) + "\n")
     x, labels = load_csv(p)
     assert x.shape == (40, 3) and labels[0] == "virginica"
@@ -432,7 +478,7 @@ def test_csv_semicolon_and_crlf(tmp_path):
 def test_csv_784_columns_is_image(tmp_path, header):
     rng = np.random.default_rng(0)
     p = tmp_path / "mnist_small.csv"
-    lines = (["label," + ",".join(f"pixel{i}" for i in range(784))] if header else [])
+    lines = ["label," + ",".join(f"pixel{i}" for i in range(784))] if header else []
     pix = rng.integers(0, 256, (12, 784))
     pix[0, 0] = 255
     lines += [f"{i % 3}," + ",".join(map(str, r)) for i, r in enumerate(pix)]
@@ -462,7 +508,8 @@ CORRUPT_IDX = {
     "zerodim.idx": lambda p: p.write_bytes(b"\x00\x00\x08\x01" + (0).to_bytes(4, "big")),
     "badgzip.idx.gz": lambda p: p.write_bytes(b"\x1f\x8b" + b"garbage" * 10),
     "truncgzip.idx.gz": lambda p: p.write_bytes(
-        gzip.compress(b"\x00\x00\x08\x01" + (300).to_bytes(4, "big") + bytes(range(256)) + bytes(44))[:-12]),
+        gzip.compress(b"\x00\x00\x08\x01" + (300).to_bytes(4, "big") + bytes(range(256)) + bytes(44))[:-12]
+    ),
 }
 
 
@@ -495,10 +542,12 @@ CORRUPT_OTHER = {
     "missing.npz": lambda p: np.savez(p, x_train=np.zeros((2, 2)), y_train=np.zeros(2)),
     "notzip.npz": lambda p: p.write_bytes(b"this is not a zip file at all"),
     "empty.npz": lambda p: p.write_bytes(b""),
-    "rowmismatch.npz": lambda p: np.savez(p, x_train=np.zeros((3, 2)), y_train=np.zeros(2),
-                                          x_test=np.zeros((1, 2)), y_test=np.zeros(1)),
-    "fraclabels.npz": lambda p: np.savez(p, x_train=np.zeros((2, 2)), y_train=np.array([0.5, 1]),
-                                         x_test=np.zeros((1, 2)), y_test=np.zeros(1)),
+    "rowmismatch.npz": lambda p: np.savez(
+        p, x_train=np.zeros((3, 2)), y_train=np.zeros(2), x_test=np.zeros((1, 2)), y_test=np.zeros(1)
+    ),
+    "fraclabels.npz": lambda p: np.savez(
+        p, x_train=np.zeros((2, 2)), y_train=np.array([0.5, 1]), x_test=np.zeros((1, 2)), y_test=np.zeros(1)
+    ),
     "nonnum.csv": lambda p: p.write_text("1,2,3\n0,abc,4\n1,5,6\n"),
     "ragged.csv": lambda p: p.write_text("1,2,3\n0,4\n1,5,6\n"),
     "ragged_long.csv": lambda p: p.write_text("1,2,3\n0,4,5,6\n1,5,6\n"),
@@ -591,8 +640,12 @@ def test_missing_without_download_says_how_to_fix(tmp_path, fake_mirror):
 def test_download_success_with_progress(tmp_path, fake_mirror):
     data = tmp_path / "cache"
     calls = []
-    folder = ensure_image_files("mnist", data, mirrors=[uri(fake_mirror)],
-                                progress=lambda f, done, total: calls.append((f, done, total)))
+    folder = ensure_image_files(
+        "mnist",
+        data,
+        mirrors=[uri(fake_mirror)],
+        progress=lambda f, done, total: calls.append((f, done, total)),
+    )
     assert folder == data / "mnist"
     for base in D.IMAGE_FILES:
         got = (folder / (base + ".gz")).read_bytes()
@@ -657,8 +710,9 @@ def test_download_cancel_removes_partial(tmp_path, fake_mirror, monkeypatch):
         assert list((data / "mnist").glob(".*.part"))  # streaming into a temp file
 
     with pytest.raises(DownloadCancelled) as ei:
-        ensure_image_files("mnist", data, mirrors=[uri(fake_mirror)], progress=progress,
-                           cancel=lambda: len(chunks) >= 3)
+        ensure_image_files(
+            "mnist", data, mirrors=[uri(fake_mirror)], progress=progress, cancel=lambda: len(chunks) >= 3
+        )
     assert isinstance(ei.value, DatasetError) and "train-images-idx3-ubyte.gz" in str(ei.value)
     assert list((data / "mnist").iterdir()) == []
 
@@ -714,10 +768,16 @@ def test_download_over_http(tmp_path, fake_mirror, http_server):
     for f in fake_mirror.iterdir():
         (good / f.name).write_bytes(f.read_bytes())
     totals = []
-    folder = ensure_image_files("mnist", tmp_path / "cache", mirrors=[base + "missing/", base + "good/"],
-                                progress=lambda f, d, t: totals.append(t))
+    folder = ensure_image_files(
+        "mnist",
+        tmp_path / "cache",
+        mirrors=[base + "missing/", base + "good/"],
+        progress=lambda f, d, t: totals.append(t),
+    )
     assert all(t > 0 for t in totals)  # Content-Length known
-    assert (folder / "train-labels-idx1-ubyte.gz").read_bytes() == (good / "train-labels-idx1-ubyte.gz").read_bytes()
+    assert (folder / "train-labels-idx1-ubyte.gz").read_bytes() == (
+        good / "train-labels-idx1-ubyte.gz"
+    ).read_bytes()
     with pytest.raises(DatasetError, match="404"):
         ensure_image_files("mnist", tmp_path / "cache2", mirrors=[base + "missing/"])
 
@@ -726,8 +786,10 @@ def test_download_over_http(tmp_path, fake_mirror, http_server):
 
 
 README_COUNTS = {
-    "mnist": ([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
-              [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]),
+    "mnist": (
+        [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+        [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
+    ),
     "fashion-mnist": ([6000] * 10, [1000] * 10),
 }
 
@@ -747,15 +809,27 @@ def test_real_image_datasets(shared_datasets, name):
     assert np.bincount(d.y_test, minlength=10).tolist() == test_counts
     assert d.class_names == D.CLASS_NAMES[name]
     assert elapsed < 5.0  # typically ~0.3 s; generous for loaded CI machines
-    d2 = load_dataset(DatasetSpec(name=name, validation_split=0.1, train_limit=1000, seed=3),
-                      shared_datasets, download=False)
+    d2 = load_dataset(
+        DatasetSpec(name=name, validation_split=0.1, train_limit=1000, seed=3),
+        shared_datasets,
+        download=False,
+    )
     assert len(d2.x_train) == 1000 and len(d2.x_val) == 6000 and len(d2.x_test) == 10000
 
 
 def test_fashion_class_names():
     assert D.CLASS_NAMES["fashion-mnist"] == (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    )
 
 
 def test_pinned_checksums_match_shared_sha256sums(shared_datasets):
@@ -766,7 +840,9 @@ def test_pinned_checksums_match_shared_sha256sums(shared_datasets):
 
 
 def test_core_datasets_imports_no_jax_or_qt():
-    code = ("import sys, nnviz.core.datasets; "
-            "bad = [m for m in ('jax', 'flax', 'PySide6', 'pyqtgraph') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, nnviz.core.datasets; "
+        "bad = [m for m in ('jax', 'flax', 'PySide6', 'pyqtgraph') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -90,18 +90,28 @@ def test_dense_on_image_says_insert_flatten():
 
 
 def test_pool_window_larger_than_input():
-    net = Network.chain("Input", ("MaxPool2D", {"window": 8, "stride": 8}),
-                        ("MaxPool2D", {"window": 5, "stride": 1}), "Flatten",
-                        ("Dense", {"units": 10}), "Output")
+    net = Network.chain(
+        "Input",
+        ("MaxPool2D", {"window": 8, "stride": 8}),
+        ("MaxPool2D", {"window": 5, "stride": 1}),
+        "Flatten",
+        ("Dense", {"units": 10}),
+        "Output",
+    )
     (msg,) = problems(net)
     assert msg.startswith("max_pool2d_2 (MaxPool2D): window 5×5 is larger than its 3×3 input")
 
 
 def test_valid_conv_kernel_larger_than_input():
-    net = Network.chain("Input", ("Conv2D", {"kernel_size": 11, "padding": "valid"}),
-                        ("Conv2D", {"kernel_size": 11, "padding": "valid"}),
-                        ("Conv2D", {"kernel_size": 11, "padding": "valid"}), "Flatten",
-                        ("Dense", {"units": 10}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Conv2D", {"kernel_size": 11, "padding": "valid"}),
+        ("Conv2D", {"kernel_size": 11, "padding": "valid"}),
+        ("Conv2D", {"kernel_size": 11, "padding": "valid"}),
+        "Flatten",
+        ("Dense", {"units": 10}),
+        "Output",
+    )
     (msg,) = problems(net)
     assert "kernel 11×11 is larger than its 8×8 input" in msg
 
@@ -146,7 +156,15 @@ def test_concatenate_images_along_channels():
     c2 = net.add_node("Conv2D", {"filters": 6})
     cat = net.add_node("Concatenate")
     rest = [net.add_node("Flatten"), net.add_node("Dense", {"units": 10}), net.add_node("Output")]
-    for s, t in [(i, c1), (i, c2), (c1, cat), (c2, cat), (cat, rest[0]), (rest[0], rest[1]), (rest[1], rest[2])]:
+    for s, t in [
+        (i, c1),
+        (i, c2),
+        (c1, cat),
+        (c2, cat),
+        (cat, rest[0]),
+        (rest[0], rest[1]),
+        (rest[1], rest[2]),
+    ]:
         net.connect(s.id, t.id)
     a = analyze(net, MNIST)
     assert a.ok and a.shapes[cat.id] == (28, 28, 10)
@@ -235,7 +253,9 @@ def test_round_trip_plain_data_and_bad_data():
     with pytest.raises(GraphError, match="position"):
         Network.from_dict({"nodes": [{"id": "a", "type": "Dense", "position": "x"}], "edges": []})
     with pytest.raises(GraphError, match="edge #1"):
-        Network.from_dict({"nodes": [{"id": "a", "type": "Dense"}], "edges": [{"source": "a", "target": "b"}]})
+        Network.from_dict(
+            {"nodes": [{"id": "a", "type": "Dense"}], "edges": [{"source": "a", "target": "b"}]}
+        )
 
 
 def test_node_ids_are_uuid_hex_and_names_unique():
@@ -256,7 +276,10 @@ def test_shape_text():
 def test_dropout_right_before_output_is_refused_with_advice():
     net = Network.chain("Input", ("Dense", {"units": 2, "activation": "softmax"}), ("Dropout", {}), "Output")
     (msg,) = problems(net, TOY)
-    assert msg.startswith("dropout_1 (Dropout): a Dropout right before the Output") and "before the last layer" in msg
+    assert (
+        msg.startswith("dropout_1 (Dropout): a Dropout right before the Output")
+        and "before the last layer" in msg
+    )
 
 
 def test_auto_layout_puts_every_edge_left_to_right_and_output_last():

@@ -12,23 +12,51 @@ from nnviz.cli import dataset_context
 from nnviz.core.datasets import DatasetSpec
 from nnviz.core.graph import Network, analyze
 from nnviz.core.presets import load_preset, preset_names, presets_dir
-from nnviz.core.project import (FORMAT_VERSION, Project, ProjectError, TrainingConfig, atomic_write,
-                                weights_path)
+from nnviz.core.project import (
+    FORMAT_VERSION,
+    Project,
+    ProjectError,
+    TrainingConfig,
+    atomic_write,
+    weights_path,
+)
 
 PRESETS = preset_names()
 
-REQUIRED_PRESETS = {"fashion-mlp-sigmoid", "digits-784-15-10", "mnist-mlp-256", "mnist-mlp-sgd",
-                    "mnist-cnn", "fashion-cnn", "spiral-playground"}
+REQUIRED_PRESETS = {
+    "fashion-mlp-sigmoid",
+    "digits-784-15-10",
+    "mnist-mlp-256",
+    "mnist-mlp-sgd",
+    "mnist-cnn",
+    "fashion-cnn",
+    "spiral-playground",
+}
 
 
 def sample_project() -> Project:
-    net = Network.chain("Input", ("Dense", {"units": 4, "activation": "tanh"}),
-                        ("Dense", {"units": 2, "activation": "softmax"}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Dense", {"units": 4, "activation": "tanh"}),
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
     net.move_node(next(iter(net.nodes)), (12.5, -3.0))
-    return Project(net, DatasetSpec("spiral", n_samples=300, noise=0.1, seed=4),
-                   TrainingConfig(optimizer="rmsprop", learning_rate=0.02, batch_size=16, epochs=7,
-                                  l2=0.001, seed=42, init="he_uniform"),
-                   name="Spirale «ü»", description="unicode survives")
+    return Project(
+        net,
+        DatasetSpec("spiral", n_samples=300, noise=0.1, seed=4),
+        TrainingConfig(
+            optimizer="rmsprop",
+            learning_rate=0.02,
+            batch_size=16,
+            epochs=7,
+            l2=0.001,
+            seed=42,
+            init="he_uniform",
+        ),
+        name="Spirale «ü»",
+        description="unicode survives",
+    )
 
 
 def test_required_presets_ship():
@@ -74,8 +102,7 @@ def test_preset_contents_match_the_issue():
     sgd = load_preset("mnist-mlp-sgd")
     assert sgd.training.optimizer == "sgd" and sgd.training.max_steps == 1000
     for name in ("mnist-cnn", "fashion-cnn"):
-        types = [load_preset(name).network.nodes[n].type
-                 for n in analyze(load_preset(name).network).order]
+        types = [load_preset(name).network.nodes[n].type for n in analyze(load_preset(name).network).order]
         assert types.count("Conv2D") == 2 and "Flatten" in types
     assert load_preset("spiral-playground").dataset.name == "spiral"
 
@@ -131,12 +158,24 @@ def _bad_files() -> dict[str, bytes]:
 
 
 EXPECT = {
-    "empty": "is empty", "blank": "is empty", "binary": "not a text file",
-    "truncated": "truncated", "not-json": "not valid JSON", "other-program": "not an nnviz project",
-    "json-list": "not an nnviz project", "newer": "newer nnviz", "no-version": "format_version",
-    "bad-learning-rate": "learning rate", "bad-batch": "batch size", "bad-setting": "warp_speed",
-    "unknown-dataset": "imagenet", "bad-dataset-value": "Test ratio", "bad-dataset-type": "n_samples",
-    "bad-network": "Teleporter", "no-training": "training", "name-not-text": "text",
+    "empty": "is empty",
+    "blank": "is empty",
+    "binary": "not a text file",
+    "truncated": "truncated",
+    "not-json": "not valid JSON",
+    "other-program": "not an nnviz project",
+    "json-list": "not an nnviz project",
+    "newer": "newer nnviz",
+    "no-version": "format_version",
+    "bad-learning-rate": "learning rate",
+    "bad-batch": "batch size",
+    "bad-setting": "warp_speed",
+    "unknown-dataset": "imagenet",
+    "bad-dataset-value": "Test ratio",
+    "bad-dataset-type": "n_samples",
+    "bad-network": "Teleporter",
+    "no-training": "training",
+    "name-not-text": "text",
 }
 
 
@@ -184,12 +223,32 @@ def test_out_of_range_layer_parameters_load_and_analysis_names_the_node(tmp_path
 
 def test_training_config_validation_messages():
     assert TrainingConfig().validate() == []
-    bad = TrainingConfig(optimizer="lbfgs", learning_rate=float("nan"), momentum=1.0, batch_size=0,
-                         epochs=True, max_steps=-1, init="ones", l1=-1, l2=11, seed=-5)
+    bad = TrainingConfig(
+        optimizer="lbfgs",
+        learning_rate=float("nan"),
+        momentum=1.0,
+        batch_size=0,
+        epochs=True,
+        max_steps=-1,
+        init="ones",
+        l1=-1,
+        l2=11,
+        seed=-5,
+    )
     problems = bad.validate()
     assert len(problems) == 10, problems
-    for word in ("optimizer", "learning rate", "momentum", "batch size", "epochs", "max steps",
-                 "initialisation", "L1", "L2", "seed"):
+    for word in (
+        "optimizer",
+        "learning rate",
+        "momentum",
+        "batch size",
+        "epochs",
+        "max steps",
+        "initialisation",
+        "L1",
+        "L2",
+        "seed",
+    ):
         assert any(word in p for p in problems), word
 
 

@@ -127,7 +127,11 @@ def test_pause_step_and_stop_with_chunks_started_ahead():
         assert [p.step for p in of(after, Progress)] == [reached + 1, reached + 2, reached + 3]
         # a Step that ends an epoch is shown again with the epoch's end (10 steps an epoch)
         shown = [s.step for s in of(after, Snapshot)]
-        assert [k for i, k in enumerate(shown) if i == 0 or k != shown[i - 1]] == [reached + 1, reached + 2, reached + 3]
+        assert [k for i, k in enumerate(shown) if i == 0 or k != shown[i - 1]] == [
+            reached + 1,
+            reached + 2,
+            reached + 3,
+        ]
         assert abs(of(after, Progress)[-1].learning_rate - 0.02) < 1e-7
         assert abs(of(after, Snapshot)[-1].learning_rate - 0.02) < 1e-7
     finally:
@@ -145,7 +149,9 @@ def test_a_pause_shows_the_step_it_stopped_at_between_snapshots():
     """Snapshots come at most every snapshot_interval; the chunk a pause lands after must
     still be shown, or the paused panels lag the step the status bar reports."""
     msgs: list = []
-    session = started(project(dataset="circle", epochs=100000), msgs, snapshot_interval=1e9, progress_interval=1e9)
+    session = started(
+        project(dataset="circle", epochs=100000), msgs, snapshot_interval=1e9, progress_interval=1e9
+    )
     try:
         wait_for(msgs, lambda m: isinstance(m, EpochEnd) and m.step >= 30)
         reached = pause_and_settle(session, msgs)
@@ -188,8 +194,9 @@ def test_race_past_one_call_trains_what_the_session_trains():
     proj.dataset = type(proj.dataset)(**{**proj.dataset.to_dict(), "n_samples": 200})
     proj = proj.with_training(epochs=100)
     ds = load_dataset(proj.dataset)
-    result = race(proj, ds, optimizers=(proj.training.optimizer,), steps=600, points=2, samples=40,
-                  resolution=3)
+    result = race(
+        proj, ds, optimizers=(proj.training.optimizer,), steps=600, points=2, samples=40, resolution=3
+    )
     traj = result.trajectories[proj.training.optimizer]
     assert list(traj.steps) == [0, 300, 600]
     for i, steps in ((1, 300), (2, 600)):

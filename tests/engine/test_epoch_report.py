@@ -23,7 +23,7 @@ def images(n, seed=0, classes=3):
     y = rng.integers(0, classes, n).astype(np.int32)
     x = rng.random((n, 6, 6, 1)).astype(np.float32) * 0.8
     for i, c in enumerate(y):
-        x[i, 2 * c: 2 * c + 2] += 0.25
+        x[i, 2 * c : 2 * c + 2] += 0.25
     return x, y
 
 
@@ -31,7 +31,9 @@ def image_dataset(n_test=120, n_val=0):
     x, y = images(240 + n_val + n_test)
     tr, va = slice(0, 240), slice(240, 240 + n_val)
     te = slice(240 + n_val, 240 + n_val + n_test)
-    return Dataset("tiny-images", x[tr], y[tr], x[va], y[va], x[te], y[te], ("top", "middle", "bottom"), "image")
+    return Dataset(
+        "tiny-images", x[tr], y[tr], x[va], y[va], x[te], y[te], ("top", "middle", "bottom"), "image"
+    )
 
 
 def dense_net(out_units=3, out_act="softmax"):
@@ -39,8 +41,11 @@ def dense_net(out_units=3, out_act="softmax"):
 
 
 def train(ds, net=None, epochs=2, **kw):
-    proj = Project(net or dense_net(), DatasetSpec("xor"),
-                   TrainingConfig(epochs=epochs, batch_size=16, learning_rate=0.05, optimizer="sgd"))
+    proj = Project(
+        net or dense_net(),
+        DatasetSpec("xor"),
+        TrainingConfig(epochs=epochs, batch_size=16, learning_rate=0.05, optimizer="sgd"),
+    )
     msgs: list = []
     kw.setdefault("max_chunk", 1)
     session = TrainingSession(proj, dataset=ds, on_message=msgs.append, **kw)
@@ -61,7 +66,9 @@ def own_probabilities(proj, session, x):
     model = build_model(proj.network, analysis, ctx, init=proj.training.init, seed=proj.training.seed)
     graphdef, state = nnx.split(model)
     params = nnx.to_pure_dict(state)
-    params["layers"] = {nid: {k: jnp.asarray(v) for k, v in p.items()} for nid, p in session.final_params.items()}
+    params["layers"] = {
+        nid: {k: jnp.asarray(v) for k, v in p.items()} for nid, p in session.final_params.items()
+    }
     return np.asarray(head_probabilities(model.head, nnx.merge(graphdef, params)(jnp.asarray(x))))
 
 
@@ -89,8 +96,14 @@ def check_against_own_predictions(report, probs, x, y):
     left_out = np.setdiff1d(wrong, idx)
     if len(left_out) and m:
         assert probs[left_out].max(axis=1).max() <= conf[-1] + 1e-6
-    for a in (report.confusion, report.wrong_indices, report.wrong_x, report.wrong_true,
-              report.wrong_predicted, report.wrong_probabilities):
+    for a in (
+        report.confusion,
+        report.wrong_indices,
+        report.wrong_x,
+        report.wrong_true,
+        report.wrong_predicted,
+        report.wrong_probabilities,
+    ):
         assert type(a) is np.ndarray  # numpy, never a JAX array
 
 

@@ -14,10 +14,18 @@ PROBE_Y = np.zeros(8, np.int32)  # one probe batch per run, as the session sends
 
 def snap(step: int, units: int = 16) -> Snapshot:
     w = np.full((2, units), step, np.float32)
-    return Snapshot(step=step, epoch=1 + step // 100, probe_x=PROBE, probe_y=PROBE_Y,
-                    activations={"d": np.zeros((8, units), np.float32)}, params={"d": {"kernel": w}},
-                    grad_norms={"d": 1.0}, probabilities=np.zeros((8, 2), np.float32), loss=1.0,
-                    learning_rate=0.1)
+    return Snapshot(
+        step=step,
+        epoch=1 + step // 100,
+        probe_x=PROBE,
+        probe_y=PROBE_Y,
+        activations={"d": np.zeros((8, units), np.float32)},
+        params={"d": {"kernel": w}},
+        grad_norms={"d": 1.0},
+        probabilities=np.zeros((8, 2), np.float32),
+        loss=1.0,
+        learning_rate=0.1,
+    )
 
 
 def test_bytes_count_every_array_once():

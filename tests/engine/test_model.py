@@ -18,8 +18,7 @@ from flax import nnx
 
 from nnviz.core.graph import Network, analyze
 from nnviz.core.layers import Context
-from nnviz.engine.model import (GraphModel, ModelError, build_model, head_losses,
-                                head_probabilities)
+from nnviz.engine.model import GraphModel, ModelError, build_model, head_losses, head_probabilities
 
 RTOL, ATOL = 1e-5, 1e-5
 
@@ -94,15 +93,20 @@ def np_pool(x, window, stride, reduce):
     out = np.zeros((n, ho, wo, c), np.float32)
     for i in range(ho):
         for j in range(wo):
-            patch = x[:, i * stride:i * stride + window, j * stride:j * stride + window, :]
+            patch = x[:, i * stride : i * stride + window, j * stride : j * stride + window, :]
             out[:, i, j, :] = reduce(patch, axis=(1, 2))
     return out
 
 
 def ref_conv(x, kernel, bias, stride, padding):
     y = jax.lax.conv_general_dilated(
-        jnp.asarray(x), jnp.asarray(kernel), (stride, stride), padding.upper(),
-        dimension_numbers=("NHWC", "HWIO", "NHWC"), precision=jax.lax.Precision.HIGHEST)
+        jnp.asarray(x),
+        jnp.asarray(kernel),
+        (stride, stride),
+        padding.upper(),
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        precision=jax.lax.Precision.HIGHEST,
+    )
     y = np.asarray(y)
     return y + bias if bias is not None else y
 
@@ -115,9 +119,13 @@ def close(a, b, tol=RTOL):
 
 
 def test_dense_chain_matches_numpy_and_flax_layout():
-    net = Network.chain("Input", ("Dense", {"units": 5, "activation": "relu"}),
-                        ("Dense", {"units": 3, "activation": "linear", "use_bias": False}),
-                        ("Dense", {"units": 2, "activation": "softmax"}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Dense", {"units": 5, "activation": "relu"}),
+        ("Dense", {"units": 3, "activation": "linear", "use_bias": False}),
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
     model, analysis = make(net, (4,), 2)
     p = params_of(model)
     d1, d2, d3 = ids(net, "Dense")
@@ -138,10 +146,16 @@ def test_dense_chain_matches_numpy_and_flax_layout():
 
 @pytest.mark.parametrize("padding,stride", [("same", 1), ("valid", 1), ("same", 2), ("valid", 2)])
 def test_conv2d_matches_lax_reference(padding, stride):
-    net = Network.chain("Input",
-                        ("Conv2D", {"filters": 4, "kernel_size": 3, "stride": stride,
-                                    "padding": padding, "activation": "linear"}),
-                        "Flatten", ("Dense", {"units": 3, "activation": "softmax"}), "Output")
+    net = Network.chain(
+        "Input",
+        (
+            "Conv2D",
+            {"filters": 4, "kernel_size": 3, "stride": stride, "padding": padding, "activation": "linear"},
+        ),
+        "Flatten",
+        ("Dense", {"units": 3, "activation": "softmax"}),
+        "Output",
+    )
     model, analysis = make(net, (7, 6, 2), 3)
     (cid,) = ids(net, "Conv2D")
     p = params_of(model)[cid]
@@ -155,10 +169,16 @@ def test_conv2d_matches_lax_reference(padding, stride):
 
 
 def test_conv2d_without_bias_and_with_relu():
-    net = Network.chain("Input",
-                        ("Conv2D", {"filters": 2, "kernel_size": 2, "padding": "valid",
-                                    "activation": "relu", "use_bias": False}),
-                        "Flatten", ("Dense", {"units": 2}), "Output")
+    net = Network.chain(
+        "Input",
+        (
+            "Conv2D",
+            {"filters": 2, "kernel_size": 2, "padding": "valid", "activation": "relu", "use_bias": False},
+        ),
+        "Flatten",
+        ("Dense", {"units": 2}),
+        "Output",
+    )
     model, _ = make(net, (4, 4, 1), 2)
     (cid,) = ids(net, "Conv2D")
     p = params_of(model)[cid]
@@ -171,8 +191,9 @@ def test_conv2d_without_bias_and_with_relu():
 @pytest.mark.parametrize("kind,reduce", [("MaxPool2D", np.max), ("AvgPool2D", np.mean)])
 @pytest.mark.parametrize("window,stride", [(2, 2), (3, 1), (2, 3)])
 def test_pooling_matches_numpy(kind, reduce, window, stride):
-    net = Network.chain("Input", (kind, {"window": window, "stride": stride}), "Flatten",
-                        ("Dense", {"units": 2}), "Output")
+    net = Network.chain(
+        "Input", (kind, {"window": window, "stride": stride}), "Flatten", ("Dense", {"units": 2}), "Output"
+    )
     model, analysis = make(net, (7, 8, 3), 2)
     (pid,) = ids(net, kind)
     x = rand((2, 7, 8, 3), 2)
@@ -183,8 +204,13 @@ def test_pooling_matches_numpy(kind, reduce, window, stride):
 
 
 def test_flatten_is_nhwc_row_major():
-    net = Network.chain("Input", ("Conv2D", {"filters": 3, "kernel_size": 1, "activation": "linear"}),
-                        "Flatten", ("Dense", {"units": 2}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Conv2D", {"filters": 3, "kernel_size": 1, "activation": "linear"}),
+        "Flatten",
+        ("Dense", {"units": 2}),
+        "Output",
+    )
     model, _ = make(net, (2, 3, 2), 2)
     (cid,), (fid,) = ids(net, "Conv2D"), ids(net, "Flatten")
     x = rand((2, 2, 3, 2), 3)
@@ -195,9 +221,13 @@ def test_flatten_is_nhwc_row_major():
 
 @pytest.mark.parametrize("function", ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"])
 def test_activation_layer_flat(function):
-    net = Network.chain("Input", ("Dense", {"units": 5, "activation": "linear"}),
-                        ("Activation", {"function": function, "alpha": 0.2}),
-                        ("Dense", {"units": 2}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Dense", {"units": 5, "activation": "linear"}),
+        ("Activation", {"function": function, "alpha": 0.2}),
+        ("Dense", {"units": 2}),
+        "Output",
+    )
     model, _ = make(net, (3,), 2)
     (did,), (aid,) = ids(net, "Dense")[:1], ids(net, "Activation")
     x = rand((8, 3), 4) * 3
@@ -210,8 +240,12 @@ def test_activation_layer_flat(function):
 
 
 def test_dense_leaky_relu_alpha_and_image_softmax_over_channels():
-    net = Network.chain("Input", ("Dense", {"units": 6, "activation": "leaky_relu", "alpha": 0.3}),
-                        ("Dense", {"units": 2}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Dense", {"units": 6, "activation": "leaky_relu", "alpha": 0.3}),
+        ("Dense", {"units": 2}),
+        "Output",
+    )
     model, _ = make(net, (3,), 2)
     d1 = ids(net, "Dense")[0]
     p = params_of(model)[d1]
@@ -219,8 +253,9 @@ def test_dense_leaky_relu_alpha_and_image_softmax_over_channels():
     nodes, _ = run(model, x)
     close(nodes[d1], np_act("leaky_relu", x @ p["kernel"] + p["bias"], 0.3))
 
-    net = Network.chain("Input", ("Activation", {"function": "softmax"}), "Flatten",
-                        ("Dense", {"units": 2}), "Output")
+    net = Network.chain(
+        "Input", ("Activation", {"function": "softmax"}), "Flatten", ("Dense", {"units": 2}), "Output"
+    )
     model, _ = make(net, (3, 3, 4), 2)
     (aid,) = ids(net, "Activation")
     x = rand((2, 3, 3, 4), 6)
@@ -229,8 +264,13 @@ def test_dense_leaky_relu_alpha_and_image_softmax_over_channels():
 
 
 def test_dropout_identity_in_eval_and_scaled_mask_in_train():
-    net = Network.chain("Input", ("Dense", {"units": 64, "activation": "linear"}),
-                        ("Dropout", {"rate": 0.25}), ("Dense", {"units": 2}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Dense", {"units": 64, "activation": "linear"}),
+        ("Dropout", {"rate": 0.25}),
+        ("Dense", {"units": 2}),
+        "Output",
+    )
     model, _ = make(net, (4,), 2)
     (did,), (drop,) = ids(net, "Dense")[:1], ids(net, "Dropout")
     x = rand((50, 4), 7)
@@ -256,8 +296,9 @@ def _branching(merge: str, image: bool) -> tuple[Network, dict]:
     inp = net.add_node("Input")
     if image:
         a = net.add_node("Conv2D", {"filters": 2, "kernel_size": 3, "activation": "tanh"})
-        b = net.add_node("Conv2D", {"filters": 2 if merge == "Add" else 3, "kernel_size": 1,
-                                    "activation": "linear"})
+        b = net.add_node(
+            "Conv2D", {"filters": 2 if merge == "Add" else 3, "kernel_size": 1, "activation": "linear"}
+        )
     else:
         a = net.add_node("Dense", {"units": 4, "activation": "tanh"})
         b = net.add_node("Dense", {"units": 4 if merge == "Add" else 3, "activation": "linear"})
@@ -283,21 +324,27 @@ def test_merge_layers(merge, image):
     model, analysis = make(net, shape, 3)
     x = rand((2, *shape), 8)
     nodes, _ = run(model, x)
-    want = (nodes[n["b"]] + nodes[n["a"]] if merge == "Add"
-            else np.concatenate([nodes[n["b"]], nodes[n["a"]]], axis=-1))
+    want = (
+        nodes[n["b"]] + nodes[n["a"]]
+        if merge == "Add"
+        else np.concatenate([nodes[n["b"]], nodes[n["a"]]], axis=-1)
+    )
     close(nodes[n["m"]], want)
     assert nodes[n["m"]].shape == (2, *analysis.shapes[n["m"]])
 
 
 def test_whole_cnn_against_numpy_forward():
     """A full little CNN recomputed end to end from its parameters."""
-    net = Network.chain("Input",
-                        ("Conv2D", {"filters": 3, "kernel_size": 3, "activation": "relu"}),
-                        ("MaxPool2D", {"window": 2, "stride": 2}),
-                        ("Conv2D", {"filters": 2, "kernel_size": 2, "padding": "valid",
-                                    "activation": "sigmoid"}),
-                        ("AvgPool2D", {"window": 2, "stride": 1}),
-                        "Flatten", ("Dense", {"units": 4, "activation": "softmax"}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Conv2D", {"filters": 3, "kernel_size": 3, "activation": "relu"}),
+        ("MaxPool2D", {"window": 2, "stride": 2}),
+        ("Conv2D", {"filters": 2, "kernel_size": 2, "padding": "valid", "activation": "sigmoid"}),
+        ("AvgPool2D", {"window": 2, "stride": 1}),
+        "Flatten",
+        ("Dense", {"units": 4, "activation": "softmax"}),
+        "Output",
+    )
     model, _ = make(net, (8, 8, 1), 4, seed=3)
     p = params_of(model)
     c1, c2 = ids(net, "Conv2D")
@@ -316,13 +363,22 @@ def test_whole_cnn_against_numpy_forward():
 
 
 def _nets():
-    flat = Network.chain("Input", ("Dense", {"units": 15, "activation": "sigmoid"}),
-                         ("Dense", {"units": 10, "activation": "sigmoid"}), ("Output", {"loss": "mse"}))
-    cnn = Network.chain("Input", ("Conv2D", {"filters": 4, "kernel_size": 3}),
-                        ("MaxPool2D", {}), ("Conv2D", {"filters": 3, "kernel_size": 3, "stride": 2,
-                                                         "use_bias": False}),
-                        ("Dropout", {"rate": 0.3}), "Flatten",
-                        ("Dense", {"units": 10, "activation": "softmax"}), "Output")
+    flat = Network.chain(
+        "Input",
+        ("Dense", {"units": 15, "activation": "sigmoid"}),
+        ("Dense", {"units": 10, "activation": "sigmoid"}),
+        ("Output", {"loss": "mse"}),
+    )
+    cnn = Network.chain(
+        "Input",
+        ("Conv2D", {"filters": 4, "kernel_size": 3}),
+        ("MaxPool2D", {}),
+        ("Conv2D", {"filters": 3, "kernel_size": 3, "stride": 2, "use_bias": False}),
+        ("Dropout", {"rate": 0.3}),
+        "Flatten",
+        ("Dense", {"units": 10, "activation": "softmax"}),
+        "Output",
+    )
     res, _ = _branching("Add", True)
     cat, _ = _branching("Concatenate", False)
     return [(flat, (784,), 10), (cnn, (12, 12, 1), 10), (res, (6, 6, 2), 3), (cat, (5,), 3)]
@@ -366,17 +422,25 @@ def test_zero_init_and_seeds():
 
 
 def test_named_initialisers_have_their_scale():
-    net = Network.chain("Input", ("Dense", {"units": 40, "activation": "relu"}),
-                        ("Dense", {"units": 2, "activation": "softmax"}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Dense", {"units": 40, "activation": "relu"}),
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
     d1 = ids(net, "Dense")[0]
     for init in ("glorot_uniform", "he_normal", "lecun_normal", "auto"):  # the rest share code paths
         p = params_of(make(net, (60,), 2, init=init)[0])
         k1 = p[d1]["kernel"]
         assert np.all(np.isfinite(k1)) and not np.any(p[d1]["bias"]), init
-        want_std = {"glorot_uniform": math.sqrt(2 / 100), "glorot_normal": math.sqrt(2 / 100),
-                    "he_uniform": math.sqrt(2 / 60), "he_normal": math.sqrt(2 / 60),
-                    "lecun_normal": math.sqrt(1 / 60),
-                    "auto": math.sqrt(2 / 60)}[init]  # auto: He for a ReLU layer
+        want_std = {
+            "glorot_uniform": math.sqrt(2 / 100),
+            "glorot_normal": math.sqrt(2 / 100),
+            "he_uniform": math.sqrt(2 / 60),
+            "he_normal": math.sqrt(2 / 60),
+            "lecun_normal": math.sqrt(1 / 60),
+            "auto": math.sqrt(2 / 60),
+        }[init]  # auto: He for a ReLU layer
         assert abs(k1.std() / want_std - 1) < 0.15, (init, k1.std(), want_std)
         if init == "glorot_uniform":
             assert np.abs(k1).max() <= math.sqrt(6 / 100) + 1e-6
@@ -393,8 +457,9 @@ def test_invalid_network_is_refused():
 
 
 def _head_model(units, activation, loss, n_classes):
-    net = Network.chain("Input", ("Dense", {"units": units, "activation": activation}),
-                        ("Output", {"loss": loss}))
+    net = Network.chain(
+        "Input", ("Dense", {"units": units, "activation": activation}), ("Output", {"loss": loss})
+    )
     model, _ = make(net, (3,), n_classes, seed=1)
     return model
 

@@ -52,7 +52,9 @@ def test_output_hw_matches_lax():
         x = jax.ShapeDtypeStruct((1, h, w, 1), jnp.float32)
         kern = jax.ShapeDtypeStruct((k, k, 1, 1), jnp.float32)
         ref = jax.eval_shape(
-            lambda a, b: lax.conv_general_dilated(a, b, (s, s), p.upper(), dimension_numbers=("NHWC", "HWIO", "NHWC")),
+            lambda a, b: lax.conv_general_dilated(
+                a, b, (s, s), p.upper(), dimension_numbers=("NHWC", "HWIO", "NHWC")
+            ),
             x,
             kern,
         )
@@ -96,7 +98,9 @@ def _value_and_grads(fn, *args):
     return (y,) + vjp(t)
 
 
-@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "n{}_{}x{}_c{}-{}_k{}x{}_s{}_{}".format(*c[:5], *c[5], *c[6:]))
+@pytest.mark.parametrize(
+    "case", CONV_CASES, ids=lambda c: "n{}_{}x{}_c{}-{}_k{}x{}_s{}_{}".format(*c[:5], *c[5], *c[6:])
+)
 def test_conv2d_values_and_grads(case):
     n, h, w, cin, cout, k, s, p = case
     x, kern, b = _rand(1, (n, h, w, cin)), _rand(2, k + (cin, cout)), _rand(3, (cout,))
@@ -154,7 +158,9 @@ def _pool_pair(kind):
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
-@pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: "n{}_{}x{}_c{}_w{}x{}_s{}x{}".format(*c[:4], *c[4], *c[5]))
+@pytest.mark.parametrize(
+    "case", POOL_CASES, ids=lambda c: "n{}_{}x{}_c{}_w{}x{}_s{}x{}".format(*c[:4], *c[4], *c[5])
+)
 def test_pool_values_and_grads(kind, case):
     ref, ours = _pool_pair(kind)
     n, h, w, c, win, s = case
@@ -235,8 +241,8 @@ def test_small_cnn_trains_identically_inside_scan():
             return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None], 1))
 
         def step(p, xy):
-            l, g = jax.value_and_grad(loss)(p, *xy)
-            return jax.tree.map(lambda a, b: a - 0.1 * b, p, g), l
+            value, g = jax.value_and_grad(loss)(p, *xy)
+            return jax.tree.map(lambda a, b: a - 0.1 * b, p, g), value
 
         return _jit(lambda p: lax.scan(step, p, (xs, ys)))(params)
 

@@ -84,7 +84,9 @@ def test_commands_reach_the_run_before_and_while_it_trains(spiral):
     assert snap is not None and snap.step == 3
     s.set_learning_rate(0.125)
     s.resume()
-    assert wait_for(lambda: (snap := s.take_snapshot()) is not None and snap.step > 3 and snap.learning_rate == 0.125)
+    assert wait_for(
+        lambda: (snap := s.take_snapshot()) is not None and snap.step > 3 and snap.learning_rate == 0.125
+    )
     # speed 2 is live: at 30 frames a second it trains ~60 steps a second, not thousands
     t0, p0 = time.monotonic(), s._last_step
     time.sleep(1.0)
@@ -229,8 +231,11 @@ def test_two_runs_given_to_one_engine_both_end(spiral, own_engine):
     assert first.join(120) and second.join(120)
     assert first.result.reason == second.result.reason == "completed"
     assert first.final_params is not None and second.final_params is not None
-    assert not all(np.array_equal(first.final_params[n][k], second.final_params[n][k])
-                   for n in first.final_params for k in first.final_params[n])
+    assert not all(
+        np.array_equal(first.final_params[n][k], second.final_params[n][k])
+        for n in first.final_params
+        for k in first.final_params[n]
+    )
 
 
 def test_a_listener_that_raises_does_not_silence_the_engine(spiral, own_engine):

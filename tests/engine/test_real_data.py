@@ -7,8 +7,9 @@ from nnviz.engine.session import TrainingSession
 
 def test_mnist_mlp_sgd_learns_in_300_steps(shared_datasets):
     project = load_preset("mnist-mlp-sgd").with_training(max_steps=300)
-    session = TrainingSession(project, data_dir=str(shared_datasets), download=False,
-                              snapshot_interval=float("inf"))
+    session = TrainingSession(
+        project, data_dir=str(shared_datasets), download=False, snapshot_interval=float("inf")
+    )
     result = session.run()
     assert isinstance(result, Finished), result
     assert result.metrics["steps"] == 300
@@ -17,8 +18,9 @@ def test_mnist_mlp_sgd_learns_in_300_steps(shared_datasets):
 
 def test_fashion_cnn_learns_in_100_steps(shared_datasets):
     project = load_preset("fashion-cnn").with_training(max_steps=100)
-    session = TrainingSession(project, data_dir=str(shared_datasets), download=False,
-                              snapshot_interval=float("inf"))
+    session = TrainingSession(
+        project, data_dir=str(shared_datasets), download=False, snapshot_interval=float("inf")
+    )
     result = session.run()
     assert isinstance(result, Finished), result
     assert result.metrics["test_accuracy"] > 0.65

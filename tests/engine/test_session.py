@@ -17,24 +17,30 @@ from nnviz.core.datasets import Dataset, DatasetSpec
 from nnviz.core.graph import Network
 from nnviz.core.presets import load_preset
 from nnviz.core.project import OPTIMIZERS, Project, TrainingConfig
-from nnviz.engine.messages import (Compiling, EpochEnd, Failed, Finished, Progress, Snapshot,
-                                   StateChanged)
+from nnviz.engine.messages import Compiling, EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
 from nnviz.engine.session import TrainingSession
 from nnviz.engine.weights import WeightsError, check_compatible, load_weights, save_weights
 
 
 def mlp(hidden=8, activation="tanh", out_units=2, out_act="softmax", loss="cross_entropy"):
-    return Network.chain("Input", ("Dense", {"units": hidden, "activation": activation}),
-                         ("Dense", {"units": out_units, "activation": out_act}),
-                         ("Output", {"loss": loss}))
+    return Network.chain(
+        "Input",
+        ("Dense", {"units": hidden, "activation": activation}),
+        ("Dense", {"units": out_units, "activation": out_act}),
+        ("Output", {"loss": loss}),
+    )
 
 
 def project(net=None, dataset="xor", n_samples=200, validation_split=0.0, **training):
     training.setdefault("batch_size", 10)
     training.setdefault("epochs", 2)
     training.setdefault("learning_rate", 0.03)
-    return Project(net or mlp(), DatasetSpec(dataset, n_samples=n_samples, validation_split=validation_split),
-                   TrainingConfig(**training), name="test")
+    return Project(
+        net or mlp(),
+        DatasetSpec(dataset, n_samples=n_samples, validation_split=validation_split),
+        TrainingConfig(**training),
+        name="test",
+    )
 
 
 def run(proj, **kw):
@@ -72,8 +78,13 @@ def wait_for(msgs, pred, timeout=60.0):
 
 
 def l2(params, node_ids=None):
-    return math.sqrt(sum(float(np.sum(p["kernel"] ** 2)) for nid, p in params.items()
-                         if node_ids is None or nid in node_ids))
+    return math.sqrt(
+        sum(
+            float(np.sum(p["kernel"] ** 2))
+            for nid, p in params.items()
+            if node_ids is None or nid in node_ids
+        )
+    )
 
 
 # ---------------------------------------------------------------- a shared trained run
@@ -113,8 +124,9 @@ def test_messages_arrive_in_order(xor_run):
     progress = of(msgs, Progress)
     assert [p.step for p in progress] == sorted(p.step for p in progress)
     assert progress[-1].step == result.step == 12 * steps_per_epoch
-    assert all(p.total_steps == 12 * steps_per_epoch and p.learning_rate == pytest.approx(0.03)
-               for p in progress)
+    assert all(
+        p.total_steps == 12 * steps_per_epoch and p.learning_rate == pytest.approx(0.03) for p in progress
+    )
     assert all(math.isfinite(p.train_loss) and 0 <= p.epoch_fraction <= 1 for p in progress)
     # Each epoch's end comes after that epoch's progress.
     assert names.index("EpochEnd") > first_progress
@@ -144,8 +156,9 @@ def test_snapshot_contents(xor_run):
     assert last.probabilities.shape == (16, 2)
     np.testing.assert_allclose(last.probabilities.sum(axis=1), 1, rtol=1e-5)
     assert math.isfinite(last.loss) and last.learning_rate == pytest.approx(0.03)
-    assert not np.array_equal(snaps[0].params[next(iter(weighted))]["kernel"],
-                              last.params[next(iter(weighted))]["kernel"])
+    assert not np.array_equal(
+        snaps[0].params[next(iter(weighted))]["kernel"], last.params[next(iter(weighted))]["kernel"]
+    )
 
 
 def test_weights_round_trip_bit_exact_and_reproduce_eval_loss(xor_run, tmp_path):
@@ -184,8 +197,14 @@ def test_incompatible_weights_are_refused(xor_run, tmp_path):
     bad = {nid: dict(p) for nid, p in params.items()}
     bad[d1]["kernel"] = np.zeros((2, 7), np.float32)
     with pytest.raises(WeightsError, match=r"dense_1 \(Dense\) kernel: saved 2×7, network needs 2×4"):
-        check_compatible(bad, types, {nid: {k: v.shape for k, v in p.items()} for nid, p in params.items()},
-                         types, {n.id: n.name for n in net.nodes.values()}, "the saved weights")
+        check_compatible(
+            bad,
+            types,
+            {nid: {k: v.shape for k, v in p.items()} for nid, p in params.items()},
+            types,
+            {n.id: n.name for n in net.nodes.values()},
+            "the saved weights",
+        )
 
 
 def test_bad_weights_files_name_the_file(xor_run, tmp_path):
@@ -202,9 +221,13 @@ def test_bad_weights_files_name_the_file(xor_run, tmp_path):
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
     from flax import serialization
+
     (tmp_path / "other.msgpack").write_bytes(serialization.msgpack_serialize({"a": np.zeros(3)}))
-    (tmp_path / "newer.msgpack").write_bytes(serialization.msgpack_serialize(
-        {"format": "nnviz-weights", "format_version": 99, "params": {}, "types": {}}))
+    (tmp_path / "newer.msgpack").write_bytes(
+        serialization.msgpack_serialize(
+            {"format": "nnviz-weights", "format_version": 99, "params": {}, "types": {}}
+        )
+    )
     for name in [*cases, "other.msgpack", "newer.msgpack", "missing.msgpack"]:
         path = tmp_path / name
         with pytest.raises(WeightsError) as info:
@@ -274,8 +297,7 @@ def test_every_chunk_is_shown_while_the_next_one_trains():
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_every_optimizer_trains_and_max_steps_is_honoured(optimizer):
     lr = {"sgd": 0.3, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.3, "rmsprop": 0.01, "adam": 0.03}
-    proj = project(dataset="gauss", optimizer=optimizer, learning_rate=lr[optimizer],
-                   epochs=50, max_steps=30)
+    proj = project(dataset="gauss", optimizer=optimizer, learning_rate=lr[optimizer], epochs=50, max_steps=30)
     session, result, msgs = run(proj)
     assert isinstance(result, Finished) and result.reason == "completed", result
     assert result.step == 30 and of(msgs, Progress)[-1].step == 30
@@ -285,8 +307,9 @@ def test_every_optimizer_trains_and_max_steps_is_honoured(optimizer):
 
 
 def test_l1_and_l2_regularisation_shrink_weights():
-    base = project(dataset="circle", optimizer="sgd", learning_rate=0.1, epochs=3,
-                   net=mlp(hidden=16, activation="relu"))
+    base = project(
+        dataset="circle", optimizer="sgd", learning_rate=0.1, epochs=3, net=mlp(hidden=16, activation="relu")
+    )
     l1_norm, l2_norm = {}, {}
     for name, kw in {"none": {}, "l2": {"l2": 0.1}, "l1": {"l1": 0.1}}.items():
         session, result, _ = run(base.with_training(**kw))
@@ -312,8 +335,11 @@ def test_invalid_training_settings_fail():
 
 
 def test_missing_dataset_files_fail_clearly(tmp_path):
-    proj = Project(Network.chain("Input", "Flatten", ("Dense", {"units": 10, "activation": "softmax"}),
-                                 "Output"), DatasetSpec("mnist"), TrainingConfig())
+    proj = Project(
+        Network.chain("Input", "Flatten", ("Dense", {"units": 10, "activation": "softmax"}), "Output"),
+        DatasetSpec("mnist"),
+        TrainingConfig(),
+    )
     _, result, msgs = run(proj, data_dir=str(tmp_path), download=False)
     assert isinstance(result, Failed)
     assert "MNIST" in result.reason and str(tmp_path) in result.reason
@@ -380,8 +406,9 @@ def test_divergence_inside_a_chunk_keeps_finite_weights():
 def test_threaded_pause_step_learning_rate_resume_stop():
     proj = project(dataset="circle", epochs=1000, learning_rate=0.01)
     msgs: list = []
-    session = TrainingSession(proj, on_message=msgs.append, snapshot_interval=0.05,
-                              progress_interval=0.02, max_chunk=1)
+    session = TrainingSession(
+        proj, on_message=msgs.append, snapshot_interval=0.05, progress_interval=0.02, max_chunk=1
+    )
     session.start(paused=True)
     try:
         with pytest.raises(RuntimeError):
@@ -441,15 +468,28 @@ def test_tiny_cnn_trains_and_snapshots_nhwc():
     x = rng.random((80, 8, 8, 1)).astype(np.float32)
     y = (x[:, :4].mean(axis=(1, 2, 3)) > x[:, 4:].mean(axis=(1, 2, 3))).astype(np.int32)
     ds = Dataset("tiny-images", x[:60], y[:60], x[:0], y[:0], x[60:], y[60:], ("top", "bottom"), "image")
-    net = Network.chain("Input", ("Conv2D", {"filters": 2}), "MaxPool2D", "Flatten",
-                        ("Dropout", {"rate": 0.2}), ("Dense", {"units": 2, "activation": "softmax"}),
-                        "Output")
+    net = Network.chain(
+        "Input",
+        ("Conv2D", {"filters": 2}),
+        "MaxPool2D",
+        "Flatten",
+        ("Dropout", {"rate": 0.2}),
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
     session, result, msgs = run(project(net, epochs=1, max_steps=4), dataset=ds, probe_size=4)
     assert isinstance(result, Finished) and result.step == 4, result
     snap = of(msgs, Snapshot)[-1]
     by_type = {net.nodes[nid].type: a.shape for nid, a in snap.activations.items()}
-    assert by_type == {"Input": (4, 8, 8, 1), "Conv2D": (4, 8, 8, 2), "MaxPool2D": (4, 4, 4, 2),
-                       "Flatten": (4, 32), "Dropout": (4, 32), "Dense": (4, 2), "Output": (4, 2)}
+    assert by_type == {
+        "Input": (4, 8, 8, 1),
+        "Conv2D": (4, 8, 8, 2),
+        "MaxPool2D": (4, 4, 4, 2),
+        "Flatten": (4, 32),
+        "Dropout": (4, 32),
+        "Dense": (4, 2),
+        "Output": (4, 2),
+    }
     conv = net.nodes_of_type("Conv2D")[0].id
     assert snap.params[conv]["kernel"].shape == (3, 3, 1, 2)
     assert set(snap.grad_norms) == {conv, net.nodes_of_type("Dense")[0].id}
@@ -488,8 +528,11 @@ def test_explicit_epochs_replace_a_step_limit():
 def test_2d_snapshots_carry_the_decision_plane():
     project = load_preset("xor-one-hidden").with_training(epochs=1)
     snaps = []
-    session = TrainingSession(project, plane_resolution=16, on_message=lambda m: snaps.append(m)
-                              if isinstance(m, Snapshot) else None)
+    session = TrainingSession(
+        project,
+        plane_resolution=16,
+        on_message=lambda m: snaps.append(m) if isinstance(m, Snapshot) else None,
+    )
     session.run()
     plane = snaps[-1].plane
     assert plane is not None and plane.probabilities.shape == (16, 16, 2)

@@ -17,10 +17,18 @@ from .test_session import pause_and_settle, wait_for
 
 
 def project(epochs=2, n_samples=500, **training):
-    net = Network.chain("Input", ("Dense", {"units": 8, "activation": "tanh"}),
-                        ("Dense", {"units": 2, "activation": "softmax"}), "Output")
-    return Project(net, DatasetSpec("circle", n_samples=n_samples),
-                   TrainingConfig(epochs=epochs, batch_size=10, learning_rate=0.03, **training), name="speed")
+    net = Network.chain(
+        "Input",
+        ("Dense", {"units": 8, "activation": "tanh"}),
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
+    return Project(
+        net,
+        DatasetSpec("circle", n_samples=n_samples),
+        TrainingConfig(epochs=epochs, batch_size=10, learning_rate=0.03, **training),
+        name="speed",
+    )
 
 
 def of(msgs, cls):
@@ -39,8 +47,9 @@ def test_slow_motion_limits_steps_per_frame_and_gives_the_same_weights():
         msgs: list = []
         # chunks of up to 8 at full speed (and 25 = 8 + 8 + 8 + 1 per epoch): slow
         # motion must give the same weights through its shorter calls.
-        session = TrainingSession(proj, on_message=msgs.append, max_chunk=8, chunk_seconds=10.0,
-                                  frame_seconds=0.004)
+        session = TrainingSession(
+            proj, on_message=msgs.append, max_chunk=8, chunk_seconds=10.0, frame_seconds=0.004
+        )
         session.set_speed(speed)
         assert session.speed == speed
         t0 = time.perf_counter()
@@ -54,7 +63,9 @@ def test_slow_motion_limits_steps_per_frame_and_gives_the_same_weights():
         for nid, p in full.final_params.items():
             for k, v in p.items():
                 np.testing.assert_array_equal(session.final_params[nid][k], v)  # bit-identical
-        assert [e.train_loss for e in of(msgs, EpochEnd)] == [e.train_loss for e in of(runs[None][2], EpochEnd)]
+        assert [e.train_loss for e in of(msgs, EpochEnd)] == [
+            e.train_loss for e in of(runs[None][2], EpochEnd)
+        ]
         gaps = snapshot_gaps(msgs)
         assert gaps.max() <= speed and gaps.min() >= 1  # never more than N steps between pictures
         assert np.sum(gaps == speed) >= 40 // speed  # and mostly exactly N
@@ -87,8 +98,15 @@ def test_set_speed_refuses_impossible_values(bad):
 def test_live_change_from_slow_to_full_speed_and_back():
     proj = project(epochs=100000)
     msgs: list = []
-    session = TrainingSession(proj, on_message=msgs.append, max_chunk=8, chunk_seconds=10.0,
-                              frame_seconds=0.05, snapshot_interval=0.05, progress_interval=0.02)
+    session = TrainingSession(
+        proj,
+        on_message=msgs.append,
+        max_chunk=8,
+        chunk_seconds=10.0,
+        frame_seconds=0.05,
+        snapshot_interval=0.05,
+        progress_interval=0.02,
+    )
     session.set_speed(1)
     session.start()
     try:

@@ -11,10 +11,23 @@ from nnviz.core.datasets import load_dataset
 from nnviz.core.presets import load_preset
 from nnviz.engine.messages import Snapshot
 from nnviz.engine.session import TrainingSession
-from nnviz.engine.surface import (LossLandscape, SurfaceCancelled, SurfaceError, Trajectory,
-                                  TrajectoryRecorder, exact_surface, filter_normalized, line_surface,
-                                  pca_directions, project_onto_plane, race, random_directions,
-                                  random_surface, trajectory_surface, two_weight_project)
+from nnviz.engine.surface import (
+    LossLandscape,
+    SurfaceCancelled,
+    SurfaceError,
+    Trajectory,
+    TrajectoryRecorder,
+    exact_surface,
+    filter_normalized,
+    line_surface,
+    pca_directions,
+    project_onto_plane,
+    race,
+    random_directions,
+    random_surface,
+    trajectory_surface,
+    two_weight_project,
+)
 
 
 def _xor_project(**training):
@@ -28,7 +41,9 @@ def xor_run():
     """A short real run of the xor preset, recorded from its Snapshots."""
     project = _xor_project()
     recorder = TrajectoryRecorder()
-    session = TrainingSession(project, on_message=recorder, snapshot_interval=0.0, max_chunk=1, download=False)
+    session = TrainingSession(
+        project, on_message=recorder, snapshot_interval=0.0, max_chunk=1, download=False
+    )
     session.run()
     landscape = LossLandscape.from_project(project, session.dataset, samples=80)
     return project, session, recorder.trajectory(), landscape
@@ -59,13 +74,15 @@ def test_filter_normalised_slices_have_the_weights_norms(xor_run):
     d1, d2 = random_directions(theta, landscape, seed=3)
     assert not np.allclose(d1, d2)
     for d in (d1, d2):
-        for (nid, key), (lo, hi, shape) in landscape.layer_slices.items():
+        for (_nid, key), (lo, hi, shape) in landscape.layer_slices.items():
             part, w = d[lo:hi].reshape(shape), theta[lo:hi].reshape(shape)
             if key == "bias":
                 assert np.all(part == 0)
                 continue
             axes = tuple(range(len(shape) - 1))
-            np.testing.assert_allclose(np.linalg.norm(part, axis=axes), np.linalg.norm(w, axis=axes), rtol=1e-5)
+            np.testing.assert_allclose(
+                np.linalg.norm(part, axis=axes), np.linalg.norm(w, axis=axes), rtol=1e-5
+            )
     again, _ = random_directions(theta, landscape, seed=3)
     np.testing.assert_array_equal(again, d1)
 
@@ -79,16 +96,28 @@ def test_filter_normalisation_of_a_conv_kernel_is_per_filter():
     x = rng.random((20, 6, 6, 1), dtype=np.float32)
     y = rng.integers(0, 2, 20).astype(np.int32)
     ds = Dataset("tiny", x, y, x[:0], y[:0], x[:4], y[:4], ("a", "b"), "image")
-    net = Network.chain("Input", ("Conv2D", {"filters": 3}), "Flatten",
-                        ("Dense", {"units": 2, "activation": "softmax"}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Conv2D", {"filters": 3}),
+        "Flatten",
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
     landscape = LossLandscape.from_project(Project(net, DatasetSpec("xor"), TrainingConfig()), ds)
     theta = landscape.theta_init
     d = filter_normalized(rng.standard_normal(theta.size).astype(np.float32), theta, landscape)
-    conv = [(lo, hi, s) for (nid, k), (lo, hi, s) in landscape.layer_slices.items() if k == "kernel" and len(s) == 4]
-    (lo, hi, shape), = conv
+    conv = [
+        (lo, hi, s)
+        for (nid, k), (lo, hi, s) in landscape.layer_slices.items()
+        if k == "kernel" and len(s) == 4
+    ]
+    ((lo, hi, shape),) = conv
     assert shape[-1] == 3
-    np.testing.assert_allclose(np.linalg.norm(d[lo:hi].reshape(-1, 3), axis=0),
-                               np.linalg.norm(theta[lo:hi].reshape(-1, 3), axis=0), rtol=1e-5)
+    np.testing.assert_allclose(
+        np.linalg.norm(d[lo:hi].reshape(-1, 3), axis=0),
+        np.linalg.norm(theta[lo:hi].reshape(-1, 3), axis=0),
+        rtol=1e-5,
+    )
     center = landscape.plane(theta, d, d, np.zeros(1), np.zeros(1))[0, 0]
     assert center == pytest.approx(landscape.loss(theta), rel=1e-6)
 
@@ -115,9 +144,13 @@ def test_the_fast_first_layer_gives_the_plain_forward_passes_values(xor_run):
     d1, d2 = random_directions(theta, landscape, seed=1)
     axis = np.linspace(-1, 1, 4, dtype=np.float32)
     fast = landscape.plane(theta, d1, d2, axis, axis)
-    plain = LossLandscape(landscape.graphdef, landscape.head, {"layers": landscape.unflatten(theta)},
-                          np.asarray(landscape.x).reshape(-1, 2)[:landscape.samples],
-                          np.asarray(landscape.y).reshape(-1)[:landscape.samples])
+    plain = LossLandscape(
+        landscape.graphdef,
+        landscape.head,
+        {"layers": landscape.unflatten(theta)},
+        np.asarray(landscape.x).reshape(-1, 2)[: landscape.samples],
+        np.asarray(landscape.y).reshape(-1)[: landscape.samples],
+    )
     assert plain.fast_layer is None
     np.testing.assert_allclose(plain.plane(theta, d1, d2, axis, axis), fast, rtol=1e-5)
     direct = [landscape.loss(theta + a * d1 + b * d2) for b in axis for a in axis]
@@ -176,7 +209,9 @@ def test_trajectory_surface_of_a_real_run(xor_run):
 
 def test_line_runs_from_start_to_end(xor_run):
     _, _, traj, landscape = xor_run
-    surf = line_surface(landscape, traj.thetas[0], traj.thetas[-1], resolution=11, lo=0.0, hi=1.0, trajectory=traj)
+    surf = line_surface(
+        landscape, traj.thetas[0], traj.thetas[-1], resolution=11, lo=0.0, hi=1.0, trajectory=traj
+    )
     assert surf.is_line and surf.loss.shape == (11,) and surf.b.size == 0
     assert surf.loss[0] == pytest.approx(landscape.loss(traj.thetas[0]), rel=1e-5)
     assert surf.loss[-1] == pytest.approx(landscape.loss(traj.thetas[-1]), rel=1e-5)
@@ -186,7 +221,9 @@ def test_line_runs_from_start_to_end(xor_run):
 def test_exact_two_weight_surface_matches_direct_evaluation():
     project = two_weight_project(epochs=3)
     recorder = TrajectoryRecorder()
-    session = TrainingSession(project, on_message=recorder, snapshot_interval=0.0, max_chunk=1, download=False)
+    session = TrainingSession(
+        project, on_message=recorder, snapshot_interval=0.0, max_chunk=1, download=False
+    )
     session.run()
     ds = session.dataset
     landscape = LossLandscape.from_project(project, ds, samples=10_000)
@@ -227,9 +264,20 @@ def test_cancel_stops_a_grid():
 def test_recorder_thins_but_keeps_the_first_and_last_points():
     rec = TrajectoryRecorder(max_points=8)
     for step in range(50):
-        rec(Snapshot(step=step, epoch=1, probe_x=np.zeros((0, 2)), probe_y=np.zeros(0), activations={},
-                     params={"n": {"kernel": np.full((2, 1), step, np.float32), "bias": np.zeros(1, np.float32)}},
-                     grad_norms={}, probabilities=np.zeros((0, 2)), loss=0.0, learning_rate=0.1))
+        rec(
+            Snapshot(
+                step=step,
+                epoch=1,
+                probe_x=np.zeros((0, 2)),
+                probe_y=np.zeros(0),
+                activations={},
+                params={"n": {"kernel": np.full((2, 1), step, np.float32), "bias": np.zeros(1, np.float32)}},
+                grad_norms={},
+                probabilities=np.zeros((0, 2)),
+                loss=0.0,
+                learning_rate=0.1,
+            )
+        )
     traj = rec.trajectory()
     assert len(traj) <= 9 and traj.steps[0] == 0 and traj.steps[-1] == 49
     assert np.all(np.diff(traj.steps) > 0)

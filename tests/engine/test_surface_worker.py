@@ -12,8 +12,14 @@ from nnviz.core.presets import load_preset
 from nnviz.engine.messages import Snapshot
 from nnviz.engine.session import TrainingSession
 from nnviz.engine.surface import Trajectory, flatten_layers
-from nnviz.engine.surface_worker import (PointLoss, SurfaceFailed, SurfaceProgress, SurfaceReady, SurfaceRequest,
-                                         SurfaceWorker)
+from nnviz.engine.surface_worker import (
+    PointLoss,
+    SurfaceFailed,
+    SurfaceProgress,
+    SurfaceReady,
+    SurfaceRequest,
+    SurfaceWorker,
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,9 +27,16 @@ def run():
     project = load_preset("xor-one-hidden").with_training(epochs=2)
     ds = load_dataset(project.dataset)
     snaps = []
-    TrainingSession(project, dataset=ds, snapshot_interval=0.0, max_chunk=1,
-                    on_message=lambda m: snaps.append(m) if isinstance(m, Snapshot) else None).run()
-    traj = Trajectory(np.asarray([s.step for s in snaps]), np.stack([flatten_layers(s.params) for s in snaps]))
+    TrainingSession(
+        project,
+        dataset=ds,
+        snapshot_interval=0.0,
+        max_chunk=1,
+        on_message=lambda m: snaps.append(m) if isinstance(m, Snapshot) else None,
+    ).run()
+    traj = Trajectory(
+        np.asarray([s.step for s in snaps]), np.stack([flatten_layers(s.params) for s in snaps])
+    )
     return project, ds, traj
 
 

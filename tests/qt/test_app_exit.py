@@ -27,11 +27,17 @@ SCRIPT = textwrap.dedent("""
 
 def run_app(script: str, home, timeout: float) -> subprocess.CompletedProcess:
     """``script`` in a fresh Python, with its settings and caches under ``home``; it must exit 0."""
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
-           "XDG_DATA_HOME": str(home / "data"), "XDG_CACHE_HOME": str(home / "cache")}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+    }
     env.pop("NNVIZ_TRAINING_PROCESS", None)  # the app as users get it
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout,
-                            env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout, env=env
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result
 

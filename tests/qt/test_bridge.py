@@ -9,8 +9,7 @@ import pytest
 from PySide6.QtCore import QObject, QThread, Signal
 
 from nnviz.core.presets import load_preset
-from nnviz.engine.messages import (Compiling, EpochEnd, Failed, Finished, Loading, Progress,
-                                   StateChanged)
+from nnviz.engine.messages import Compiling, EpochEnd, Failed, Finished, Loading, Progress, StateChanged
 from nnviz.qt.bridge import SessionBridge
 from nnviz.qt.document import ProjectDocument
 
@@ -74,18 +73,35 @@ def doc(qapp):
 
 def test_messages_become_signals_and_the_lock_follows_the_run(qtbot, doc):
     sessions = []
-    bridge = SessionBridge(doc, session_factory=lambda p, **kw: sessions.append(FakeSession(p, **kw)) or sessions[-1])
+    bridge = SessionBridge(
+        doc, session_factory=lambda p, **kw: sessions.append(FakeSession(p, **kw)) or sessions[-1]
+    )
     got = collections.defaultdict(list)
-    for name in ("loading", "compiling", "state_changed", "progress", "epoch_ended", "snapshot",
-                 "finished", "failed", "active_changed"):
+    for name in (
+        "loading",
+        "compiling",
+        "state_changed",
+        "progress",
+        "epoch_ended",
+        "snapshot",
+        "finished",
+        "failed",
+        "active_changed",
+    ):
         getattr(bridge, name).connect(lambda *a, n=name: got[n].append(a))
     bridge.start(doc.snapshot_project(), "/data", download=False)
     s = sessions[0]
     assert s.kwargs == {"data_dir": "/data", "download": False} and doc.training_lock
     assert doc.add_node("Dense", (0, 0)) is None  # structural edits are refused while training
-    s.events.extend([Loading("Loading xor"), Compiling("the step"), StateChanged("running"),
-                     Progress(5, 1, 0.5, 10, 0.6, 0.7, 0.01, 100.0),
-                     EpochEnd(1, 10, 0.5, 0.8, float("nan"), float("nan"), 0.4, 0.9, 0.1)])
+    s.events.extend(
+        [
+            Loading("Loading xor"),
+            Compiling("the step"),
+            StateChanged("running"),
+            Progress(5, 1, 0.5, 10, 0.6, 0.7, 0.01, 100.0),
+            EpochEnd(1, 10, 0.5, 0.8, float("nan"), float("nan"), 0.4, 0.9, 0.1),
+        ]
+    )
     s.snap = object()
     qtbot.waitUntil(lambda: len(got["epoch_ended"]) == 1, timeout=2000)
     assert got["loading"] == [("Loading xor", 0, 0)] and got["compiling"] == [("the step",)]
@@ -156,4 +172,5 @@ def test_many_bool_none_and_void_signals_do_not_crash(qtbot, doc):
         bridge._poll()
     assert actives == [True, False] * 2000 and not bridge.active
     import sys
+
     assert sys.getrefcount(True) > 0 and sys.getrefcount(None) > 0

@@ -1,6 +1,5 @@
 """The document and its undo commands: do, undo, redo, then read the core model."""
 
-
 from nnviz.core.datasets import DatasetSpec
 from nnviz.qt.document import LOCKED, ProjectDocument
 

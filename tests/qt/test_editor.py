@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent, QPalette, QColor, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QMouseEvent,
+    QPalette,
+    QWheelEvent,
+)
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
@@ -37,6 +45,7 @@ def make_editor(qtbot):
         editor.view.resetTransform()
         editor.view.centerOn(300, 0)
         return editor
+
     return make
 
 
@@ -55,8 +64,14 @@ def drag(editor, start: QPoint, end: QPoint, button=L, steps: int = 6) -> None:
     for i in range(1, steps + 1):
         p = start + (end - start) * (i / steps)
         # QTest.mouseMove carries no button state, so send the move a held button makes.
-        event = QMouseEvent(QEvent.Type.MouseMove, QPointF(p), QPointF(viewport.mapToGlobal(p)),
-                            Qt.MouseButton.NoButton, button, NO_MOD)
+        event = QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(p),
+            QPointF(viewport.mapToGlobal(p)),
+            Qt.MouseButton.NoButton,
+            button,
+            NO_MOD,
+        )
         QApplication.sendEvent(viewport, event)
     QTest.mouseRelease(viewport, button, NO_MOD, end)
 
@@ -122,6 +137,7 @@ def test_dropping_a_palette_entry_adds_that_layer_where_it_lands(make_editor, qt
 
 def test_other_drops_are_ignored(make_editor):
     from PySide6.QtCore import QMimeData
+
     doc = ProjectDocument()
     editor = make_editor(doc)
     mime = QMimeData()
@@ -269,7 +285,9 @@ def test_copy_paste_makes_new_nodes_with_their_edges(make_editor):
     by_old = {}
     for nid in new:
         node = doc.network.nodes[nid]
-        twin = min((first, second), key=lambda o: abs(doc.network.nodes[o].position[0] - node.position[0] + 40))
+        twin = min(
+            (first, second), key=lambda o: abs(doc.network.nodes[o].position[0] - node.position[0] + 40)
+        )
         by_old[twin] = node
         ox, oy = doc.network.nodes[twin].position
         assert node.position == (ox + 40, oy + 40)
@@ -316,7 +334,11 @@ def test_structural_edits_while_training_are_refused_with_a_message(make_editor,
         editor.delete_selected()
     assert deleted.args == [LOCKED]
     with qtbot.waitSignal(editor.message) as connected:
-        drag(editor, port_pos(editor, ids(doc, "Input")[0], "out"), port_pos(editor, ids(doc, "Output")[0], "in"))
+        drag(
+            editor,
+            port_pos(editor, ids(doc, "Input")[0], "out"),
+            port_pos(editor, ids(doc, "Output")[0], "in"),
+        )
     assert connected.args == [LOCKED]
     assert state(doc) == before
 
@@ -337,8 +359,16 @@ def test_zoom_pan_and_fit_change_the_view(make_editor):
     # The wheel zooms around the cursor: the scene point under it stays put.
     at = QPoint(300, 200)
     under = view.mapToScene(at)
-    wheel = QWheelEvent(QPointF(at), QPointF(view.viewport().mapToGlobal(at)), QPoint(), QPoint(0, 240),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    wheel = QWheelEvent(
+        QPointF(at),
+        QPointF(view.viewport().mapToGlobal(at)),
+        QPoint(),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.ControlModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     scale = view.transform().m11()
     QApplication.sendEvent(view.viewport(), wheel)
     assert view.transform().m11() > scale
@@ -382,6 +412,7 @@ def test_arrange_lays_out_left_to_right_as_one_undo_step(make_editor):
 
 def test_cards_show_params_shapes_and_counts(make_editor):
     from nnviz.qt.editor.style import key_params, params_text
+
     doc = ProjectDocument(load_preset("mnist-cnn"))
     editor = make_editor(doc)
     conv = doc.network.nodes[ids(doc, "Conv2D")[0]]
@@ -408,9 +439,11 @@ def test_invalid_nodes_carry_a_badge_with_the_core_message(make_editor):
     extra = doc.add_node("Dense", (220, 160)).id
     item = editor.scene.node_items[extra]
     assert item.badge.isVisible()
-    assert item.toolTip() == "\n".join(doc.analysis.problems_of(extra)) == (
-        "has no input; connect a layer into it\n"
-        "its output goes nowhere; connect it onward or delete it")
+    assert (
+        item.toolTip()
+        == "\n".join(doc.analysis.problems_of(extra))
+        == ("has no input; connect a layer into it\nits output goes nowhere; connect it onward or delete it")
+    )
     assert item.badge.toolTip() == item.toolTip()
     assert not editor.scene.node_items[dense].badge.isVisible()
 
@@ -454,6 +487,7 @@ def test_editor_deleted_before_document_is_harmless(qtbot):
     editor.deleteLater()
     QTest.qWait(0)
     from PySide6.QtCore import QCoreApplication
+
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     doc.add_node("Dense", (0, 200))  # the dead scene's listener must not crash
     assert len(doc.network.nodes) == 4
@@ -463,11 +497,16 @@ def test_editor_deleted_before_document_is_harmless(qtbot):
 
 
 def _dark(palette: QPalette) -> QPalette:
-    for role, color in ((QPalette.ColorRole.Window, "#2b2d30"), (QPalette.ColorRole.Base, "#1e1f22"),
-                        (QPalette.ColorRole.Text, "#dfe1e5"), (QPalette.ColorRole.WindowText, "#dfe1e5"),
-                        (QPalette.ColorRole.Highlight, "#3574f0"), (QPalette.ColorRole.Button, "#2b2d30"),
-                        (QPalette.ColorRole.ButtonText, "#dfe1e5"),
-                        (QPalette.ColorRole.PlaceholderText, "#8c8f94")):
+    for role, color in (
+        (QPalette.ColorRole.Window, "#2b2d30"),
+        (QPalette.ColorRole.Base, "#1e1f22"),
+        (QPalette.ColorRole.Text, "#dfe1e5"),
+        (QPalette.ColorRole.WindowText, "#dfe1e5"),
+        (QPalette.ColorRole.Highlight, "#3574f0"),
+        (QPalette.ColorRole.Button, "#2b2d30"),
+        (QPalette.ColorRole.ButtonText, "#dfe1e5"),
+        (QPalette.ColorRole.PlaceholderText, "#8c8f94"),
+    ):
         palette.setColor(role, QColor(color))
     return palette
 
@@ -513,8 +552,17 @@ def test_render_a_refused_edge_and_an_invalid_node(make_editor, qtbot):
     viewport = editor.view.viewport()
     start, end = port_pos(editor, extra, "out"), vp(editor, editor.scene.node_items[inp].pos())
     QTest.mousePress(viewport, L, NO_MOD, start)
-    QApplication.sendEvent(viewport, QMouseEvent(QEvent.Type.MouseMove, QPointF(end), QPointF(viewport.mapToGlobal(end)),
-                                                 Qt.MouseButton.NoButton, L, NO_MOD))
+    QApplication.sendEvent(
+        viewport,
+        QMouseEvent(
+            QEvent.Type.MouseMove,
+            QPointF(end),
+            QPointF(viewport.mapToGlobal(end)),
+            Qt.MouseButton.NoButton,
+            L,
+            NO_MOD,
+        ),
+    )
     assert editor.scene.node_items[extra].badge.isVisible()
     assert editor.grab().save(str(SHOTS / "refused-edge.png"))
     QTest.keyClick(editor.view, Qt.Key.Key_Escape)

@@ -40,7 +40,7 @@ class Run:
 def images(h, w, c, n=120, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.random((n, h, w, c)).astype(np.float32)
-    y = (x[:, : h // 2].mean(axis=(1, 2, 3)) > x[:, h // 2:].mean(axis=(1, 2, 3))).astype(np.int32)
+    y = (x[:, : h // 2].mean(axis=(1, 2, 3)) > x[:, h // 2 :].mean(axis=(1, 2, 3))).astype(np.int32)
     k = n * 3 // 4
     return Dataset("tiny-images", x[:k], y[:k], x[:0], y[:0], x[k:], y[k:], ("top", "bottom"), "image")
 
@@ -56,19 +56,43 @@ def mlp():
     rng = np.random.default_rng(1)
     x = rng.random((200, 28, 28, 1)).astype(np.float32)
     y = rng.integers(0, 10, 200).astype(np.int32)
-    ds = Dataset("tiny-fashion", x[:160], y[:160], x[:0], y[:0], x[160:], y[160:],
-                 tuple(f"class {i}" for i in range(10)), "image")
-    net = Network.chain("Input", "Flatten", ("Dense", {"units": 128, "activation": "sigmoid"}),
-                        ("Dense", {"units": 10, "activation": "softmax"}), "Output")
+    ds = Dataset(
+        "tiny-fashion",
+        x[:160],
+        y[:160],
+        x[:0],
+        y[:0],
+        x[160:],
+        y[160:],
+        tuple(f"class {i}" for i in range(10)),
+        "image",
+    )
+    net = Network.chain(
+        "Input",
+        "Flatten",
+        ("Dense", {"units": 128, "activation": "sigmoid"}),
+        ("Dense", {"units": 10, "activation": "softmax"}),
+        "Output",
+    )
     proj = Project(net, DatasetSpec("xor"), TrainingConfig(epochs=1, max_steps=4, batch_size=32))
     return Run(proj, ds, probe_size=12)
 
 
 @pytest.fixture(scope="module")
 def cnn():
-    net = Network.chain("Input", ("Conv2D", {"filters": 4}), ("MaxPool2D", {}), ("Conv2D", {"filters": 3}),
-                        ("AvgPool2D", {}), "Flatten", ("Dense", {"units": 2, "activation": "softmax"}), "Output")
-    proj = Project(net, DatasetSpec("xor"), TrainingConfig(epochs=1, max_steps=4, batch_size=16, learning_rate=0.01))
+    net = Network.chain(
+        "Input",
+        ("Conv2D", {"filters": 4}),
+        ("MaxPool2D", {}),
+        ("Conv2D", {"filters": 3}),
+        ("AvgPool2D", {}),
+        "Flatten",
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
+    proj = Project(
+        net, DatasetSpec("xor"), TrainingConfig(epochs=1, max_steps=4, batch_size=16, learning_rate=0.01)
+    )
     return Run(proj, images(12, 12, 1), probe_size=8)
 
 
@@ -85,10 +109,22 @@ def branches():
     cat = net.add_node("Concatenate")
     d3 = net.add_node("Dense", {"units": 2, "activation": "softmax"})
     out = net.add_node("Output")
-    for a, b in [(inp, d1), (d1, drop), (drop, d2), (d2, act), (act, add), (d1, add), (add, cat), (inp, cat),
-                 (cat, d3), (d3, out)]:
+    for a, b in [
+        (inp, d1),
+        (d1, drop),
+        (drop, d2),
+        (d2, act),
+        (act, add),
+        (d1, add),
+        (add, cat),
+        (inp, cat),
+        (cat, d3),
+        (d3, out),
+    ]:
         net.connect(a.id, b.id)
-    proj = Project(net, DatasetSpec("xor", n_samples=200), TrainingConfig(epochs=1, max_steps=3, batch_size=16))
+    proj = Project(
+        net, DatasetSpec("xor", n_samples=200), TrainingConfig(epochs=1, max_steps=3, batch_size=16)
+    )
     return Run(proj, probe_size=8)
 
 
@@ -161,7 +197,7 @@ def test_xor_draws_every_neuron_and_connection_from_the_snapshot(qtbot, xor):
 
     links = {(lk.src.head, lk.dst.head): lk for lk in panel.links}
     assert set(links) == {(inp, h), (h, o)}
-    for (s, d), link in links.items():
+    for (_s, d), link in links.items():
         k = snap.params[d]["kernel"]
         assert len(link.values) == k.size  # every connection
         np.testing.assert_array_equal(link.values, k[link.src_idx, link.dst_idx])
@@ -180,7 +216,9 @@ def test_xor_draws_every_neuron_and_connection_from_the_snapshot(qtbot, xor):
 
     out = panel.columns[-1]
     probs = snap.activations[o][0]
-    assert [t.toPlainText() for t in out.labels] == [f"{xor.dataset.class_names[k]}  {probs[k]:.2f}" for k in range(2)]
+    assert [t.toPlainText() for t in out.labels] == [
+        f"{xor.dataset.class_names[k]}  {probs[k]:.2f}" for k in range(2)
+    ]
     assert [t.toPlainText().split(" = ")[0] for t in panel.columns[0].labels] == ["x1", "x2"]
     assert "label" in panel.header.text and xor.dataset.class_names[int(snap.probe_y[0])] in panel.header.text
 
@@ -199,10 +237,14 @@ def test_selecting_a_sample_recolours_without_a_new_snapshot(qtbot, xor):
         np.testing.assert_array_equal(col.values, act)
         assert np.abs(drawn_rgb(col) - expected_rgb(act, col.level)).max() <= 3
     assert "sample 5 of 16" in panel.header.text
-    if not np.allclose(snap.activations[panel.columns[1].tail][5], snap.activations[panel.columns[1].tail][0]):
+    if not np.allclose(
+        snap.activations[panel.columns[1].tail][5], snap.activations[panel.columns[1].tail][0]
+    ):
         panel.set_selected_sample(0)
-        assert not np.array_equal(drawn_rgb(panel.columns[1]),
-                                  expected_rgb(snap.activations[panel.columns[1].tail][5], panel.columns[1].level))
+        assert not np.array_equal(
+            drawn_rgb(panel.columns[1]),
+            expected_rgb(snap.activations[panel.columns[1].tail][5], panel.columns[1].level),
+        )
 
 
 def test_hover_names_layer_unit_and_value(qtbot, xor):
@@ -379,7 +421,13 @@ def test_branches_merges_and_pass_through_nodes(qtbot, branches):
     np.testing.assert_array_equal(cols[d2].values, snap.activations[by_type["Activation"]][0])
     assert "tanh" in cols[d2].title_item.toPlainText()
     depth = {h: c.depth for h, c in cols.items()}
-    assert depth[d1] < depth[by_type["Dropout"]] < depth[d2] < depth[by_type["Add"]] < depth[by_type["Concatenate"]]
+    assert (
+        depth[d1]
+        < depth[by_type["Dropout"]]
+        < depth[d2]
+        < depth[by_type["Add"]]
+        < depth[by_type["Concatenate"]]
+    )
 
     links = {(lk.src.head, lk.dst.head): lk for lk in panel.links}
     add = by_type["Add"]
@@ -416,8 +464,9 @@ def test_without_a_snapshot_the_panel_says_what_will_appear(qtbot, xor):
     panel.show_snapshot(xor.snaps[0])
     assert len(panel.columns) == 3
     panel.clear()
-    assert panel.columns == [] and any("once training starts" in i.text for i in panel.layout_.items
-                                       if hasattr(i, "text"))
+    assert panel.columns == [] and any(
+        "once training starts" in i.text for i in panel.layout_.items if hasattr(i, "text")
+    )
 
 
 def test_export_png_and_svg(qtbot, tmp_path, cnn):

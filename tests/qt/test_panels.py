@@ -17,7 +17,6 @@ from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import EpochEnd, Progress, Snapshot
 from nnviz.engine.session import TrainingSession
 
-
 # ---------------------------------------------------------------- real runs (once per module)
 
 
@@ -49,10 +48,22 @@ def cnn():
     rng = np.random.default_rng(0)
     x = rng.random((240, 12, 12, 1)).astype(np.float32)
     y = (x[:, :6].mean(axis=(1, 2, 3)) > x[:, 6:].mean(axis=(1, 2, 3))).astype(np.int32)
-    ds = Dataset("tiny-images", x[:160], y[:160], x[160:180], y[160:180], x[180:], y[180:], ("top", "bottom"), "image")
-    net = Network.chain("Input", ("Conv2D", {"filters": 4}), ("MaxPool2D", {}), ("Conv2D", {"filters": 3}),
-                        ("AvgPool2D", {}), "Flatten", ("Dense", {"units": 2, "activation": "softmax"}), "Output")
-    proj = Project(net, DatasetSpec("xor"), TrainingConfig(epochs=1, max_steps=6, batch_size=16, learning_rate=0.01))
+    ds = Dataset(
+        "tiny-images", x[:160], y[:160], x[160:180], y[160:180], x[180:], y[180:], ("top", "bottom"), "image"
+    )
+    net = Network.chain(
+        "Input",
+        ("Conv2D", {"filters": 4}),
+        ("MaxPool2D", {}),
+        ("Conv2D", {"filters": 3}),
+        ("AvgPool2D", {}),
+        "Flatten",
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
+    proj = Project(
+        net, DatasetSpec("xor"), TrainingConfig(epochs=1, max_steps=6, batch_size=16, learning_rate=0.01)
+    )
     return Run(proj, ds, probe_size=8)
 
 
@@ -63,8 +74,13 @@ def mlp_images():
     x = rng.random((120, 6, 5, 1)).astype(np.float32)
     y = (x.mean(axis=(1, 2, 3)) > 0.5).astype(np.int32)
     ds = Dataset("tiny-images", x[:100], y[:100], x[:0], y[:0], x[100:], y[100:], ("dark", "light"), "image")
-    net = Network.chain("Input", "Flatten", ("Dense", {"units": 3, "activation": "relu"}),
-                        ("Dense", {"units": 2, "activation": "softmax"}), "Output")
+    net = Network.chain(
+        "Input",
+        "Flatten",
+        ("Dense", {"units": 3, "activation": "relu"}),
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
     proj = Project(net, DatasetSpec("xor"), TrainingConfig(epochs=1, max_steps=3, batch_size=16))
     return Run(proj, ds, probe_size=6)
 
@@ -138,7 +154,9 @@ def test_series_stay_bounded_and_smooth_as_they_come():
     for i, y in enumerate(ys[:16]):
         s.append(i, y)
     np.testing.assert_array_equal(s.smooth, ema(ys[:16], 0.6))  # the average, point by point, as ema gives it
-    s.append(16, ys[16])  # full: neighbours merge in pairs (the later step, the mean value, the later average)
+    s.append(
+        16, ys[16]
+    )  # full: neighbours merge in pairs (the later step, the mean value, the later average)
     assert s.n == 9
     np.testing.assert_array_equal(s.xs[:8], np.arange(1, 16, 2))
     np.testing.assert_allclose(s.ys[:8], (ys[0:16:2] + ys[1:16:2]) / 2)
@@ -226,7 +244,9 @@ def test_first_dense_on_images_shows_unit_weights_as_images(qtbot, mlp_images):
     assert panel.image_source(dense) == (6, 5, 1)
     assert panel.image_source(panel.layers[1]) is None
     for j in range(3):
-        np.testing.assert_array_equal(panel.mosaic.tile(panel.tiles_image.image, j), kernel[:, j].reshape(6, 5))
+        np.testing.assert_array_equal(
+            panel.mosaic.tile(panel.tiles_image.image, j), kernel[:, j].reshape(6, 5)
+        )
     assert "unit 2" in panel._describe_tile(*panel.mosaic.origin(2))
 
 
@@ -259,8 +279,12 @@ def test_conv_panel_shows_kernels_feature_maps_and_pooling(qtbot, cnn):
         left, right = panel.pools[nid]
         src = cnn.network.inputs_of(nid)[0]
         for c in range(snap.activations[nid].shape[-1]):
-            np.testing.assert_array_equal(right.mosaic.tile(right.image.image, c), snap.activations[nid][5][..., c])
-            np.testing.assert_array_equal(left.mosaic.tile(left.image.image, c), snap.activations[src][5][..., c])
+            np.testing.assert_array_equal(
+                right.mosaic.tile(right.image.image, c), snap.activations[nid][5][..., c]
+            )
+            np.testing.assert_array_equal(
+                left.mosaic.tile(left.image.image, c), snap.activations[src][5][..., c]
+            )
         assert left.image.levels.tolist() == right.image.levels.tolist()  # comparable brightness
     np.testing.assert_array_equal(panel.input_image.image, snap.probe_x[5, ..., 0])
     text = panel._describe_kernel(convs[0], 0, 0)
@@ -311,8 +335,7 @@ def test_activations_show_the_selected_sample_and_batch_histogram(qtbot, cnn, xo
 
 
 def test_long_vectors_are_drawn_as_a_grid(qtbot, mlp_images):
-    from nnviz.qt.panels import ActivationsPanel
-    from nnviz.qt.panels import activations
+    from nnviz.qt.panels import ActivationsPanel, activations
 
     old, activations.MAX_BARS = activations.MAX_BARS, 10
     try:
@@ -324,7 +347,7 @@ def test_long_vectors_are_drawn_as_a_grid(qtbot, mlp_images):
     v = mlp_images.snaps[-1].activations[flat][0]
     cells = row.image.image.ravel()
     np.testing.assert_array_equal(cells[: v.size], v)
-    assert np.isnan(cells[v.size:]).all()
+    assert np.isnan(cells[v.size :]).all()
     assert f"unit 7: {v[7]:.4f}" in row.describe_cell(7 // row.grid[1], 7 % row.grid[1])
 
 
@@ -403,7 +426,7 @@ def test_decision_panel_without_plane_says_why(qtbot, cnn):
 
 
 def test_selecting_a_sample_updates_the_prediction(qtbot, cnn, xor):
-    from nnviz.qt.panels import PredictionPanel, link_samples, ConvPanel
+    from nnviz.qt.panels import ConvPanel, PredictionPanel, link_samples
 
     panel = make(qtbot, PredictionPanel, cnn)
     conv = make(qtbot, ConvPanel, cnn)
@@ -421,7 +444,9 @@ def test_selecting_a_sample_updates_the_prediction(qtbot, cnn, xor):
     scene_pos = panel.gallery.mapToScene(pg_point(x0 + 3, y0 + 3))
     assert panel.sample_at(scene_pos) == 6
     tile = panel.gallery_mosaic.tile(panel.gallery.image, 6)
-    np.testing.assert_array_equal(tile[2:-2, 2:-2, 0], (np.clip(snap.probe_x[6, ..., 0], 0, 1) * 255).astype(np.uint8))
+    np.testing.assert_array_equal(
+        tile[2:-2, 2:-2, 0], (np.clip(snap.probe_x[6, ..., 0], 0, 1) * 255).astype(np.uint8)
+    )
 
     panel = make(qtbot, PredictionPanel, xor)
     panel.selected_sample = 7
@@ -469,8 +494,18 @@ def shown_with_metrics(qtbot, name, xor, cnn):
     return panel, run
 
 
-@pytest.mark.parametrize("name", ["CurvesPanel", "WeightsPanel", "ConvPanel", "ActivationsPanel",
-                                  "GradientsPanel", "DecisionBoundaryPanel", "PredictionPanel"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "CurvesPanel",
+        "WeightsPanel",
+        "ConvPanel",
+        "ActivationsPanel",
+        "GradientsPanel",
+        "DecisionBoundaryPanel",
+        "PredictionPanel",
+    ],
+)
 def test_export_writes_png_and_svg(qtbot, tmp_path, xor, cnn, name):
     panel, _ = shown_with_metrics(qtbot, name, xor, cnn)
     png = panel.export(tmp_path / "shot.png")
@@ -514,12 +549,15 @@ def test_panels_follow_the_palette_and_keep_the_data_colours(qtbot, xor):
     from PySide6.QtGui import QColor, QPalette
 
     from nnviz.qt.panels import CurvesPanel, WeightsPanel
-    from nnviz.qt.panels.base import INK, LIGHT, ORANGE, BLUE, Theme
+    from nnviz.qt.panels.base import BLUE, INK, LIGHT, ORANGE, Theme
 
     dark = QPalette()
-    for role, colour in ((QPalette.ColorRole.Base, QColor(30, 31, 34)), (QPalette.ColorRole.Text, QColor(223, 225, 229)),
-                         (QPalette.ColorRole.Window, QColor(43, 45, 48)),
-                         (QPalette.ColorRole.WindowText, QColor(223, 225, 229))):
+    for role, colour in (
+        (QPalette.ColorRole.Base, QColor(30, 31, 34)),
+        (QPalette.ColorRole.Text, QColor(223, 225, 229)),
+        (QPalette.ColorRole.Window, QColor(43, 45, 48)),
+        (QPalette.ColorRole.WindowText, QColor(223, 225, 229)),
+    ):
         dark.setColor(role, colour)
     theme = Theme.from_palette(dark)
     assert theme.dark and theme.background == "#1e1f22" and theme.ink == "#dfe1e5"
@@ -528,8 +566,11 @@ def test_panels_follow_the_palette_and_keep_the_data_colours(qtbot, xor):
         items = panel.graphics.scene().items()
         axes = [a for a in items if isinstance(a, pg.AxisItem) and a.isVisible()]
         labels = [lb for lb in items if isinstance(lb, pg.LabelItem) and lb.text]
-        return ({a.textPen().color().name() for a in axes}, {QColor(lb.opts["color"]).name() for lb in labels},
-                panel.graphics.backgroundBrush().color().name())
+        return (
+            {a.textPen().color().name() for a in axes},
+            {QColor(lb.opts["color"]).name() for lb in labels},
+            panel.graphics.backgroundBrush().color().name(),
+        )
 
     weights = make(qtbot, WeightsPanel, xor)
     curves = make(qtbot, CurvesPanel, xor, snapshot=False)
@@ -562,8 +603,18 @@ def test_panels_follow_the_palette_and_keep_the_data_colours(qtbot, xor):
     assert weights.theme == LIGHT and frame_colours(weights) == ({INK}, {INK}, LIGHT.background)
 
 
-@pytest.mark.parametrize("name", ["CurvesPanel", "WeightsPanel", "ConvPanel", "ActivationsPanel",
-                                  "GradientsPanel", "DecisionBoundaryPanel", "PredictionPanel"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "CurvesPanel",
+        "WeightsPanel",
+        "ConvPanel",
+        "ActivationsPanel",
+        "GradientsPanel",
+        "DecisionBoundaryPanel",
+        "PredictionPanel",
+    ],
+)
 def test_every_panel_paints_in_the_dark_and_back(qtbot, xor, cnn, name):
     """Switch palettes on a shown panel with data, and paint each time (a recolouring once crashed Qt)."""
     from PySide6.QtGui import QColor, QPalette

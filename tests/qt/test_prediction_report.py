@@ -17,8 +17,9 @@ from nnviz.engine.session import TrainingSession
 class Run:
     def __init__(self, project, dataset=None, **kw):
         self.msgs: list = []
-        session = TrainingSession(project, dataset=dataset, on_message=self.msgs.append, max_chunk=1,
-                                  download=False, **kw)
+        session = TrainingSession(
+            project, dataset=dataset, on_message=self.msgs.append, max_chunk=1, download=False, **kw
+        )
         session.run()
         ds = self.dataset = session.dataset
         self.network = project.network
@@ -34,12 +35,22 @@ def images():
     y = rng.integers(0, 3, 300).astype(np.int32)
     x = rng.random((300, 8, 8, 1)).astype(np.float32) * 0.8
     for i, c in enumerate(y):
-        x[i, 3 * c: 3 * c + 2] += 0.2
-    ds = Dataset("tiny-images", x[:200], y[:200], x[:0], y[:0], x[200:], y[200:],
-                 ("top stripe", "middle stripe", "bottom stripe"), "image")
+        x[i, 3 * c : 3 * c + 2] += 0.2
+    ds = Dataset(
+        "tiny-images",
+        x[:200],
+        y[:200],
+        x[:0],
+        y[:0],
+        x[200:],
+        y[200:],
+        ("top stripe", "middle stripe", "bottom stripe"),
+        "image",
+    )
     net = Network.chain("Input", "Flatten", ("Dense", {"units": 3, "activation": "softmax"}), "Output")
-    proj = Project(net, DatasetSpec("xor"), TrainingConfig(epochs=2, batch_size=20, learning_rate=0.05,
-                                                           optimizer="sgd"))
+    proj = Project(
+        net, DatasetSpec("xor"), TrainingConfig(epochs=2, batch_size=20, learning_rate=0.05, optimizer="sgd")
+    )
     return Run(proj, ds, probe_size=8)
 
 
@@ -74,8 +85,10 @@ def test_confusion_matrix_and_wrong_tiles_show_the_newest_report(qtbot, images):
     assert report is not None and len(report.wrong_indices) == 16
     assert panel.report is report and panel.rebuilds == 1  # items built once, fed with setImage
     np.testing.assert_array_equal(panel.confusion_image.image, report.confusion)
-    assert panel.confusion_image.levels is not None and float(np.max(panel.confusion_image.levels)) == \
-        report.confusion.max()
+    assert (
+        panel.confusion_image.levels is not None
+        and float(np.max(panel.confusion_image.levels)) == report.confusion.max()
+    )
     k = len(images.dataset.class_names)
     assert [t.toPlainText() for t in panel.cell_texts] == [str(v) for v in report.confusion.ravel()]
     left = panel.confusion_plot.getAxis("left")._tickLevels[0]
@@ -89,8 +102,11 @@ def test_confusion_matrix_and_wrong_tiles_show_the_newest_report(qtbot, images):
         caption = panel.wrong_captions[i].textItem.toPlainText()
         names = images.dataset.class_names
         short = [n if len(n) <= 11 else n[:10] + "." for n in names]  # "middle stripe" -> "middle str."
-        assert caption.splitlines() == [short[report.wrong_true[i]], "→ " + short[report.wrong_predicted[i]],
-                                        f"{p:.0%}"]
+        assert caption.splitlines() == [
+            short[report.wrong_true[i]],
+            "→ " + short[report.wrong_predicted[i]],
+            f"{p:.0%}",
+        ]
     right = int(np.trace(report.confusion))
     assert f"{right:,} of 100 right" in panel.report_heading.text
     assert "epoch 2" in panel.report_heading.text

@@ -50,8 +50,15 @@ def test_typed_settings_reach_the_document_and_undo(qtbot, panel, doc):
     type_into(qtbot, panel.validation, "0.2")
     ds, tr = doc.project.dataset, doc.project.training
     assert ds.noise == 0.25 and ds.validation_split == 0.2
-    assert (tr.batch_size, tr.learning_rate, tr.optimizer, tr.momentum, tr.init, tr.l2, tr.seed) == \
-        (16, 0.3, "momentum", 0.5, "he_normal", 0.001, 7)
+    assert (tr.batch_size, tr.learning_rate, tr.optimizer, tr.momentum, tr.init, tr.l2, tr.seed) == (
+        16,
+        0.3,
+        "momentum",
+        0.5,
+        "he_normal",
+        0.001,
+        7,
+    )
     assert panel.momentum.isEnabled()
     while doc.undo_stack.canUndo():
         doc.undo_stack.undo()
@@ -83,8 +90,13 @@ def test_dataset_is_locked_while_training(panel, doc):
 def test_import_from_files_reads_the_shape_on_a_worker(qtbot, panel, doc, tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "blobs.npz"
-    np.savez(path, x_train=rng.normal(size=(60, 3)), y_train=rng.integers(0, 3, 60),
-             x_test=rng.normal(size=(20, 3)), y_test=rng.integers(0, 3, 20))
+    np.savez(
+        path,
+        x_train=rng.normal(size=(60, 3)),
+        y_train=rng.integers(0, 3, 60),
+        x_test=rng.normal(size=(20, 3)),
+        y_test=rng.integers(0, 3, 20),
+    )
     with qtbot.waitSignal(panel.import_finished, timeout=10000) as blocker:
         panel.import_path(path)
         assert panel.importing and not panel.import_button.isEnabled()

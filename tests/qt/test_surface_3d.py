@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SCRIPT = r'''
+SCRIPT = r"""
 import sys, time
 import numpy as np
 from PySide6.QtWidgets import QApplication
@@ -36,7 +36,7 @@ while time.perf_counter() < end:
 img = p.view3d.grabFramebuffer()
 arr = np.array([[img.pixelColor(x, y).value() for x in range(0, img.width(), 7)] for y in range(0, img.height(), 7)])
 print("GL-OK", p.gl_ok, sorted(p._gl_items), int((arr < 200).sum()))
-'''
+"""
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs Xvfb (apt-get install xvfb)")
@@ -45,14 +45,19 @@ def test_the_3d_view_draws_the_surface_and_the_path_with_real_opengl(tmp_path):
     env.update(QT_QPA_PLATFORM="xcb", JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
     script = tmp_path / "gl3d.py"
     script.write_text(SCRIPT)
-    run = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", sys.executable, str(script)],
-                         capture_output=True, text=True, timeout=120, env=env)
+    run = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     out = run.stdout + run.stderr
     if "NO-GL" in out or "could not connect to display" in out or "xcb" in out and run.returncode:
         pytest.skip(f"no OpenGL under Xvfb here: {out[-300:]}")
     assert run.returncode == 0, out[-2000:]
     assert "Error while drawing item" not in out, out[-2000:]
-    line = next(l for l in out.splitlines() if l.startswith("GL-OK"))
+    line = next(ln for ln in out.splitlines() if ln.startswith("GL-OK"))
     _, ok, *rest = line.split(" ", 2)
     assert ok == "True" and "'surface'" in line and "'line0'" in line and "'ball0'" in line
     assert int(line.rsplit(" ", 1)[1]) > 50  # the surface was really drawn: many non-white pixels

@@ -43,7 +43,10 @@ def test_descent_plane_after_a_run_then_the_line_and_the_scrubbed_ball(qtbot, ma
     ctl.method_box.setCurrentIndex(ctl.method_box.findData("line"))
     ctl.grid_box.setValue(21)
     qtbot.mouseClick(ctl.compute_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: ctl.surface is not s and ctl.surface is not None, timeout=20000), ctl.message.text()
+    (
+        qtbot.waitUntil(lambda: ctl.surface is not s and ctl.surface is not None, timeout=20000),
+        ctl.message.text(),
+    )
     line = ctl.surface
     assert line.is_line and panel.surface is line and len(line.a) >= 21
     # scrub the timeline back: the ball goes to that snapshot's weights, placed on the line
@@ -52,14 +55,17 @@ def test_descent_plane_after_a_run_then_the_line_and_the_scrubbed_ball(qtbot, ma
     live = panel._live
     assert live is not None and live[3] == h[0].step
     at = list(line.paths[0].steps).index(h[0].step)
-    assert line.paths[0].steps[0] == 0 and line.paths[0].xy[0, 0] == pytest.approx(0.0, abs=1e-5)  # θ_0 starts it
+    assert line.paths[0].steps[0] == 0 and line.paths[0].xy[0, 0] == pytest.approx(
+        0.0, abs=1e-5
+    )  # θ_0 starts it
     assert live[0][0] == pytest.approx(line.paths[0].xy[at, 0], abs=1e-5)
     qtbot.waitUntil(lambda: panel._live[1] == pytest.approx(line.paths[0].loss[at], rel=1e-4), timeout=10000)
 
 
 def test_the_line_follows_training_live_and_cancel_stops_a_grid(qtbot, make_window):
-    w, ctl, panel = surface_window(make_window, qtbot,
-                                   load_preset("xor-one-hidden").with_training(epochs=100000))
+    w, ctl, panel = surface_window(
+        make_window, qtbot, load_preset("xor-one-hidden").with_training(epochs=100000)
+    )
     ctl.set_method("line")
     w.train()
     shown = []

@@ -18,10 +18,23 @@ def _bowl(n=21, paths=None, method="pca"):
     if paths is None:
         t = np.linspace(0, 1, 30)
         xy = np.stack([-1.8 * (1 - t), 1.2 * (1 - t) ** 2], axis=1)
-        paths = (PathOnPlane("path", np.arange(30) * 10, xy, 0.1 + np.sum(xy ** 2, axis=1),
-                             np.linspace(0.3, 0, 30)),)
-    return Surface(method, a, b, loss, tuple(paths), (0.9, 0.06), 0.1, ("PCA direction 1", "PCA direction 2"),
-                   "Loss around the trained weights", 1.0, 100, 50)
+        paths = (
+            PathOnPlane("path", np.arange(30) * 10, xy, 0.1 + np.sum(xy**2, axis=1), np.linspace(0.3, 0, 30)),
+        )
+    return Surface(
+        method,
+        a,
+        b,
+        loss,
+        tuple(paths),
+        (0.9, 0.06),
+        0.1,
+        ("PCA direction 1", "PCA direction 2"),
+        "Loss around the trained weights",
+        1.0,
+        100,
+        50,
+    )
 
 
 @pytest.fixture
@@ -46,7 +59,10 @@ def test_the_panel_draws_the_path_and_puts_the_ball_at_its_end(panel):
     start = panel.start_items["path"].getData()
     assert (start[0][0], start[1][0]) == pytest.approx(tuple(path.xy[0]))
     shown = panel.image.image
-    assert shown.shape == ((len(surface.b) - 1) * panel.upsample + 1, (len(surface.a) - 1) * panel.upsample + 1)
+    assert shown.shape == (
+        (len(surface.b) - 1) * panel.upsample + 1,
+        (len(surface.a) - 1) * panel.upsample + 1,
+    )
     np.testing.assert_allclose(shown[:: panel.upsample, :: panel.upsample], surface.loss, rtol=1e-5)
     rect = panel.image.mapRectToParent(panel.image.boundingRect())
     assert rect.left() < surface.a[0] < surface.a[-1] < rect.right()
@@ -74,9 +90,17 @@ def test_race_legend_has_one_colour_and_loss_per_optimizer(panel):
     from nnviz.qt.panels.surface import optimizer_color
 
     t = np.linspace(0, 1, 10)
-    paths = [PathOnPlane(name, np.arange(10), np.stack([t * k / 3, -t * k / 4], axis=1), 1 - 0.1 * k * t,
-                         np.zeros(10), diverged=(name == "sgd"))
-             for k, name in enumerate(["sgd", "momentum", "adam"], start=1)]
+    paths = [
+        PathOnPlane(
+            name,
+            np.arange(10),
+            np.stack([t * k / 3, -t * k / 4], axis=1),
+            1 - 0.1 * k * t,
+            np.zeros(10),
+            diverged=(name == "sgd"),
+        )
+        for k, name in enumerate(["sgd", "momentum", "adam"], start=1)
+    ]
     panel.set_surface(_bowl(paths=paths, method="race"))
     labels = [label.text for _, label in panel.legend.items]
     assert len(labels) == 3
@@ -90,9 +114,14 @@ def test_race_legend_has_one_colour_and_loss_per_optimizer(panel):
 
 def test_a_line_is_a_curve_with_the_paths_true_losses(panel):
     a = np.linspace(-0.25, 1.25, 13, dtype=np.float32)
-    curve = 1 - a + a ** 2
-    path = PathOnPlane("path", np.arange(5), np.linspace(0, 1, 5)[:, None], np.array([1, 0.7, 0.5, 0.45, 0.4]),
-                       np.array([0, 0.2, 0.3, 0.1, 0]))
+    curve = 1 - a + a**2
+    path = PathOnPlane(
+        "path",
+        np.arange(5),
+        np.linspace(0, 1, 5)[:, None],
+        np.array([1, 0.7, 0.5, 0.45, 0.4]),
+        np.array([0, 0.2, 0.3, 0.1, 0]),
+    )
     panel.set_surface(Surface("line", a, np.zeros(0, np.float32), curve, (path,), title="Line"))
     x, y = panel.line_curve.getData()
     np.testing.assert_allclose(x, a)
@@ -160,7 +189,9 @@ def test_a_real_descent_reaches_the_panel(panel):
 
     project = load_preset("xor-one-hidden").with_training(epochs=1)
     recorder = TrajectoryRecorder()
-    session = TrainingSession(project, on_message=recorder, snapshot_interval=0.0, max_chunk=1, download=False)
+    session = TrainingSession(
+        project, on_message=recorder, snapshot_interval=0.0, max_chunk=1, download=False
+    )
     session.run()
     trajectory = recorder.trajectory()
     landscape = LossLandscape.from_project(project, session.dataset, samples=50)

@@ -77,7 +77,9 @@ def test_scrubbed_panels_stay_put_while_training_goes_on(qtbot, make_window):
     assert v.history.index_at_step(pinned.step) == bar.slider.value()
     w.action_live.trigger()
     assert v.live
-    qtbot.waitUntil(lambda: decision.snapshot is not pinned and decision.snapshot.step > seen + 50, timeout=5000)
+    qtbot.waitUntil(
+        lambda: decision.snapshot is not pinned and decision.snapshot.step > seen + 50, timeout=5000
+    )
     w.stop()
     qtbot.waitUntil(lambda: not w.bridge.active, timeout=5000)
     assert decision.snapshot is v.latest
@@ -94,8 +96,13 @@ def test_step_advances_one_batch_and_every_panel_shows_it(qtbot, make_window):
         assert w.bridge.paused
         qtbot.waitUntil(lambda: weights.snapshot is v.latest, timeout=1000)  # at once, no throttling
         np.testing.assert_array_equal(weights.image.image, kernel(v.latest, weights))
-        qtbot.waitUntil(lambda e=expected: v.panels["curves"].series["step_loss"].n
-                        and v.panels["curves"].series["step_loss"].xs[-1] == e, timeout=1000)
+        qtbot.waitUntil(
+            lambda e=expected: (
+                v.panels["curves"].series["step_loss"].n
+                and v.panels["curves"].series["step_loss"].xs[-1] == e
+            ),
+            timeout=1000,
+        )
     # stepped weights differ step by step (the step-0 snapshot may have been replaced by step 1's
     # before the bridge took it: the newest wins)
     h = v.history
@@ -147,7 +154,9 @@ def test_speed_is_live_from_the_toolbar_and_remembered(qtbot, make_window, setti
     assert w.speed == 1 and w.speed_actions[-1].isChecked()
     assert settings.value("training/speed") in (1, "1")
     w.train()
-    qtbot.waitUntil(lambda: w.bridge.last_progress is not None and w.bridge.last_progress.step >= 3, timeout=30000)
+    qtbot.waitUntil(
+        lambda: w.bridge.last_progress is not None and w.bridge.last_progress.step >= 3, timeout=30000
+    )
     t0, s0 = __import__("time").perf_counter(), w.bridge.last_progress.step
     qtbot.wait(1000)
     slow_rate = (w.bridge.last_progress.step - s0) / (__import__("time").perf_counter() - t0)

@@ -42,8 +42,17 @@ def test_docks_build_after_the_first_frame_with_view_menu_toggles(qtbot, make_wi
     qtbot.waitUntil(lambda: w.visuals.is_built, timeout=5000)
     v = w.visuals
     titles = [a.text() for a in w.visuals_menu.actions()]
-    assert titles == ["Curves", "Decision boundary", "Network", "Prediction", "Convolution", "Weights", "Activations",
-                      "Gradients", "Loss surface"]
+    assert titles == [
+        "Curves",
+        "Decision boundary",
+        "Network",
+        "Prediction",
+        "Convolution",
+        "Weights",
+        "Activations",
+        "Gradients",
+        "Loss surface",
+    ]
     # 2D data, no convolution: the decision boundary leads, the convolution dock is hidden and disabled
     qtbot.waitUntil(lambda: v.panels["decision"].isVisible(), timeout=2000)
     assert v.panels["curves"].isVisible() and v.docks["conv"].isHidden()
@@ -141,11 +150,21 @@ def tiny_digits(n=96, seed=0):
 def test_small_cnn_shows_the_convolution_panels(qtbot, make_window):
     from nnviz.engine.session import TrainingSession
 
-    net = Network.chain("Input", ("Conv2D", {"filters": 4}), ("MaxPool2D", {}), ("Conv2D", {"filters": 3}),
-                        ("AvgPool2D", {}), "Flatten", ("Dense", {"units": 2, "activation": "softmax"}), "Output")
+    net = Network.chain(
+        "Input",
+        ("Conv2D", {"filters": 4}),
+        ("MaxPool2D", {}),
+        ("Conv2D", {"filters": 3}),
+        ("AvgPool2D", {}),
+        "Flatten",
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
     # imported files (the session gets the tiny set itself): no download, and the real
     # class names arrive with the loaded dataset
-    project = Project(net, DatasetSpec("files", path="tiny.npz"), TrainingConfig(epochs=1, max_steps=8, batch_size=16))
+    project = Project(
+        net, DatasetSpec("files", path="tiny.npz"), TrainingConfig(epochs=1, max_steps=8, batch_size=16)
+    )
     w = shown_window(make_window, qtbot, project)
     w.document.set_loaded_dataset_shape((28, 28, 1), 2)
     assert not w.problem_text()
@@ -167,16 +186,23 @@ def test_small_cnn_shows_the_convolution_panels(qtbot, make_window):
         for i in range(k.shape[3]):
             np.testing.assert_array_equal(mos.tile(img.image, i), k[..., 0, i])
     s = conv.selected_sample
-    for nid, (left, right) in conv.pools.items():
+    for nid, (_left, right) in conv.pools.items():
         for c in range(last.activations[nid].shape[-1]):
-            np.testing.assert_array_equal(right.mosaic.tile(right.image.image, c), last.activations[nid][s][..., c])
+            np.testing.assert_array_equal(
+                right.mosaic.tile(right.image.image, c), last.activations[nid][s][..., c]
+            )
     # the loaded dataset's class names reach the panels
     assert conv.info.class_names == ("top", "bottom")
     front(w, "prediction")
     qtbot.waitUntil(lambda: v.panels["prediction"].snapshot is last, timeout=2000)
     # an MLP on the same data: the convolution dock goes away (Flatten + Dense only)
-    w.set_document(ProjectDocument(Project(Network.chain("Input", "Flatten", ("Dense", {"units": 10}), "Output"),
-                                           DatasetSpec("mnist"))))
+    w.set_document(
+        ProjectDocument(
+            Project(
+                Network.chain("Input", "Flatten", ("Dense", {"units": 10}), "Output"), DatasetSpec("mnist")
+            )
+        )
+    )
     assert v.docks["conv"].isHidden() and v.latest is None
     assert all(p.snapshot is None for p in v.panels.values())
 
@@ -198,7 +224,9 @@ def test_panels_rebuild_many_times_without_crashing_or_leaking_items(qtbot, make
     keys = ["decision", "prediction", "weights", "activations", "gradients"]
     for i in range(8):
         old_heat = v.panels["decision"].heat
-        assert doc.set_param(dense, "units", 3 if i % 2 else 5) is None  # two architectures: compiled once each
+        assert (
+            doc.set_param(dense, "units", 3 if i % 2 else 5) is None
+        )  # two architectures: compiled once each
         assert all(p.snapshot is None for p in v.panels.values())  # the old run's pictures are gone
         front(w, keys[i % len(keys)])
         train_to_end(qtbot, w)
@@ -247,15 +275,23 @@ def test_right_click_exports_a_panel_as_png_or_svg(qtbot, make_window, tmp_path,
     menus = []
     monkeypatch.setattr(QMenu, "popup", lambda self, pos, at=None: menus.append(self))
     viewport = v.panels["decision"].graphics.viewport()
-    QApplication.sendEvent(viewport, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(50, 50),
-                                                       viewport.mapToGlobal(QPoint(50, 50))))
+    QApplication.sendEvent(
+        viewport,
+        QContextMenuEvent(
+            QContextMenuEvent.Reason.Mouse, QPoint(50, 50), viewport.mapToGlobal(QPoint(50, 50))
+        ),
+    )
     assert [a.text() for a in menus[-1].actions()] == ["Export as PNG…", "Export as SVG…"]
     target = tmp_path / "boundary"  # the dialog's answer, without a suffix
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
     menus[-1].actions()[0].trigger()
     png = tmp_path / "boundary.png"
     image = QImage(str(png))
-    assert not image.isNull() and image.width() > 100 and "Exported boundary.png" in w.statusBar().currentMessage()
+    assert (
+        not image.isNull()
+        and image.width() > 100
+        and "Exported boundary.png" in w.statusBar().currentMessage()
+    )
     menus[-1].actions()[1].trigger()
     assert (tmp_path / "boundary.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     # cancelling the dialog writes nothing; an unwritable place is a message, not a traceback

@@ -96,8 +96,9 @@ def test_invalid_network_disables_train_and_says_why(qtbot, make_window):
 
 def test_train_from_the_window_pause_step_stop(qtbot, xor_window):
     w = xor_window
-    w.document.set_training(w.document.project.training.__class__(
-        **{**w.document.project.training.to_dict(), "epochs": 100000}))
+    w.document.set_training(
+        w.document.project.training.__class__(**{**w.document.project.training.to_dict(), "epochs": 100000})
+    )
     qtbot.keyClick(w, Qt.Key.Key_F5)
     assert w.bridge.active and w.document.training_lock
     qtbot.waitUntil(lambda: "loss" in w.status_label.text(), timeout=30000)
@@ -187,6 +188,7 @@ def test_unsaved_changes_prompt(qtbot, xor_window, monkeypatch, tmp_path):
         def fake(*args, **kwargs):
             asked.append(args[1])
             return button
+
         monkeypatch.setattr(QMessageBox, "warning", fake)
 
     answer(QMessageBox.StandardButton.Cancel)
@@ -245,18 +247,31 @@ def test_layer_reference_lists_every_type(qtbot, xor_window):
 
 def test_python_m_nnviz_opens_a_preset_fast():
     """The real entry point in a fresh process: the window appears and no JAX was imported."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NNVIZ_STARTUP_PROBE="1",
-               XDG_CONFIG_HOME=str(Path("/tmp") / "nnviz-test-config"))
-    code = ("import sys, nnviz.__main__ as m; rc = m.main(['--preset', 'xor-one-hidden']);"
-            "print('jax' in sys.modules, 'pyqtgraph' in sys.modules); sys.exit(rc)")
-    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
-                       cwd=ROOT)
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        NNVIZ_STARTUP_PROBE="1",
+        XDG_CONFIG_HOME=str(Path("/tmp") / "nnviz-test-config"),
+    )
+    code = (
+        "import sys, nnviz.__main__ as m; rc = m.main(['--preset', 'xor-one-hidden']);"
+        "print('jax' in sys.modules, 'pyqtgraph' in sys.modules); sys.exit(rc)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert r.returncode == 0, r.stderr
     assert "nnviz-startup-probe" in r.stdout and "False False" in r.stdout
     since = float(r.stdout.split("since_import=")[1].split()[0])
     assert since < 2.0
-    r = subprocess.run([sys.executable, "-m", "nnviz", "--bogus"], env=env, capture_output=True,
-                       text=True, timeout=60, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "nnviz", "--bogus"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert r.returncode == 2 and "usage" in r.stderr
 
 

@@ -22,8 +22,16 @@ from .view import PALETTE_MIME, EditorView
 if TYPE_CHECKING:
     from ..document import ProjectDocument
 
-__all__ = ["NetworkEditor", "EditorScene", "EditorView", "NodeItem", "EdgeItem", "PortItem",
-           "PALETTE_MIME", "NODES_MIME"]
+__all__ = [
+    "NetworkEditor",
+    "EditorScene",
+    "EditorView",
+    "NodeItem",
+    "EdgeItem",
+    "PortItem",
+    "PALETTE_MIME",
+    "NODES_MIME",
+]
 
 NODES_MIME = "application/x-nnviz-nodes"
 PASTE_OFFSET = 40.0
@@ -36,7 +44,7 @@ class NetworkEditor(QWidget):
     selection_changed = Signal(list)  # selected node ids
     message = Signal(str)  # a short text for the status bar
 
-    def __init__(self, document: "ProjectDocument", parent: QWidget | None = None) -> None:
+    def __init__(self, document: ProjectDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document: ProjectDocument | None = None
         self.scene = EditorScene(self)
@@ -59,7 +67,7 @@ class NetworkEditor(QWidget):
 
     # ------------------------------------------------------------ document
 
-    def set_document(self, document: "ProjectDocument") -> None:
+    def set_document(self, document: ProjectDocument) -> None:
         """Show another project (File > New / Open); the old one is let go."""
         if self.document is not None:
             try:
@@ -183,10 +191,21 @@ class NetworkEditor(QWidget):
         nodes = [doc.network.nodes[i] for i in doc.network.nodes if i in chosen]
         return {
             "format": "nnviz-nodes",
-            "nodes": [{"id": n.id, "type": n.type, "name": n.name, "params": dict(n.params),
-                       "position": list(n.position)} for n in nodes],
-            "edges": [{"source": e.source, "target": e.target} for e in doc.network.edges
-                      if e.source in chosen and e.target in chosen],
+            "nodes": [
+                {
+                    "id": n.id,
+                    "type": n.type,
+                    "name": n.name,
+                    "params": dict(n.params),
+                    "position": list(n.position),
+                }
+                for n in nodes
+            ],
+            "edges": [
+                {"source": e.source, "target": e.target}
+                for e in doc.network.edges
+                if e.source in chosen and e.target in chosen
+            ],
         }
 
     def paste(self) -> None:
@@ -215,7 +234,9 @@ class NetworkEditor(QWidget):
             for raw_node in nodes:
                 x, y = raw_node["position"]
                 try:
-                    node = doc.add_node(raw_node["type"], (x + offset, y + offset), raw_node.get("params") or {})
+                    node = doc.add_node(
+                        raw_node["type"], (x + offset, y + offset), raw_node.get("params") or {}
+                    )
                 except GraphError as exc:  # e.g. a type this version does not know: skip it, say so
                     self.message.emit(f"Could not paste a {raw_node.get('type')!r} layer: {exc}")
                     continue

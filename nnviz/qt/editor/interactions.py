@@ -25,7 +25,7 @@ class NewEdgeInteraction:
 
     SNAP = 22.0
 
-    def __init__(self, scene: "EditorScene", port: PortItem) -> None:
+    def __init__(self, scene: EditorScene, port: PortItem) -> None:
         self.scene, self.port = scene, port
         self.want = "in" if port.kind == "out" else "out"
         self.candidate: PortItem | None = None
@@ -111,7 +111,7 @@ class MoveInteraction:
     def __init__(self, items: list[NodeItem]) -> None:
         self.start = {item.node_id: (item.pos().x(), item.pos().y()) for item in items}
 
-    def moves(self, scene: "EditorScene") -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    def moves(self, scene: EditorScene) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
         out = {}
         for node_id, old in self.start.items():
             item = scene.node_items.get(node_id)

@@ -11,10 +11,24 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
-    QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPalette, QPen,
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPalette,
+    QPen,
     QPolygonF,
 )
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsPathItem, QStyle, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsObject,
+    QGraphicsPathItem,
+    QStyle,
+    QStyleOptionGraphicsItem,
+)
 
 from ...core.layers import shape_text
 from .style import ERROR_COLOR, category_color, icon_pixmap, is_dark, key_params, mix, params_text
@@ -59,7 +73,7 @@ def _font(base: QFont, delta: float = 0.0, bold: bool = False) -> QFont:
 class PortItem(QGraphicsItem):
     """A node's input (left) or output (right) connector; edges are dragged from here."""
 
-    def __init__(self, node: "NodeItem", kind: str) -> None:
+    def __init__(self, node: NodeItem, kind: str) -> None:
         super().__init__(node)
         self.node, self.kind = node, kind  # kind: "in" or "out"
         self.highlighted = False
@@ -110,7 +124,7 @@ class ErrorBadgeItem(QGraphicsItem):
 
     SIZE = 18.0
 
-    def __init__(self, node: "NodeItem") -> None:
+    def __init__(self, node: NodeItem) -> None:
         super().__init__(node)
         self.setPos(NODE_WIDTH / 2 - 3, -node.height / 2 + 3)
         self.setZValue(3)
@@ -134,7 +148,7 @@ class ErrorBadgeItem(QGraphicsItem):
 class NodeItem(QGraphicsObject):
     """A layer as a rounded card: name and type, key parameters, output shape, parameter count."""
 
-    def __init__(self, document: "ProjectDocument", node_id: str) -> None:
+    def __init__(self, document: ProjectDocument, node_id: str) -> None:
         super().__init__()
         self.document, self.node_id = document, node_id
         self.edges: list[EdgeItem] = []
@@ -288,8 +302,11 @@ class NodeItem(QGraphicsObject):
         if pcount:
             painter.drawText(line, align_r, pcount)
         type_w = width - (fm_small.horizontalAdvance(pcount) + 6 if pcount else 0)
-        painter.drawText(QRectF(line.left(), line.top(), type_w, LINE_HEIGHT), align_l,
-                         fm_small.elidedText(node.type, Qt.TextElideMode.ElideRight, type_w))
+        painter.drawText(
+            QRectF(line.left(), line.top(), type_w, LINE_HEIGHT),
+            align_l,
+            fm_small.elidedText(node.type, Qt.TextElideMode.ElideRight, type_w),
+        )
         # Line 2: the parameters that matter.
         summary = key_params(node)
         if summary:
@@ -302,8 +319,13 @@ class NodeItem(QGraphicsObject):
         bold_small = _font(base_font, -1.0, bold=True)
         painter.setFont(bold_small)
         painter.setPen(ERROR_COLOR if shape is None and problems else text)
-        painter.drawText(line, align_l, QFontMetricsF(bold_small).elidedText(
-            "→ " + shape_text(shape), Qt.TextElideMode.ElideRight, width))
+        painter.drawText(
+            line,
+            align_l,
+            QFontMetricsF(bold_small).elidedText(
+                "→ " + shape_text(shape), Qt.TextElideMode.ElideRight, width
+            ),
+        )
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -335,9 +357,16 @@ class EdgeItem(QGraphicsPathItem):
         end = self.target.input_port.scenePos() if self.target.input_port else self.target.scenePos()
         tip = QPointF(end.x() - PORT_RADIUS - 1, end.y())
         self.prepareGeometryChange()
-        self.setPath(curve(QPointF(start.x() + PORT_RADIUS, start.y()), QPointF(tip.x() - ARROW + 1, tip.y())))
-        self._arrow = QPolygonF([tip, QPointF(tip.x() - ARROW, tip.y() - ARROW / 2),
-                                 QPointF(tip.x() - ARROW, tip.y() + ARROW / 2)])
+        self.setPath(
+            curve(QPointF(start.x() + PORT_RADIUS, start.y()), QPointF(tip.x() - ARROW + 1, tip.y()))
+        )
+        self._arrow = QPolygonF(
+            [
+                tip,
+                QPointF(tip.x() - ARROW, tip.y() - ARROW / 2),
+                QPointF(tip.x() - ARROW, tip.y() + ARROW / 2),
+            ]
+        )
 
     def boundingRect(self) -> QRectF:  # noqa: N802
         return super().boundingRect().united(self._arrow.boundingRect()).adjusted(-4, -4, 4, 4)
@@ -369,8 +398,9 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(color, width, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())
-        painter.setPen(QPen(color, 1.0, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
-                            Qt.PenJoinStyle.RoundJoin))
+        painter.setPen(
+            QPen(color, 1.0, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        )
         painter.setBrush(QBrush(color))
         painter.drawPolygon(self._arrow)
 

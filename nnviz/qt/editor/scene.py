@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class _NetworkListener:
     """Forwards network events to a scene without keeping it alive after Qt deleted it."""
 
-    def __init__(self, scene: "EditorScene") -> None:
+    def __init__(self, scene: EditorScene) -> None:
         self._scene = weakref.ref(scene)
 
     def __call__(self, event: str, payload: dict) -> None:
@@ -49,7 +49,7 @@ class EditorScene(QGraphicsScene):
 
     # ------------------------------------------------------------ document
 
-    def set_document(self, document: "ProjectDocument | None") -> None:
+    def set_document(self, document: ProjectDocument | None) -> None:
         if self.document is not None:
             try:
                 self.document.network.remove_listener(self._listener)
@@ -117,7 +117,7 @@ class EditorScene(QGraphicsScene):
             if item is not None:
                 item.refresh()
 
-    def _on_document_analysis_changed(self, analysis: "Analysis") -> None:
+    def _on_document_analysis_changed(self, analysis: Analysis) -> None:
         for item in self.node_items.values():
             item.refresh()
 

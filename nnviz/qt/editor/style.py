@@ -6,7 +6,7 @@ colours at paint time, so the same diagram reads well in light and dark themes.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
@@ -55,7 +55,7 @@ def icons_dir() -> Path:
     return resource_dir("icons")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _svg_source(icon: str) -> str:
     path = icons_dir() / f"{icon}.svg"
     return path.read_text(encoding="utf-8") if path.is_file() else ""
@@ -86,8 +86,14 @@ def layer_icon(layer: LayerType, palette: QPalette | None = None, size: int = 20
 
 # ---------------------------------------------------------------- card texts
 
-_ACT_NAMES = {"leaky_relu": "leaky ReLU", "relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid",
-              "softmax": "softmax", "linear": "linear"}
+_ACT_NAMES = {
+    "leaky_relu": "leaky ReLU",
+    "relu": "ReLU",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "softmax": "softmax",
+    "linear": "linear",
+}
 _LOSS_NAMES = {"cross_entropy": "cross-entropy", "mse": "MSE"}
 
 

@@ -29,8 +29,11 @@ class EditorView(QGraphicsView):
 
     def __init__(self, scene, parent=None) -> None:
         super().__init__(scene, parent)
-        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
-                            | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setRenderHints(
+            QPainter.RenderHint.Antialiasing
+            | QPainter.RenderHint.TextAntialiasing
+            | QPainter.RenderHint.SmoothPixmapTransform
+        )
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
@@ -99,7 +102,8 @@ class EditorView(QGraphicsView):
 
     def _panning(self, event) -> bool:
         return event.button() == Qt.MouseButton.MiddleButton or (
-            event.button() == Qt.MouseButton.LeftButton and self._space)
+            event.button() == Qt.MouseButton.LeftButton and self._space
+        )
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
         if self._panning(event):
@@ -227,7 +231,8 @@ class EditorView(QGraphicsView):
         self.toast.setStyleSheet(
             f"QLabel {{ background: rgba({bg.red()}, {bg.green()}, {bg.blue()}, 235); color: {base.name()};"
             " border-radius: 6px;"
-            " padding: 6px 10px; }")
+            " padding: 6px 10px; }"
+        )
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         pal = self.palette()

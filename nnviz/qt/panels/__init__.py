@@ -18,9 +18,31 @@ from .surface import SurfacePanel
 from .weights import WeightsPanel
 
 # Panels drawn from training snapshots (the loss surface is drawn from its own computations).
-PANEL_TYPES = (CurvesPanel, WeightsPanel, ConvPanel, ActivationsPanel, GradientsPanel,
-               DecisionBoundaryPanel, PredictionPanel, NetworkPanel)
+PANEL_TYPES = (
+    CurvesPanel,
+    WeightsPanel,
+    ConvPanel,
+    ActivationsPanel,
+    GradientsPanel,
+    DecisionBoundaryPanel,
+    PredictionPanel,
+    NetworkPanel,
+)
 
-__all__ = ["ActivationsPanel", "ConvPanel", "CurvesPanel", "DatasetInfo", "DecisionBoundaryPanel",
-           "GradientsPanel", "Mosaic", "NetworkPanel", "PANEL_TYPES", "Panel", "PredictionPanel", "SurfacePanel",
-           "SymmetricLevels", "WeightsPanel", "link_samples"]
+__all__ = [
+    "ActivationsPanel",
+    "ConvPanel",
+    "CurvesPanel",
+    "DatasetInfo",
+    "DecisionBoundaryPanel",
+    "GradientsPanel",
+    "Mosaic",
+    "NetworkPanel",
+    "PANEL_TYPES",
+    "Panel",
+    "PredictionPanel",
+    "SurfacePanel",
+    "SymmetricLevels",
+    "WeightsPanel",
+    "link_samples",
+]

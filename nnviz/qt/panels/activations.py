@@ -7,8 +7,23 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from .base import (BLUE, INK, MUTED, Mosaic, ORANGE, Panel, SteadyRange, SymmetricLevels, add_label, diverging_cmap,
-                   fmt, gray_cmap, image_view, sequential_cmap, style_plot)
+from .base import (
+    BLUE,
+    INK,
+    MUTED,
+    ORANGE,
+    Mosaic,
+    Panel,
+    SteadyRange,
+    SymmetricLevels,
+    add_label,
+    diverging_cmap,
+    fmt,
+    gray_cmap,
+    image_view,
+    sequential_cmap,
+    style_plot,
+)
 
 MAX_BARS = 128  # longer vectors are drawn as a grid of cells instead of bars
 BINS = 40
@@ -19,15 +34,24 @@ _RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu", "swish", "selu", "softplus")
 class _NodeRow:
     """The items of one node: its values for one sample, and their histogram over the probe batch."""
 
-    def __init__(self, panel: "ActivationsPanel", nid: str, act: np.ndarray, row: int) -> None:
+    def __init__(self, panel: ActivationsPanel, nid: str, act: np.ndarray, row: int) -> None:
         self.nid = nid
         lay = panel.layout_
         self.shape = act.shape[1:]
         self.function = panel.activation_function(nid)
-        self.title = add_label(lay, 
+        self.title = add_label(
+            lay,
             f"<b>{panel.node_name(nid)}</b> <span style='color:{MUTED}'>{panel.node_type(nid) or ''}, "
-            f"{'×'.join(map(str, act.shape[1:]))}" + (f", {self.function}" if self.function else "") + "</span>",
-            row=row, col=0, colspan=2, color=INK, size="10pt", justify="left")
+            f"{'×'.join(map(str, act.shape[1:]))}"
+            + (f", {self.function}" if self.function else "")
+            + "</span>",
+            row=row,
+            col=0,
+            colspan=2,
+            color=INK,
+            size="10pt",
+            justify="left",
+        )
         self.bars = self.image = self.mosaic = None
         self.levels = SymmetricLevels(quantile=None if len(act.shape) == 2 else 0.995)
         nonneg = bool(np.nanmin(act) >= 0)
@@ -40,8 +64,9 @@ class _NodeRow:
             self.plot.setMouseEnabled(False, False)
             n = self.shape[0]
             self.x = np.arange(n, dtype=float)
-            self.bars = pg.BarGraphItem(x=self.x, height=np.zeros(n), width=0.8, brush=pg.mkBrush(BLUE),
-                                        pen=pg.mkPen(None))
+            self.bars = pg.BarGraphItem(
+                x=self.x, height=np.zeros(n), width=0.8, brush=pg.mkBrush(BLUE), pen=pg.mkPen(None)
+            )
             self.signs = "+"  # bars of one sign are drawn in one call, mixed ones bar by bar
             self.plot.addItem(self.bars)
             self.plot.setXRange(-0.6, n - 0.4, padding=0)
@@ -61,8 +86,11 @@ class _NodeRow:
                 h, w, c = self.shape
                 self.mosaic = Mosaic(c, h, w)
             self.view, self.image = image_view(lay, row=row + 1, col=0)
-            cmap = gray_cmap() if is_input and self.shape[-1] in (1,) and len(self.shape) == 3 else (
-                sequential_cmap() if nonneg else diverging_cmap())
+            cmap = (
+                gray_cmap()
+                if is_input and self.shape[-1] in (1,) and len(self.shape) == 3
+                else (sequential_cmap() if nonneg else diverging_cmap())
+            )
             self.image.setColorMap(cmap)
             panel.add_hover(self.image, self.describe_cell)
         self.hist_plot = pg.PlotItem()
@@ -70,8 +98,9 @@ class _NodeRow:
         self.hist_plot.setMenuEnabled(False)
         self.hist_plot.setMouseEnabled(False, False)
         self.hist_plot.getAxis("left").setWidth(48)
-        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=pg.mkBrush(*BLUE, 120),
-                                    pen=pg.mkPen(BLUE, width=1.5))
+        self.hist = pg.PlotDataItem(
+            stepMode="center", fillLevel=0, brush=pg.mkBrush(*BLUE, 120), pen=pg.mkPen(BLUE, width=1.5)
+        )
         self.hist_plot.addItem(self.hist)
         self.stats = pg.TextItem(color=ORANGE, anchor=(1, 0))
         self.hist_plot.addItem(self.stats, ignoreBounds=True)
@@ -133,8 +162,10 @@ class _NodeRow:
             if j >= self.shape[0]:
                 return None
             return f"{self.panel.node_name(self.nid)} unit {j}: {fmt(float(self.values[j]))}"
-        return (f"{self.panel.node_name(self.nid)} channel {i} at (row {y}, col {x}): "
-                f"{fmt(float(self.values[y, x, i]))}")
+        return (
+            f"{self.panel.node_name(self.nid)} channel {i} at (row {y}, col {x}): "
+            f"{fmt(float(self.values[y, x, i]))}"
+        )
 
 
 def histogram(act: np.ndarray, bins: int = BINS) -> tuple[np.ndarray, np.ndarray]:

@@ -7,15 +7,24 @@ only feeds them new arrays (``_update``), so that the GUI keeps up with training
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPalette, QPixmapCache
-from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 # TensorFlow Playground's colours: orange for negative / class 0, blue for positive / class 1.
 ORANGE = (245, 147, 34)
@@ -24,8 +33,18 @@ NEUTRAL = (236, 238, 240)
 INK = "#222831"
 MUTED = "#6b7280"
 BACKGROUND = "#ffffff"
-CLASS_COLORS = [ORANGE, BLUE, (46, 160, 67), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-                (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+CLASS_COLORS = [
+    ORANGE,
+    BLUE,
+    (46, 160, 67),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+]
 TITLE_SIZE = "11pt"
 
 
@@ -46,18 +65,21 @@ class Theme:
     dark: bool = False
 
     @classmethod
-    def from_palette(cls, palette: QPalette) -> "Theme":
+    def from_palette(cls, palette: QPalette) -> Theme:
         base = palette.color(QPalette.ColorRole.Base)
         text = palette.color(QPalette.ColorRole.Text)
         if base.lightness() >= 128:  # light: the tuned light colours on the palette's base
-            return LIGHT if base.name() == LIGHT.background else cls(base.name(), INK, MUTED, LIGHT.legend,
-                                                                     LIGHT.legend_edge)
+            return (
+                LIGHT
+                if base.name() == LIGHT.background
+                else cls(base.name(), INK, MUTED, LIGHT.legend, LIGHT.legend_edge)
+            )
         b, t = base.getRgb()[:3], text.getRgb()[:3]
         mix = tuple(int(round(0.45 * tv + 0.55 * bv)) for tv, bv in zip(t, b))
         edge = tuple(int(round(0.25 * tv + 0.75 * bv)) for tv, bv in zip(t, b))
         return cls(base.name(), text.name(), QColor(*mix).name(), (*b, 190), edge, True)
 
-    def replacements(self, other: "Theme") -> dict[str, str]:
+    def replacements(self, other: Theme) -> dict[str, str]:
         """Colour names of text and lines in this theme -> the same role's colour in ``other``.
 
         Not the background: white outlines that set points off a heatmap stay white.
@@ -112,13 +134,17 @@ class DatasetInfo:
         return len(self.class_names)
 
     @classmethod
-    def from_dataset(cls, ds: Any, max_points: int = 2000) -> "DatasetInfo":
+    def from_dataset(cls, ds: Any, max_points: int = 2000) -> DatasetInfo:
         """From a loaded ``nnviz.core.datasets.Dataset``; points only for 2D data."""
         shape = tuple(ds.input_shape)
         pts = {}
         if shape == (2,):
-            pts = dict(x_train=np.asarray(ds.x_train[:max_points]), y_train=np.asarray(ds.y_train[:max_points]),
-                       x_test=np.asarray(ds.x_test[:max_points]), y_test=np.asarray(ds.y_test[:max_points]))
+            pts = dict(
+                x_train=np.asarray(ds.x_train[:max_points]),
+                y_train=np.asarray(ds.y_train[:max_points]),
+                x_test=np.asarray(ds.x_test[:max_points]),
+                y_test=np.asarray(ds.y_test[:max_points]),
+            )
         return cls(tuple(ds.class_names), shape, ds.kind, **pts)
 
 
@@ -161,7 +187,9 @@ class Mosaic:
     The output buffer is reused between calls, so updating a mosaic allocates nothing.
     """
 
-    def __init__(self, n: int, h: int, w: int, cols: int | None = None, pad: int = 1, flip: bool = False) -> None:
+    def __init__(
+        self, n: int, h: int, w: int, cols: int | None = None, pad: int = 1, flip: bool = False
+    ) -> None:
         self.n, self.h, self.w, self.pad, self.flip = n, h, w, pad, flip
         if cols is None:
             # Close to square on screen: as many columns as make rows ~ columns in pixels.
@@ -170,7 +198,9 @@ class Mosaic:
         self.rows = int(math.ceil(n / self.cols))
         self.shape = (self.rows * (h + pad) - pad, self.cols * (w + pad) - pad)
         self.buffer = np.full(self.shape, np.nan, np.float32)
-        self.background: int | tuple[int, ...] = 255  # the gaps of a uint8 mosaic (white; a dark theme's paper)
+        self.background: int | tuple[int, ...] = (
+            255  # the gaps of a uint8 mosaic (white; a dark theme's paper)
+        )
 
     def set_background(self, value) -> None:
         """The colour of the gaps between uint8 tiles (a grey level, or RGB for colour tiles)."""
@@ -185,20 +215,25 @@ class Mosaic:
     def tile(self, image: np.ndarray, i: int) -> np.ndarray:
         """Tile ``i`` cut back out of a mosaic image (as the caller gave it, unflipped)."""
         y, x = self.origin(i)
-        t = image[y:y + self.h, x:x + self.w]
+        t = image[y : y + self.h, x : x + self.w]
         return t[::-1] if self.flip else t
 
     def compose(self, tiles: np.ndarray) -> np.ndarray:
         """``tiles`` is (n, h, w) or (n, h, w, channels); returns the mosaic (the shared buffer)."""
         buf = self.buffer
-        if buf.shape[:2] != self.shape or buf.shape[2:] != tiles.shape[3:] or \
-                buf.dtype != tiles.dtype and tiles.dtype == np.uint8:
+        if (
+            buf.shape[:2] != self.shape
+            or buf.shape[2:] != tiles.shape[3:]
+            or buf.dtype != tiles.dtype
+            and tiles.dtype == np.uint8
+        ):
             fill = self.background if tiles.dtype == np.uint8 else np.nan
-            self.buffer = buf = np.full(self.shape + tiles.shape[3:], fill,
-                                        np.uint8 if tiles.dtype == np.uint8 else np.float32)
+            self.buffer = buf = np.full(
+                self.shape + tiles.shape[3:], fill, np.uint8 if tiles.dtype == np.uint8 else np.float32
+            )
         for i in range(self.n):
             y, x = self.origin(i)
-            buf[y:y + self.h, x:x + self.w] = tiles[i][::-1] if self.flip else tiles[i]
+            buf[y : y + self.h, x : x + self.w] = tiles[i][::-1] if self.flip else tiles[i]
         return buf
 
     def locate(self, row: int, col: int) -> tuple[int, int, int] | None:
@@ -244,15 +279,24 @@ class ShrinkingLabel(pg.LabelItem):
         self._sizeHint[Qt.SizeHint.MinimumSize] = (0, self._sizeHint[Qt.SizeHint.MinimumSize][1])
 
 
-def add_label(layout: pg.GraphicsLayout, text: str = " ", row: int | None = None, col: int | None = None,
-              rowspan: int = 1, colspan: int = 1, **kwargs) -> ShrinkingLabel:
+def add_label(
+    layout: pg.GraphicsLayout,
+    text: str = " ",
+    row: int | None = None,
+    col: int | None = None,
+    rowspan: int = 1,
+    colspan: int = 1,
+    **kwargs,
+) -> ShrinkingLabel:
     """``layout.addLabel`` with a label that cannot widen the panel."""
     label = ShrinkingLabel(text, **kwargs)
     layout.addItem(label, row, col, rowspan, colspan)
     return label
 
 
-def style_plot(plot: pg.PlotItem, title: str | None = None, x: str | None = None, y: str | None = None) -> None:
+def style_plot(
+    plot: pg.PlotItem, title: str | None = None, x: str | None = None, y: str | None = None
+) -> None:
     """Dark text on the light panel background, readable on a projector (recoloured to the palette)."""
     font = QFont()
     font.setPointSize(10)
@@ -283,8 +327,9 @@ def integer_ticks(axis: pg.AxisItem, n: int) -> None:
         axis.setTickSpacing()  # automatic
 
 
-def image_view(layout: pg.GraphicsLayout, row: int | None = None, col: int | None = None,
-               invert_y: bool = True, **kw) -> tuple[pg.ViewBox, pg.ImageItem]:
+def image_view(
+    layout: pg.GraphicsLayout, row: int | None = None, col: int | None = None, invert_y: bool = True, **kw
+) -> tuple[pg.ViewBox, pg.ImageItem]:
     """A ViewBox with one row-major ImageItem, square pixels, no mouse panning."""
     vb = layout.addViewBox(row=row, col=col, lockAspect=True, invertY=invert_y, enableMouse=False, **kw)
     vb.setMenuEnabled(False)
@@ -314,8 +359,16 @@ class SteadyRange:
     until they press the plot's "A" button.
     """
 
-    def __init__(self, plot, axis: str, pad: float = 0.05, shrink: float = 0.5, grow: float = 0.0,
-                 floor: float | None = None, min_pad: float = 0.0) -> None:
+    def __init__(
+        self,
+        plot,
+        axis: str,
+        pad: float = 0.05,
+        shrink: float = 0.5,
+        grow: float = 0.0,
+        floor: float | None = None,
+        min_pad: float = 0.0,
+    ) -> None:
         """``pad``: margin on both sides and ``grow``: extra room above, as shares of the data's
         span, and at least ``min_pad`` (view units: decades on a log axis); the range is
         refitted when the data fills less than ``shrink`` of it; ``floor``: never below this
@@ -488,7 +541,7 @@ class Panel(QWidget):
         ids = list(ids)
         order = list(self.analysis.order) if self.analysis is not None else []
         rank = {nid: i for i, nid in enumerate(order)}
-        return sorted(ids, key=lambda n: (rank.get(n, len(order) + ids.index(n))))
+        return sorted(ids, key=lambda n: rank.get(n, len(order) + ids.index(n)))
 
     def class_name(self, k: int) -> str:
         if self.info is not None and 0 <= k < len(self.info.class_names):
@@ -517,10 +570,12 @@ class Panel(QWidget):
         self._update(snapshot)
 
     def _architecture_key(self, snapshot) -> Any:
-        return (id(self.network),
-                tuple((k, v.shape) for k, v in snapshot.activations.items()),
-                tuple((k, tuple((n, a.shape) for n, a in p.items())) for k, p in snapshot.params.items()),
-                len(snapshot.probe_y))
+        return (
+            id(self.network),
+            tuple((k, v.shape) for k, v in snapshot.activations.items()),
+            tuple((k, tuple((n, a.shape) for n, a in p.items())) for k, p in snapshot.params.items()),
+            len(snapshot.probe_y),
+        )
 
     def _rebuild(self, snapshot) -> None:
         """Create the pyqtgraph items for this architecture."""

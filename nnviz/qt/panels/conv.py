@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import (INK, MUTED, Mosaic, Panel, SymmetricLevels, add_label, colorbar, diverging_cmap, fmt, gray_cmap,
-                   image_view, sequential_cmap)
+from .base import (
+    INK,
+    MUTED,
+    Mosaic,
+    Panel,
+    SymmetricLevels,
+    add_label,
+    colorbar,
+    diverging_cmap,
+    fmt,
+    gray_cmap,
+    image_view,
+    sequential_cmap,
+)
 
 MAX_IN_CHANNELS = 16  # kernel rows shown per conv layer; deeper inputs are cut (the readout says so)
 ROW_HEIGHT = 210
@@ -20,7 +32,7 @@ def _maps(act: np.ndarray) -> np.ndarray:
 class _MapRow:
     """One mosaic of feature maps with its levels and colour bar."""
 
-    def __init__(self, panel: "ConvPanel", node_id: str, shape, nonneg: bool, row: int, col: int, title: str):
+    def __init__(self, panel: ConvPanel, node_id: str, shape, nonneg: bool, row: int, col: int, title: str):
         h, w, c = shape
         self.node_id = node_id
         self.mosaic = Mosaic(c, h, w)
@@ -56,8 +68,13 @@ class ConvPanel(Panel):
         acts = snapshot.activations
         order = self.ordered(acts)
         self.conv_ids = [n for n in order if n in snapshot.params and snapshot.params[n]["kernel"].ndim == 4]
-        self.pool_ids = [n for n in order if self.node_type(n) in ("MaxPool2D", "AvgPool2D")
-                         and self.network.inputs_of(n) and self.network.inputs_of(n)[0] in acts]
+        self.pool_ids = [
+            n
+            for n in order
+            if self.node_type(n) in ("MaxPool2D", "AvgPool2D")
+            and self.network.inputs_of(n)
+            and self.network.inputs_of(n)[0] in acts
+        ]
         self.kernels: dict[str, tuple] = {}
         self.maps: dict[str, _MapRow] = {}
         self.pools: dict[str, tuple[_MapRow, _MapRow]] = {}
@@ -85,13 +102,30 @@ class ConvPanel(Panel):
                 k = snapshot.params[nid]["kernel"]
                 kh, kw, cin, cout = k.shape
                 shown = min(cin, MAX_IN_CHANNELS)
-                add_label(lay, f"<b>{self.node_name(nid)}</b>: {cout} filters of {kh}×{kw}×{cin} "
-                             f"(activation {self.node_param(nid, 'activation', '?')})",
-                             row=row, col=0, colspan=4, color=INK, size="11pt")
-                add_label(lay, ("kernels: one column per filter, one row per input channel" if shown > 1
-                              else "kernels, one per filter")
-                             + (f" (first {shown} of {cin})" if shown < cin else ""),
-                             row=row + 1, col=0, colspan=2, color=MUTED, size="9pt")
+                add_label(
+                    lay,
+                    f"<b>{self.node_name(nid)}</b>: {cout} filters of {kh}×{kw}×{cin} "
+                    f"(activation {self.node_param(nid, 'activation', '?')})",
+                    row=row,
+                    col=0,
+                    colspan=4,
+                    color=INK,
+                    size="11pt",
+                )
+                add_label(
+                    lay,
+                    (
+                        "kernels: one column per filter, one row per input channel"
+                        if shown > 1
+                        else "kernels, one per filter"
+                    )
+                    + (f" (first {shown} of {cin})" if shown < cin else ""),
+                    row=row + 1,
+                    col=0,
+                    colspan=2,
+                    color=MUTED,
+                    size="9pt",
+                )
                 # one input channel: a compact grid; several: a row per channel, a column per filter
                 mos = Mosaic(shown * cout, kh, kw, cols=cout if shown > 1 else None)
                 vb, img = image_view(lay, row=row + 2, col=0)
@@ -102,8 +136,15 @@ class ConvPanel(Panel):
                 self.kernels[nid] = (mos, img, bar, shown)
                 self.add_hover(img, lambda r, c, nid=nid: self._describe_kernel(nid, r, c))
                 a = snapshot.activations[nid]
-                m = _MapRow(self, nid, a.shape[1:], bool(np.nanmin(a) >= 0), row + 1, 2,
-                            "feature maps of the selected sample")
+                m = _MapRow(
+                    self,
+                    nid,
+                    a.shape[1:],
+                    bool(np.nanmin(a) >= 0),
+                    row + 1,
+                    2,
+                    "feature maps of the selected sample",
+                )
                 self.maps[nid] = m
                 self.map_levels[nid] = SymmetricLevels(quantile=MAP_QUANTILE)
                 self.add_hover(m.image, lambda r, c, m=m: self._describe_map(m, r, c))
@@ -114,24 +155,38 @@ class ConvPanel(Panel):
                 nonneg = bool(np.nanmin(a_in) >= 0)
                 node = self.network.nodes[nid]
                 kind = "max" if node.type == "MaxPool2D" else "average"
-                add_label(lay, f"<b>{node.name}</b>: {kind} pooling, window {node.params.get('window')}, "
-                             f"stride {node.params.get('stride')}: {a_in.shape[1]}×{a_in.shape[2]} → "
-                             f"{a_out.shape[1]}×{a_out.shape[2]}", row=row, col=0, colspan=4, color=INK, size="11pt")
-                left = _MapRow(self, src, a_in.shape[1:], nonneg, row + 1, 0, f"input ({self.node_name(src)})")
+                add_label(
+                    lay,
+                    f"<b>{node.name}</b>: {kind} pooling, window {node.params.get('window')}, "
+                    f"stride {node.params.get('stride')}: {a_in.shape[1]}×{a_in.shape[2]} → "
+                    f"{a_out.shape[1]}×{a_out.shape[2]}",
+                    row=row,
+                    col=0,
+                    colspan=4,
+                    color=INK,
+                    size="11pt",
+                )
+                left = _MapRow(
+                    self, src, a_in.shape[1:], nonneg, row + 1, 0, f"input ({self.node_name(src)})"
+                )
                 right = _MapRow(self, nid, a_out.shape[1:], nonneg, row + 1, 2, f"output ({kind} pooled)")
                 self.pools[nid] = (left, right)
                 self.map_levels[nid] = SymmetricLevels(quantile=MAP_QUANTILE)
                 for m in (left, right):
                     self.add_hover(m.image, lambda r, c, m=m: self._describe_map(m, r, c))
                 row += 3
-        self.graphics.setMinimumHeight(int(row / 3 * ROW_HEIGHT + (130 if self.input_image is not None else 0)))
+        self.graphics.setMinimumHeight(
+            int(row / 3 * ROW_HEIGHT + (130 if self.input_image is not None else 0))
+        )
 
     def _update(self, snapshot) -> None:
         s = self.selected_sample
         acts = snapshot.activations
         if self.input_image is not None:
             x = snapshot.probe_x[s]
-            self.input_image.setImage(self.input_mosaic.compose(_maps(x)), levels=(0.0, 1.0), autoLevels=False)
+            self.input_image.setImage(
+                self.input_mosaic.compose(_maps(x)), levels=(0.0, 1.0), autoLevels=False
+            )
         for nid, (mos, img, bar, shown) in self.kernels.items():
             k = snapshot.params[nid]["kernel"]
             levels = self.kernel_levels[nid].update(k)
@@ -167,13 +222,17 @@ class ConvPanel(Panel):
             return None
         i, y, x = hit
         ch, f = divmod(i, mos.cols)
-        return (f"{self.node_name(nid)} filter {f}, input channel {ch}, weight ({y}, {x}) = "
-                f"{fmt(float(img.image[r, c]))}")
+        return (
+            f"{self.node_name(nid)} filter {f}, input channel {ch}, weight ({y}, {x}) = "
+            f"{fmt(float(img.image[r, c]))}"
+        )
 
     def _describe_map(self, m: _MapRow, r, c):
         hit = m.mosaic.locate(r, c)
         if hit is None:
             return None
         i, y, x = hit
-        return (f"{self.node_name(m.node_id)} channel {i} at (row {y}, col {x}), sample {self.selected_sample}: "
-                f"{fmt(float(m.image.image[r, c]))}")
+        return (
+            f"{self.node_name(m.node_id)} channel {i} at (row {y}, col {x}), sample {self.selected_sample}: "
+            f"{fmt(float(m.image.image[r, c]))}"
+        )

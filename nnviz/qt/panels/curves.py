@@ -59,15 +59,18 @@ class _Series:
             if math.isfinite(y):
                 self._acc = a * self._acc + (1 - a) * y
                 self._count += 1
-            self.s[self.n] = self._acc / (1 - a ** self._count) if self._count else math.nan
+            self.s[self.n] = self._acc / (1 - a**self._count) if self._count else math.nan
         self.n += 1
 
     def _halve(self) -> None:
         m = self.n // 2
         first, second = slice(0, 2 * m, 2), slice(1, 2 * m, 2)
         with np.errstate(invalid="ignore"):
-            y = np.nanmean(np.stack([self.y[first], self.y[second]]), axis=0) \
-                if np.isnan(self.y[: 2 * m]).any() else (self.y[first] + self.y[second]) / 2
+            y = (
+                np.nanmean(np.stack([self.y[first], self.y[second]]), axis=0)
+                if np.isnan(self.y[: 2 * m]).any()
+                else (self.y[first] + self.y[second]) / 2
+            )
         self.x[:m] = self.x[second]
         self.y[:m] = y
         if self.s is not None:
@@ -105,7 +108,7 @@ def ema_state(values: np.ndarray, smoothing: float) -> tuple[np.ndarray, float, 
         if math.isfinite(v):
             acc = smoothing * acc + (1 - smoothing) * v
             n += 1
-        out[i] = acc / (1 - smoothing ** n) if n else math.nan
+        out[i] = acc / (1 - smoothing**n) if n else math.nan
     return out, acc, n
 
 
@@ -154,9 +157,14 @@ class CurvesPanel(Panel):
         for plot, metric in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
             plot.showGrid(x=True, y=True, alpha=0.15)
             # Loss falls and accuracy rises: put each legend where its curves are not.
-            legend = plot.addLegend(offset=(-6, 6) if metric == "loss" else (-6, -6), labelTextColor=INK,
-                                    labelTextSize="8pt", verSpacing=-6,
-                                    brush=pg.mkBrush(255, 255, 255, 170), pen=pg.mkPen(210, 210, 210))
+            legend = plot.addLegend(
+                offset=(-6, 6) if metric == "loss" else (-6, -6),
+                labelTextColor=INK,
+                labelTextSize="8pt",
+                verSpacing=-6,
+                brush=pg.mkBrush(255, 255, 255, 170),
+                pen=pg.mkPen(210, 210, 210),
+            )
             self.legends[metric] = legend
             raw = plot.plot(pen=pg.mkPen((*TRAIN, 60), width=1))
             smooth = plot.plot(pen=pg.mkPen(TRAIN, width=2))
@@ -170,16 +178,26 @@ class CurvesPanel(Panel):
             for split, color, symbol in (("train", TRAIN, "s"), ("val", VAL, "t"), ("test", TEST, "o")):
                 label = {"train": "train (epoch)", "val": "validation", "test": "test"}[split]
                 self.curves[f"{split}_{metric}"] = plot.plot(
-                    pen=pg.mkPen(color, width=2, style=pg.QtCore.Qt.PenStyle.DashLine if split == "train"
-                                 else pg.QtCore.Qt.PenStyle.SolidLine),
-                    symbol=symbol, symbolSize=8, symbolBrush=pg.mkBrush(color), symbolPen=pg.mkPen("w"))
+                    pen=pg.mkPen(
+                        color,
+                        width=2,
+                        style=pg.QtCore.Qt.PenStyle.DashLine
+                        if split == "train"
+                        else pg.QtCore.Qt.PenStyle.SolidLine,
+                    ),
+                    symbol=symbol,
+                    symbolSize=8,
+                    symbolBrush=pg.mkBrush(color),
+                    symbolPen=pg.mkPen("w"),
+                )
                 self.labels[f"{split}_{metric}"] = label
             legend.setVisible(False)  # an empty legend is a stray box; it shows with its first curve
         # Where the timeline is when it has been scrubbed back (hidden while it follows training).
         self.markers = []
         for plot in (self.loss_plot, self.acc_plot):
-            line = pg.InfiniteLine(angle=90, movable=False,
-                                   pen=pg.mkPen(MUTED, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+            line = pg.InfiniteLine(
+                angle=90, movable=False, pen=pg.mkPen(MUTED, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
+            )
             line.setZValue(20)
             line.hide()
             plot.addItem(line, ignoreBounds=True)
@@ -187,8 +205,11 @@ class CurvesPanel(Panel):
         self._context_changed()
 
     def _context_changed(self) -> None:
-        self.series = {k: _Series(smoothing=self.smoothing if k.startswith("step_") else None)
-                       for k in self.curves if not k.startswith("smooth")}
+        self.series = {
+            k: _Series(smoothing=self.smoothing if k.startswith("step_") else None)
+            for k in self.curves
+            if not k.startswith("smooth")
+        }
         self.x_range.reset()
         self.loss_range.reset()
         for key in list(self.in_legend):
@@ -267,7 +288,9 @@ class CurvesPanel(Panel):
         if not series:
             return
         self.x_range.fit(0.0, max(float(s.x[s.n - 1]) for s in series), force=force)
-        losses = [self.series[k] for k in ("step_loss", "train_loss", "val_loss", "test_loss") if self.series[k].n]
+        losses = [
+            self.series[k] for k in ("step_loss", "train_loss", "val_loss", "test_loss") if self.series[k].n
+        ]
         if self.log_loss.isChecked():
             lo = min(s.lo_positive for s in losses) if losses else math.inf
             hi = max(s.hi for s in losses) if losses else -math.inf
@@ -332,8 +355,10 @@ class CurvesPanel(Panel):
             s = self.series[f"step_{metric}"]
             if s.n:
                 i = int(np.clip(np.searchsorted(s.xs, x), 0, s.n - 1))
-                parts.append(f"step {int(s.xs[i])}: train {metric} {fmt(s.ys[i])} "
-                             f"(smoothed {fmt(self.smoothed(metric)[i])})")
+                parts.append(
+                    f"step {int(s.xs[i])}: train {metric} {fmt(s.ys[i])} "
+                    f"(smoothed {fmt(self.smoothed(metric)[i])})"
+                )
             for split in ("train", "val", "test"):
                 e = self.series[f"{split}_{metric}"]
                 if e.n:

@@ -6,8 +6,23 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from .base import (BLUE, INK, MUTED, Mosaic, NEUTRAL, ORANGE, Panel, SymmetricLevels, add_label, class_color, colorbar,
-                   diverging_cmap, fmt, image_view, style_plot)
+from .base import (
+    BLUE,
+    INK,
+    MUTED,
+    NEUTRAL,
+    ORANGE,
+    Mosaic,
+    Panel,
+    SymmetricLevels,
+    add_label,
+    class_color,
+    colorbar,
+    diverging_cmap,
+    fmt,
+    image_view,
+    style_plot,
+)
 
 THUMB_ROWS = 8  # neurons per column of thumbnails
 
@@ -32,8 +47,12 @@ class DecisionBoundaryPanel(Panel):
         plane = snapshot.plane
         if plane is None:
             return (id(self.network), id(self.info), None)
-        return (id(self.network), id(self.info), plane.probabilities.shape,
-                tuple((k, v.shape) for k, v in plane.nodes.items()))
+        return (
+            id(self.network),
+            id(self.info),
+            plane.probabilities.shape,
+            tuple((k, v.shape) for k, v in plane.nodes.items()),
+        )
 
     def _rebuild(self, snapshot) -> None:
         lay = self.layout_
@@ -41,13 +60,23 @@ class DecisionBoundaryPanel(Panel):
         self.heat = None
         self.thumbs = {}
         if plane is None:
-            add_label(lay, "The decision boundary is drawn for datasets with two input features.",
-                         color=INK, size="12pt")
+            add_label(
+                lay,
+                "The decision boundary is drawn for datasets with two input features.",
+                color=INK,
+                size="12pt",
+            )
             return
         self.plot = pg.PlotItem()
         k = plane.probabilities.shape[-1]
-        style_plot(self.plot, "Decision boundary: P(" + self.class_name(1) + ")" if k == 2 else
-                   "Decision regions (colour: most likely class)", "x₁", "x₂")
+        style_plot(
+            self.plot,
+            "Decision boundary: P(" + self.class_name(1) + ")"
+            if k == 2
+            else "Decision regions (colour: most likely class)",
+            "x₁",
+            "x₂",
+        )
         self.plot.setAspectLocked(True)
         self.plot.setMenuEnabled(False)
         self.heat = pg.ImageItem(axisOrder="row-major")
@@ -66,19 +95,30 @@ class DecisionBoundaryPanel(Panel):
         # Small points, so the boundary they sit on stays visible (TensorFlow Playground's habit).
         self.train_points = pg.ScatterPlotItem(size=5, pen=pg.mkPen(255, 255, 255, 200, width=0.8))
         self.test_points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(INK, width=1.1))
-        self.selected_marker = pg.ScatterPlotItem(size=20, brush=pg.mkBrush(None), pen=pg.mkPen(INK, width=2.5),
-                                                  symbol="o")
+        self.selected_marker = pg.ScatterPlotItem(
+            size=20, brush=pg.mkBrush(None), pen=pg.mkPen(INK, width=2.5), symbol="o"
+        )
         for item in (self.train_points, self.test_points, self.selected_marker):
             self.plot.addItem(item)
         if info is not None and info.x_train is not None:
-            for item, x, y in ((self.train_points, info.x_train, info.y_train),
-                               (self.test_points, info.x_test, info.y_test)):
+            for item, x, y in (
+                (self.train_points, info.x_train, info.y_train),
+                (self.test_points, info.x_test, info.y_test),
+            ):
                 brushes = [pg.mkBrush(*class_color(int(c))) for c in y]
                 item.setData(x[:, 0], x[:, 1], brush=brushes)
-        legend = self.plot.addLegend(offset=(6, 6), labelTextColor=INK, labelTextSize="8pt", verSpacing=-6,
-                                     brush=pg.mkBrush(255, 255, 255, 170), pen=pg.mkPen(210, 210, 210))
+        legend = self.plot.addLegend(
+            offset=(6, 6),
+            labelTextColor=INK,
+            labelTextSize="8pt",
+            verSpacing=-6,
+            brush=pg.mkBrush(255, 255, 255, 170),
+            pen=pg.mkPen(210, 210, 210),
+        )
         legend.addItem(pg.ScatterPlotItem(size=5, pen=pg.mkPen("w"), brush=pg.mkBrush(MUTED)), "train")
-        legend.addItem(pg.ScatterPlotItem(size=6, pen=pg.mkPen(INK, width=1.1), brush=pg.mkBrush(MUTED)), "test")
+        legend.addItem(
+            pg.ScatterPlotItem(size=6, pen=pg.mkPen(INK, width=1.1), brush=pg.mkBrush(MUTED)), "test"
+        )
         legend.addItem(self.selected_marker, "selected")
         lay.addItem(self.plot, row=0, col=0, rowspan=2)
         if k == 2:
@@ -89,13 +129,19 @@ class DecisionBoundaryPanel(Panel):
         # Neuron thumbnails, as in TensorFlow Playground: one column per hidden layer, its
         # neurons stacked, each drawn over the same plane as the big plot. The layer feeding
         # the Output is the decision itself, already drawn large.
-        last = set(self.network.inputs_of(self.network.nodes_of_type("Output")[0].id)) \
-            if self.network is not None and self.network.nodes_of_type("Output") else set()
-        self.hidden = [n for n in self.ordered(plane.nodes) if self.node_type(n) != "Output" and n not in last]
+        last = (
+            set(self.network.inputs_of(self.network.nodes_of_type("Output")[0].id))
+            if self.network is not None and self.network.nodes_of_type("Output")
+            else set()
+        )
+        self.hidden = [
+            n for n in self.ordered(plane.nodes) if self.node_type(n) != "Output" and n not in last
+        ]
         if self.hidden:
             tl = self.thumbs_layout = lay.addLayout(row=0, col=2, rowspan=2)
-            add_label(tl, "Hidden neurons", row=0, col=0, colspan=len(self.hidden) + 1,
-                        color=INK, size="11pt")
+            add_label(
+                tl, "Hidden neurons", row=0, col=0, colspan=len(self.hidden) + 1, color=INK, size="11pt"
+            )
             self.thumb_levels = {n: SymmetricLevels() for n in self.hidden}
             images = []
             for i, nid in enumerate(self.hidden):
@@ -103,7 +149,9 @@ class DecisionBoundaryPanel(Panel):
                 rows = min(units, THUMB_ROWS)
                 mos = Mosaic(units, g1, g0, cols=int(np.ceil(units / rows)), pad=max(2, g0 // 12), flip=True)
                 act = self.node_param(nid, "activation", self.node_param(nid, "function", ""))
-                add_label(tl, f"{self.node_name(nid)}<br>{units} × {act}", row=1, col=i, color=MUTED, size="9pt")
+                add_label(
+                    tl, f"{self.node_name(nid)}<br>{units} × {act}", row=1, col=i, color=MUTED, size="9pt"
+                )
                 vb, img = image_view(tl, row=2, col=i)
                 img.setColorMap(diverging_cmap())
                 self.thumbs[nid] = (mos, img)
@@ -131,8 +179,12 @@ class DecisionBoundaryPanel(Panel):
             levels = self.thumb_levels[nid].update(v)
             img.setImage(mos.compose(np.moveaxis(v, -1, 0)), levels=levels, autoLevels=False)
         if self.thumbs:
-            self.thumb_bar.setLevels((-max(self.thumb_levels[n].level for n in self.hidden),
-                                      max(self.thumb_levels[n].level for n in self.hidden)))
+            self.thumb_bar.setLevels(
+                (
+                    -max(self.thumb_levels[n].level for n in self.hidden),
+                    max(self.thumb_levels[n].level for n in self.hidden),
+                )
+            )
 
     @staticmethod
     def _blend(p: np.ndarray) -> np.ndarray:
@@ -157,5 +209,7 @@ class DecisionBoundaryPanel(Panel):
             return None
         unit, y, x = hit
         plane = self.snapshot.plane
-        return (f"{self.node_name(nid)} unit {unit} at x₁ {fmt(float(plane.xs[x]))}, x₂ {fmt(float(plane.ys[y]))}: "
-                f"{fmt(float(plane.nodes[nid][y, x, unit]))}")
+        return (
+            f"{self.node_name(nid)} unit {unit} at x₁ {fmt(float(plane.xs[x]))}, x₂ {fmt(float(plane.ys[y]))}: "
+            f"{fmt(float(plane.nodes[nid][y, x, unit]))}"
+        )

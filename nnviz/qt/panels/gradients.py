@@ -18,8 +18,9 @@ def depth_colors(n: int, dark: bool = False) -> list[tuple[int, int, int]]:
     """
     cmap = pg.colormap.get("viridis")
     lo, hi = (0.3, 1.0) if dark else (0.0, 0.9)
-    return [tuple(int(v) for v in cmap.map(lo + (hi - lo) * i / max(n - 1, 1), mode="byte")[:3])
-            for i in range(n)]
+    return [
+        tuple(int(v) for v in cmap.map(lo + (hi - lo) * i / max(n - 1, 1), mode="byte")[:3]) for i in range(n)
+    ]
 
 
 class GradientsPanel(Panel):
@@ -48,8 +49,12 @@ class GradientsPanel(Panel):
         style_plot(self.plot, "Gradient norm per layer", "training step", "‖∂loss/∂weights‖ (log)")
         self.plot.setLogMode(y=True)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.plot.addLegend(offset=(-10, 10), labelTextColor=INK, brush=pg.mkBrush(255, 255, 255, 210),
-                            pen=pg.mkPen(200, 200, 200))
+        self.plot.addLegend(
+            offset=(-10, 10),
+            labelTextColor=INK,
+            brush=pg.mkBrush(255, 255, 255, 210),
+            pen=pg.mkPen(200, 200, 200),
+        )
         colors = depth_colors(len(self.layers))
         self.curves = {}
         for nid, color in zip(self.layers, colors):
@@ -69,14 +74,22 @@ class GradientsPanel(Panel):
         self.depth_plot.setMouseEnabled(False, False)
         self.depth_plot.setMenuEnabled(False)
         # names fit under a few layers; deeper nets get their depth (the legend has the names)
-        ticks = [(i, self.node_name(nid) if len(self.layers) <= 4 else str(i + 1)) for i, nid in enumerate(self.layers)]
+        ticks = [
+            (i, self.node_name(nid) if len(self.layers) <= 4 else str(i + 1))
+            for i, nid in enumerate(self.layers)
+        ]
         bottom = self.depth_plot.getAxis("bottom")
         bottom.setTicks([ticks])
         bottom.setStyle(hideOverlappingLabels=False)
         self.depth_plot.setXRange(-0.5, max(len(self.layers), 1) - 0.5, padding=0)
         self.depth_plot.enableAutoRange(x=False)
-        self.depth_curve = self.depth_plot.plot(pen=pg.mkPen(MUTED, width=1.5), symbol="o", symbolSize=10,
-                                                symbolBrush=[pg.mkBrush(c) for c in colors], symbolPen=pg.mkPen("w"))
+        self.depth_curve = self.depth_plot.plot(
+            pen=pg.mkPen(MUTED, width=1.5),
+            symbol="o",
+            symbolSize=10,
+            symbolBrush=[pg.mkBrush(c) for c in colors],
+            symbolPen=pg.mkPen("w"),
+        )
         self.depth_range = SteadyRange(self.depth_plot, "y", pad=0.2, shrink=0.4, min_pad=0.3)
         # The first/last ratio changes every frame: in the view's corner, where new text does not
         # re-lay out the plots (in the title it moved the columns by a few pixels each frame).
@@ -150,4 +163,5 @@ class GradientsPanel(Panel):
             return None
         i = int(np.clip(np.searchsorted(s0.xs, x), 0, s0.n - 1))
         return f"step {int(s0.xs[i])}: " + ", ".join(
-            f"{self.node_name(n)} {fmt(float(self.series[n].ys[i]))}" for n in self.layers)
+            f"{self.node_name(n)} {fmt(float(self.series[n].ys[i]))}" for n in self.layers
+        )

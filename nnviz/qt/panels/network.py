@@ -65,7 +65,7 @@ MAPS_WIDTH = 110.0
 BRUSH_STEPS = 101  # neuron colours are quantised to this many shades, made once
 
 _T = np.linspace(0.0, 1.0, 16)[None, :]
-_B0, _B1, _B2, _B3 = (1 - _T) ** 3, 3 * (1 - _T) ** 2 * _T, 3 * (1 - _T) * _T ** 2, _T ** 3
+_B0, _B1, _B2, _B3 = (1 - _T) ** 3, 3 * (1 - _T) ** 2 * _T, 3 * (1 - _T) * _T**2, _T**3
 
 
 def link_curves(x0, y0, x1, y1, lift: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +98,7 @@ def strongest(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return r.ravel(), c.ravel()
     mag = np.abs(matrix).ravel()
     mag = np.where(np.isfinite(mag), mag, -1.0)
-    sel = np.argpartition(mag, mag.size - k)[mag.size - k:]
+    sel = np.argpartition(mag, mag.size - k)[mag.size - k :]
     return np.unravel_index(sel, matrix.shape)
 
 
@@ -107,7 +107,7 @@ class _Column:
 
     kind = "units"
 
-    def __init__(self, panel: "NetworkPanel", nodes: list[str], shape: tuple[int, ...]) -> None:
+    def __init__(self, panel: NetworkPanel, nodes: list[str], shape: tuple[int, ...]) -> None:
         self.panel = panel
         self.nodes = nodes
         self.head, self.tail = nodes[0], nodes[-1]
@@ -155,8 +155,10 @@ class _Column:
         name = p.node_name(self.head)
         merged = [p.node_name(n) for n in self.nodes[1:]]
         extra = f" <span style='color:{p.muted}'>+ {', '.join(merged)}</span>" if merged else ""
-        return (f"<div style='text-align:center'><b>{name}</b>{extra}<br>"
-                f"<span style='color:{p.muted}'>{self.detail()}</span></div>")
+        return (
+            f"<div style='text-align:center'><b>{name}</b>{extra}<br>"
+            f"<span style='color:{p.muted}'>{self.detail()}</span></div>"
+        )
 
     def detail(self) -> str:
         return ""
@@ -200,9 +202,15 @@ class _UnitsColumn(_Column):
 
     def build(self, view: pg.ViewBox) -> None:
         p = self.panel
-        self.scatter = pg.ScatterPlotItem(x=np.full(self.n_shown, self.x), y=self.ys, size=2 * self.radius,
-                                          pxMode=False, symbol="o", pen=pg.mkPen(p.outline, width=1.2),
-                                          brush=p.brushes[BRUSH_STEPS // 2])
+        self.scatter = pg.ScatterPlotItem(
+            x=np.full(self.n_shown, self.x),
+            y=self.ys,
+            size=2 * self.radius,
+            pxMode=False,
+            symbol="o",
+            pen=pg.mkPen(p.outline, width=1.2),
+            brush=p.brushes[BRUSH_STEPS // 2],
+        )
         self.scatter.setZValue(3)
         view.addItem(self.scatter)
         names = None
@@ -236,7 +244,7 @@ class _UnitsColumn(_Column):
             return
         if self.panel.subset_mode == "active":
             mag = np.abs(np.nan_to_num(v, nan=0.0))
-            shown = np.sort(np.argpartition(mag, self.n - self.n_shown)[self.n - self.n_shown:])
+            shown = np.sort(np.argpartition(mag, self.n - self.n_shown)[self.n - self.n_shown :])
         else:
             shown = np.round(np.linspace(0, self.n - 1, self.n_shown)).astype(int)
         if not np.array_equal(shown, self.shown):
@@ -261,8 +269,11 @@ class _UnitsColumn(_Column):
         self.values_drawn = vs
         if self.labels:
             for k, t in enumerate(self.labels):
-                text = (f"{self.label_names[k]}  {float(v[k]):.2f}" if self.label_side > 0
-                        else f"{self.label_names[k]} = {float(v[k]):.2f}")
+                text = (
+                    f"{self.label_names[k]}  {float(v[k]):.2f}"
+                    if self.label_side > 0
+                    else f"{self.label_names[k]} = {float(v[k]):.2f}"
+                )
                 if text != self.label_texts[k]:
                     self.label_texts[k] = text
                     t.setText(text)
@@ -359,8 +370,11 @@ class _ImageColumn(_PictureColumn):
         idx = np.asarray(idx, int)
         if by == "pixel":
             r, c, _ = np.unravel_index(idx, self.shape)
-            return (self.rect.left() + (c + 0.5) * self.scale, self.rect.top() + (r + 0.5) * self.scale,
-                    np.ones(idx.shape, bool))
+            return (
+                self.rect.left() + (c + 0.5) * self.scale,
+                self.rect.top() + (r + 0.5) * self.scale,
+                np.ones(idx.shape, bool),
+            )
         x = self.rect.right() if side > 0 else self.rect.left()
         return np.full(idx.shape, x), np.full(idx.shape, self.rect.center().y()), (idx >= 0) & (idx < self.C)
 
@@ -383,8 +397,11 @@ class _MapsColumn(_PictureColumn):
         super().__init__(panel, nodes, shape)
         self.H, self.W, self.C = self.shape
         self.levels = SymmetricLevels(quantile=0.995)
-        self.channels = np.arange(self.C) if self.C <= MAX_MAPS else \
-            np.round(np.linspace(0, self.C - 1, MAX_MAPS)).astype(int)
+        self.channels = (
+            np.arange(self.C)
+            if self.C <= MAX_MAPS
+            else np.round(np.linspace(0, self.C - 1, MAX_MAPS)).astype(int)
+        )
         self.tile_of = np.full(self.C, -1)
         self.tile_of[self.channels] = np.arange(len(self.channels))
         n = len(self.channels)
@@ -454,12 +471,15 @@ class _MapsColumn(_PictureColumn):
 class _Links:
     """The connections from one drawn layer into another, in a few curves sorted by sign and |w|."""
 
-    def __init__(self, panel: "NetworkPanel", src: _Column, dst: _Column, kind: str, offset: int = 0) -> None:
+    def __init__(self, panel: NetworkPanel, src: _Column, dst: _Column, kind: str, offset: int = 0) -> None:
         self.panel, self.src, self.dst, self.kind, self.offset = panel, src, dst, kind, offset
         # "dense": kernel (in, out); "conv": kernel summed over its window; "identity": one to one, no weight
-        self.by = "pixel" if (kind == "dense" and src.kind != "units") or (
-            kind == "identity" and src.kind != "units" and dst.kind == "units") else (
-            "unit" if src.kind == "units" else "channel")
+        self.by = (
+            "pixel"
+            if (kind == "dense" and src.kind != "units")
+            or (kind == "identity" and src.kind != "units" and dst.kind == "units")
+            else ("unit" if src.kind == "units" else "channel")
+        )
         self.levels = SymmetricLevels(shrink=0.02)
         self.items: dict[tuple[int, int], pg.PlotCurveItem] = {}
         self.lift: float | None = None
@@ -522,8 +542,9 @@ class _Links:
         rows = src.drawn_elements(self.by)
         cols = dst.drawn_elements("unit" if dst.kind == "units" else "channel")
         sub = w[rows[:, None], cols[None, :]] if len(rows) < w.shape[0] else w[:, cols]
-        r, c = strongest(sub, ALL_LINKS if sub.size <= ALL_LINKS else
-                         TOP_PIXEL_LINKS if self.by == "pixel" else TOP_LINKS)
+        r, c = strongest(
+            sub, ALL_LINKS if sub.size <= ALL_LINKS else TOP_PIXEL_LINKS if self.by == "pixel" else TOP_LINKS
+        )
         si, di, v = rows[r], cols[c], sub[r, c]
         self.src_idx, self.dst_idx, self.values = si, di, v
         sx, sy, _ = src.anchors(si, +1, self.by)
@@ -557,9 +578,10 @@ class NetworkPanel(Panel):
         super().__init__(parent)
         self.subset_box = QComboBox()
         self.subset_box.addItems(["most active units", "evenly spaced units"])
-        self.subset_box.setToolTip("Layers with more than %d units show only %d of them: the ones with the "
-                                   "largest |value| for the selected sample, or a fixed evenly spaced subset."
-                                   % (MAX_UNITS, MAX_UNITS))
+        self.subset_box.setToolTip(
+            f"Layers with more than {MAX_UNITS} units show only {MAX_UNITS} of them: the ones "
+            "with the largest |value| for the selected sample, or a fixed evenly spaced subset."
+        )
         self.subset_box.currentIndexChanged.connect(self._on_subset_box_changed)
         self.controls.addWidget(QLabel("Large layers show"))
         self.controls.addWidget(self.subset_box)
@@ -613,7 +635,11 @@ class NetworkPanel(Panel):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        if self.snapshot is not None and self._arch_key is not None and self._arch_key[1] != self._aspect_bucket():
+        if (
+            self.snapshot is not None
+            and self._arch_key is not None
+            and self._arch_key[1] != self._aspect_bucket()
+        ):
             self._relayout.start()  # once the user stops dragging the dock's edge
 
     def _on_relayout_timeout(self) -> None:
@@ -647,9 +673,11 @@ class NetworkPanel(Panel):
         return bg
 
     def _legend_text(self) -> str:
-        return (f"neuron: its value for this sample · line: a weight · "
-                f"<span style='color:rgb{self.orange}'>■ negative</span> "
-                f"<span style='color:rgb{self.blue}'>■ positive</span> · thicker = larger |w|")
+        return (
+            f"neuron: its value for this sample · line: a weight · "
+            f"<span style='color:rgb{self.orange}'>■ negative</span> "
+            f"<span style='color:rgb{self.blue}'>■ positive</span> · thicker = larger |w|"
+        )
 
     def _theme_changed(self, theme) -> None:
         """The palette changed (base.py's themes): recolour titles, labels and outlines in place."""
@@ -677,9 +705,14 @@ class NetworkPanel(Panel):
 
     def _placeholder(self) -> None:
         # a shrinking label: a long minimum width would stay with the layout after it is cleared
-        self.layout_.addItem(ShrinkingLabel(
-            "The network is drawn here once training starts: neurons coloured by their value "
-            "for the selected sample, connections by their weights.", color=self.muted, size="11pt"))
+        self.layout_.addItem(
+            ShrinkingLabel(
+                "The network is drawn here once training starts: neurons coloured by their value "
+                "for the selected sample, connections by their weights.",
+                color=self.muted,
+                size="11pt",
+            )
+        )
 
     def _context_changed(self) -> None:
         self.columns, self.links = [], []
@@ -698,9 +731,13 @@ class NetworkPanel(Panel):
         groups: list[list[str]] = []
         for nid in ids:
             ins = net.inputs_of(nid) if net is not None and nid in net.nodes else []
-            if (self.node_type(nid) in PASS_THROUGH and len(ins) == 1 and ins[0] in group_of
-                    and len(net.outputs_of(ins[0])) == 1
-                    and snapshot.activations[nid].size == snapshot.activations[ins[0]].size):
+            if (
+                self.node_type(nid) in PASS_THROUGH
+                and len(ins) == 1
+                and ins[0] in group_of
+                and len(net.outputs_of(ins[0])) == 1
+                and snapshot.activations[nid].size == snapshot.activations[ins[0]].size
+            ):
                 g = group_of[ins[0]]
                 g.append(nid)
             else:
@@ -791,7 +828,7 @@ class NetworkPanel(Panel):
             self.view.addItem(t)
             col.title_item = t
             bounds = bounds.united(col.bounds())
-        skip = any(l.lift is not None for l in self.links)
+        skip = any(link.lift is not None for link in self.links)
         bounds.setTop(bounds.top() - (85 if skip else 8))  # skip arcs rise above the columns
         bounds.adjust(-70, 0, 70, 10)
         self._bounds = bounds
@@ -875,5 +912,3 @@ class NetworkPanel(Panel):
                 self._fit_title(col.title_item)
         if self.snapshot is not None and self.columns:
             self._update(self.snapshot)
-
-

@@ -30,8 +30,10 @@ def confusion_cmap() -> pg.ColorMap:
     Levels are (0, largest cell): the diagonal is dark, and an off-diagonal cell with 2 % of
     its height is already a visible tint.
     """
-    return pg.ColorMap([0.0, 0.02, 0.15, 0.5, 1.0],
-                       [(255, 255, 255), (222, 235, 247), (140, 190, 225), (49, 130, 189), (8, 48, 107)])
+    return pg.ColorMap(
+        [0.0, 0.02, 0.15, 0.5, 1.0],
+        [(255, 255, 255), (222, 235, 247), (140, 190, 225), (49, 130, 189), (8, 48, 107)],
+    )
 
 
 class PredictionPanel(Panel):
@@ -49,8 +51,10 @@ class PredictionPanel(Panel):
         # The report sits below the fold in a normal dock: a button takes the view there and back.
         self.report_button = QPushButton("Test set report ↓")
         self.report_button.setObjectName("reportButton")
-        self.report_button.setToolTip("After each epoch: the test set's confusion matrix and the samples "
-                                      "the network gets wrong most confidently")
+        self.report_button.setToolTip(
+            "After each epoch: the test set's confusion matrix and the samples "
+            "the network gets wrong most confidently"
+        )
         self.report_button.setCheckable(True)
         self.report_button.toggled.connect(self._on_report_button_toggled)
         self.controls.addStretch(1)
@@ -110,7 +114,9 @@ class PredictionPanel(Panel):
             self.gallery = pg.ScatterPlotItem(size=11)
             self.gallery.sigClicked.connect(self._on_gallery_clicked)
             self.sample_plot.addItem(self.gallery)
-            self.sample_dot = pg.ScatterPlotItem(size=22, brush=pg.mkBrush(None), pen=pg.mkPen(INK, width=2.5))
+            self.sample_dot = pg.ScatterPlotItem(
+                size=22, brush=pg.mkBrush(None), pen=pg.mkPen(INK, width=2.5)
+            )
             self.sample_plot.addItem(self.sample_dot)
             lay.addItem(self.sample_plot, row=1, col=0)
         self.bar_plot = pg.PlotItem()
@@ -125,8 +131,14 @@ class PredictionPanel(Panel):
         left.setStyle(hideOverlappingLabels=False)
         left.setWidth(int(12 + 8 * max(len(self.class_name(i)) for i in range(k))))
         self.bar_plot.showGrid(x=True, alpha=0.15)
-        self.bars = pg.BarGraphItem(x0=np.zeros(k), y=np.arange(k, dtype=float), height=0.7, width=np.zeros(k),
-                                    brushes=[pg.mkBrush(MUTED)] * k, pens=[pg.mkPen(None)] * k)
+        self.bars = pg.BarGraphItem(
+            x0=np.zeros(k),
+            y=np.arange(k, dtype=float),
+            height=0.7,
+            width=np.zeros(k),
+            brushes=[pg.mkBrush(MUTED)] * k,
+            pens=[pg.mkPen(None)] * k,
+        )
         self.bar_plot.addItem(self.bars)
         self.bar_labels = []
         for i in range(k):
@@ -139,8 +151,15 @@ class PredictionPanel(Panel):
 
         n = len(snapshot.probe_y)
         if self.is_image:
-            add_label(lay, "Probe samples (click to select; frame: green right, red wrong)",
-                         row=2, col=0, colspan=2, color=MUTED, size="10pt")
+            add_label(
+                lay,
+                "Probe samples (click to select; frame: green right, red wrong)",
+                row=2,
+                col=0,
+                colspan=2,
+                color=MUTED,
+                size="10pt",
+            )
             h, w = x.shape[1] + 2 * FRAME, x.shape[2] + 2 * FRAME
             self.gallery_mosaic = Mosaic(n, h, w, cols=min(n, 16), pad=2)
             self.gallery_view, self.gallery = image_view(lay, row=3, col=0, colspan=2)
@@ -189,7 +208,9 @@ class PredictionPanel(Panel):
         left, bottom = plot.getAxis("left"), plot.getAxis("bottom")
         # Long names do not fit under the columns: there the columns are numbered, and
         # the rows say which number is which class.
-        left.setTicks([[(i + 0.5, n if short or n == str(i) else f"{n} {i}") for i, n in enumerate(names)], []])
+        left.setTicks(
+            [[(i + 0.5, n if short or n == str(i) else f"{n} {i}") for i, n in enumerate(names)], []]
+        )
         bottom.setTicks([[(i + 0.5, n if short else str(i)) for i, n in enumerate(names)], []])
         for axis in (left, bottom):
             axis.setStyle(hideOverlappingLabels=False, tickLength=0)
@@ -223,9 +244,12 @@ class PredictionPanel(Panel):
             # below it, so that a two-line caption fits under every tile.
             self.tile_box = (FRAME, max(4, int(round(0.3 * w))) + FRAME, h, w)  # image's top, left, h, w
             band = max(20, int(1.25 * h))  # three short caption lines
-            self.wrong_mosaic = Mosaic(REPORT_TILES, h + 2 * FRAME + band, w + 2 * self.tile_box[1], cols=REPORT_COLS,
-                                       pad=2)
-            self.wrong_tiles = np.full((REPORT_TILES, self.wrong_mosaic.h, self.wrong_mosaic.w, 3), 255, np.uint8)
+            self.wrong_mosaic = Mosaic(
+                REPORT_TILES, h + 2 * FRAME + band, w + 2 * self.tile_box[1], cols=REPORT_COLS, pad=2
+            )
+            self.wrong_tiles = np.full(
+                (REPORT_TILES, self.wrong_mosaic.h, self.wrong_mosaic.w, 3), 255, np.uint8
+            )
             self.wrong_view, self.wrong_image = image_view(lay, row=row + 2, col=0, colspan=2)
             self.wrong_view.setMinimumHeight(WRONG_ROW_HEIGHT)
             lay.layout.setRowStretchFactor(row + 2, 3)
@@ -245,8 +269,9 @@ class PredictionPanel(Panel):
             self.add_hover(self.wrong_image, self._describe_wrong)
             height += WRONG_ROW_HEIGHT
         elif hasattr(self, "sample_plot"):  # 2D points: mark the wrong test points on the plane
-            self.wrong_marks = pg.ScatterPlotItem(size=13, symbol="x", brush=pg.mkBrush(*WRONG),
-                                                  pen=pg.mkPen(*WRONG, width=1))
+            self.wrong_marks = pg.ScatterPlotItem(
+                size=13, symbol="x", brush=pg.mkBrush(*WRONG), pen=pg.mkPen(*WRONG, width=1)
+            )
             self.sample_plot.addItem(self.wrong_marks)
         # What is above: the sample row, and for images the probe gallery.
         self.graphics.setMinimumHeight(height + (330 if self.is_image else 280))
@@ -287,26 +312,33 @@ class PredictionPanel(Panel):
         m = 0 if r is None else len(r.wrong_indices)
         split = "test" if r is None else {"test": "test", "val": "validation"}.get(r.split, r.split)
         if r is None:
-            self.report_heading.setText(f"<span style='color:{MUTED}'>At the end of each epoch: how the network "
-                                        "does on the test set, and where it goes wrong</span>")
+            self.report_heading.setText(
+                f"<span style='color:{MUTED}'>At the end of each epoch: how the network "
+                "does on the test set, and where it goes wrong</span>"
+            )
         else:
             n, right = r.n_samples, int(np.trace(r.confusion))
-            self.report_heading.setText(f"{split.capitalize()} set after epoch {r.epoch}: "
-                                        f"{right:,} of {n:,} right ({r.accuracy:.1%})")
+            self.report_heading.setText(
+                f"{split.capitalize()} set after epoch {r.epoch}: {right:,} of {n:,} right ({r.accuracy:.1%})"
+            )
         self.report_notes.setText("<br>".join(self._notes(r, split)))
         if self.wrong_image is not None:
             tiles = self.wrong_tiles
             tiles[:] = self._paper()
             top_, left, h, w = self.tile_box
-            tiles[:m, top_ - FRAME: top_ + h + FRAME, left - FRAME: left + w + FRAME] = np.array(WRONG, np.uint8)
+            tiles[:m, top_ - FRAME : top_ + h + FRAME, left - FRAME : left + w + FRAME] = np.array(
+                WRONG, np.uint8
+            )
             if m:
                 gray = (np.clip(r.wrong_x.mean(axis=3), 0, 1) * 255).astype(np.uint8)
-                tiles[:m, top_: top_ + h, left: left + w] = gray[..., None]
+                tiles[:m, top_ : top_ + h, left : left + w] = gray[..., None]
             self.wrong_image.setImage(self.wrong_mosaic.compose(tiles), levels=(0, 255), autoLevels=False)
             for i, t in enumerate(self.wrong_captions):
                 if i < m:
                     p = float(r.wrong_probabilities[i, r.wrong_predicted[i]])
-                    t.setText(f"{self._short(r.wrong_true[i])}\n→ {self._short(r.wrong_predicted[i])}\n{p:.0%}")
+                    t.setText(
+                        f"{self._short(r.wrong_true[i])}\n→ {self._short(r.wrong_predicted[i])}\n{p:.0%}"
+                    )
                 else:
                     t.setText("")
         if self.wrong_marks is not None:
@@ -315,8 +347,12 @@ class PredictionPanel(Panel):
 
     def _notes(self, r: EvalReport | None, split: str) -> list[str]:
         """Beside the matrix: how to read it, the commonest confusions, and for points the wrong ones."""
-        lines = ["<b>Rows</b>: the true class.", "<b>Columns</b>: what the network said.",
-                 "The diagonal counts right answers;", "every other cell is a mix-up."]
+        lines = [
+            "<b>Rows</b>: the true class.",
+            "<b>Columns</b>: what the network said.",
+            "The diagonal counts right answers;",
+            "every other cell is a mix-up.",
+        ]
         if r is None:
             return lines
         off = r.confusion.copy()
@@ -333,13 +369,18 @@ class PredictionPanel(Panel):
             else:
                 lines += ["", f"No {split} sample is wrong."]
             return lines
-        lines += ["", "<b>Most confidently wrong</b>" + (" (× on the plane)" if self.wrong_marks is not None else "")]
+        lines += [
+            "",
+            "<b>Most confidently wrong</b>" + (" (× on the plane)" if self.wrong_marks is not None else ""),
+        ]
         for i in range(min(m, 6)):
             xi = np.ravel(r.wrong_x[i])
             coords = ", ".join(f"{v:.2f}" for v in xi[:4]) + (", …" if len(xi) > 4 else "")
             p = float(r.wrong_probabilities[i, r.wrong_predicted[i]])
-            lines.append(f"({coords}): {self.class_name(int(r.wrong_true[i]))} → "
-                         f"{self.class_name(int(r.wrong_predicted[i]))} {p:.0%}")
+            lines.append(
+                f"({coords}): {self.class_name(int(r.wrong_true[i]))} → "
+                f"{self.class_name(int(r.wrong_predicted[i]))} {p:.0%}"
+            )
         if m > 6:
             lines.append(f"… and {m - 6} more")
         if not m:
@@ -349,7 +390,7 @@ class PredictionPanel(Panel):
     def wrong_tile(self, i: int) -> np.ndarray:
         """The gray image shown in wrong-sample tile ``i`` (uint8, h x w), cut out of the mosaic."""
         top, left, h, w = self.tile_box
-        return self.wrong_mosaic.tile(self.wrong_image.image, i)[top: top + h, left: left + w, 0]
+        return self.wrong_mosaic.tile(self.wrong_image.image, i)[top : top + h, left : left + w, 0]
 
     def _short(self, k) -> str:
         name = self.class_name(int(k))
@@ -362,16 +403,20 @@ class PredictionPanel(Panel):
         truth = int(snapshot.probe_y[s])
         guess = int(np.argmax(p))
         k = len(p)
-        self.bars.setOpts(width=p, brushes=[self.bar_brushes[0 if i == truth else (1 if i == guess else 2)]
-                                            for i in range(k)])
+        self.bars.setOpts(
+            width=p,
+            brushes=[self.bar_brushes[0 if i == truth else (1 if i == guess else 2)] for i in range(k)],
+        )
         for i, t in enumerate(self.bar_labels):
             t.setText(f"{p[i]:.1%}")
             t.setPos(min(float(p[i]), 0.82) + 0.01, i)
         verdict = "right" if guess == truth else "wrong"
         color = "#2ea043" if guess == truth else "#d62728"
-        self.heading.setText(f"sample {s}: true <b>{self.class_name(truth)}</b>, predicted "
-                             f"<b>{self.class_name(guess)}</b> ({p[guess]:.0%}) "
-                             f"<span style='color:{color}'>{verdict}</span>")
+        self.heading.setText(
+            f"sample {s}: true <b>{self.class_name(truth)}</b>, predicted "
+            f"<b>{self.class_name(guess)}</b> ({p[guess]:.0%}) "
+            f"<span style='color:{color}'>{verdict}</span>"
+        )
         x = snapshot.probe_x
         ok = np.argmax(probs, axis=1) == snapshot.probe_y
         # The gallery only changes when a verdict (right / wrong) does, or the selection.
@@ -382,12 +427,14 @@ class PredictionPanel(Panel):
             return
         if self.is_image:
             img = x[s]
-            self.sample_image.setImage(img[..., 0] if img.shape[-1] == 1 else img, levels=(0.0, 1.0),
-                                       autoLevels=False)
+            self.sample_image.setImage(
+                img[..., 0] if img.shape[-1] == 1 else img, levels=(0.0, 1.0), autoLevels=False
+            )
             gray = (np.clip(x.mean(axis=3), 0, 1) * 255).astype(np.uint8)
             tiles = self.gallery_tiles
-            tiles[:] = np.where(ok, 1, 0)[:, None, None, None] * np.array(RIGHT, np.uint8) + \
-                np.where(ok, 0, 1)[:, None, None, None] * np.array(WRONG, np.uint8)
+            tiles[:] = np.where(ok, 1, 0)[:, None, None, None] * np.array(RIGHT, np.uint8) + np.where(
+                ok, 0, 1
+            )[:, None, None, None] * np.array(WRONG, np.uint8)
             tiles[:, FRAME:-FRAME, FRAME:-FRAME, :] = gray[..., None]
             self.gallery.setImage(self.gallery_mosaic.compose(tiles), levels=(0, 255), autoLevels=False)
             y0, x0 = self.gallery_mosaic.origin(s)
@@ -441,9 +488,11 @@ class PredictionPanel(Panel):
         p = rep.wrong_probabilities[i]
         pred = int(rep.wrong_predicted[i])
         split = {"test": "test", "val": "validation"}.get(rep.split, rep.split)
-        return (f"{split} sample {int(rep.wrong_indices[i])}: true {self.class_name(int(rep.wrong_true[i]))}, "
-                f"predicted {self.class_name(pred)} ({p[pred]:.1%}); "
-                f"the true class got {p[int(rep.wrong_true[i])]:.1%}")
+        return (
+            f"{split} sample {int(rep.wrong_indices[i])}: true {self.class_name(int(rep.wrong_true[i]))}, "
+            f"predicted {self.class_name(pred)} ({p[pred]:.1%}); "
+            f"the true class got {p[int(rep.wrong_true[i])]:.1%}"
+        )
 
     def _describe_gallery(self, r, c):
         hit = self.gallery_mosaic.locate(r, c)
@@ -452,5 +501,7 @@ class PredictionPanel(Panel):
         i = hit[0]
         p = self.snapshot.probabilities[i]
         g = int(np.argmax(p))
-        return (f"sample {i}: true {self.class_name(int(self.snapshot.probe_y[i]))}, predicted "
-                f"{self.class_name(g)} ({p[g]:.0%}) — click to select")
+        return (
+            f"sample {i}: true {self.class_name(int(self.snapshot.probe_y[i]))}, predicted "
+            f"{self.class_name(g)} ({p[g]:.0%}) — click to select"
+        )

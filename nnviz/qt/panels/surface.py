@@ -25,8 +25,12 @@ from .base import INK, MUTED, Panel, fmt, style_plot
 
 # One colour per optimizer in the race (and for a single path: dark ink).
 OPTIMIZER_COLORS = {
-    "sgd": (90, 90, 90), "momentum": (245, 147, 34), "nesterov": (214, 39, 40),
-    "adagrad": (46, 160, 67), "rmsprop": (148, 103, 189), "adam": (8, 119, 189),
+    "sgd": (90, 90, 90),
+    "momentum": (245, 147, 34),
+    "nesterov": (214, 39, 40),
+    "adagrad": (46, 160, 67),
+    "rmsprop": (148, 103, 189),
+    "adam": (8, 119, 189),
 }
 PATH_COLOR = (255, 255, 255)
 BALL_COLOR = (230, 57, 70)
@@ -123,21 +127,39 @@ class SurfacePanel(Panel):
         axis.setPen(pg.mkPen(MUTED))
         axis.setTextPen(pg.mkPen(INK))
         axis.enableAutoSIPrefix(False)
-        self.legend = self.plot.addLegend(offset=(6, 6), labelTextColor=INK, labelTextSize="8pt", verSpacing=-6,
-                                          brush=pg.mkBrush(255, 255, 255, 200), pen=pg.mkPen(210, 210, 210))
+        self.legend = self.plot.addLegend(
+            offset=(6, 6),
+            labelTextColor=INK,
+            labelTextSize="8pt",
+            verSpacing=-6,
+            brush=pg.mkBrush(255, 255, 255, 200),
+            pen=pg.mkPen(210, 210, 210),
+        )
         # The line (1D): the loss on the straight line and the path's true losses.
         self.line_plot = pg.PlotItem()
         style_plot(self.line_plot, "Loss on a line", "a", "loss")
         self.line_plot.showGrid(x=True, y=True, alpha=0.15)
         self.line_curve = self.line_plot.plot(pen=pg.mkPen(INK, width=2))
-        self.line_marks = [pg.InfiniteLine(pos=v, angle=90, pen=pg.mkPen(MUTED, style=Qt.PenStyle.DashLine),
-                                           label=text, labelOpts={"color": MUTED, "position": 0.95})
-                           for v, text in ((0.0, "start θ₀"), (1.0, "now θₜ"))]
+        self.line_marks = [
+            pg.InfiniteLine(
+                pos=v,
+                angle=90,
+                pen=pg.mkPen(MUTED, style=Qt.PenStyle.DashLine),
+                label=text,
+                labelOpts={"color": MUTED, "position": 0.95},
+            )
+            for v, text in ((0.0, "start θ₀"), (1.0, "now θₜ"))
+        ]
         for m in self.line_marks:
             self.line_plot.addItem(m)
-        self.line_legend = self.line_plot.addLegend(offset=(6, -6), labelTextColor=INK, labelTextSize="8pt",
-                                                    verSpacing=-6, brush=pg.mkBrush(255, 255, 255, 200),
-                                                    pen=pg.mkPen(210, 210, 210))
+        self.line_legend = self.line_plot.addLegend(
+            offset=(6, -6),
+            labelTextColor=INK,
+            labelTextSize="8pt",
+            verSpacing=-6,
+            brush=pg.mkBrush(255, 255, 255, 200),
+            pen=pg.mkPen(210, 210, 210),
+        )
         self.path_items: dict[str, pg.PlotDataItem] = {}
         self.start_items: dict[str, pg.ScatterPlotItem] = {}
         self.ball_items: dict[str, pg.ScatterPlotItem] = {}
@@ -293,15 +315,17 @@ class SurfacePanel(Panel):
             color = optimizer_color(p.name, i) if race else (PATH_COLOR if not s.is_line else (8, 119, 189))
             outline = pg.mkPen(30, 30, 30, 200, width=1)
             if s.is_line:
-                item = plot.plot(pen=None, symbol="o", symbolSize=5, symbolBrush=pg.mkBrush(*color, 160),
-                                 symbolPen=None)
+                item = plot.plot(
+                    pen=None, symbol="o", symbolSize=5, symbolBrush=pg.mkBrush(*color, 160), symbolPen=None
+                )
             else:
                 # In a race, earlier paths are drawn wider, so one that runs under a later one still shows.
                 width = 2 + 0.6 * (len(s.paths) - 1 - i) if race else 2
                 item = plot.plot(pen=pg.mkPen(color, width=width))
             start = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(0, 0, 0, 0), pen=pg.mkPen(color, width=2))
-            ball = pg.ScatterPlotItem(size=14 if not race else 12, brush=pg.mkBrush(*(color if race else BALL_COLOR)),
-                                      pen=outline)
+            ball = pg.ScatterPlotItem(
+                size=14 if not race else 12, brush=pg.mkBrush(*(color if race else BALL_COLOR)), pen=outline
+            )
             plot.addItem(start)
             plot.addItem(ball)
             self.path_items[p.name] = item
@@ -337,7 +361,9 @@ class SurfacePanel(Panel):
                     bx, by = xy[0], (self._values(np.array([loss]))[0] if s.is_line else xy[1])
                 ball.setData([bx], [by])
             if race:
-                label = f"{_optimizer_name(p.name)}: loss {p.loss[k]:.3g}" + (" (diverged)" if p.diverged else "")
+                label = f"{_optimizer_name(p.name)}: loss {p.loss[k]:.3g}" + (
+                    " (diverged)" if p.diverged else ""
+                )
                 legend.addItem(item, label)
             elif len(p.steps):
                 legend.addItem(item, "true loss along the path" if s.is_line else "the path training took")
@@ -357,10 +383,12 @@ class SurfacePanel(Panel):
         """Put the legend in the corner of the plane that the paths cross least."""
         pts = np.concatenate([p.xy for p in s.paths if len(p.xy)]) if s.paths else np.zeros((0, 2))
         a_mid, b_mid = (s.a[0] + s.a[-1]) / 2, (s.b[0] + s.b[-1]) / 2
-        corners = {(6, 6): (pts[:, 0] < a_mid) & (pts[:, 1] > b_mid),  # top left
-                   (-6, 6): (pts[:, 0] >= a_mid) & (pts[:, 1] > b_mid),
-                   (6, -6): (pts[:, 0] < a_mid) & (pts[:, 1] <= b_mid),
-                   (-6, -6): (pts[:, 0] >= a_mid) & (pts[:, 1] <= b_mid)}
+        corners = {
+            (6, 6): (pts[:, 0] < a_mid) & (pts[:, 1] > b_mid),  # top left
+            (-6, 6): (pts[:, 0] >= a_mid) & (pts[:, 1] > b_mid),
+            (6, -6): (pts[:, 0] < a_mid) & (pts[:, 1] <= b_mid),
+            (-6, -6): (pts[:, 0] >= a_mid) & (pts[:, 1] <= b_mid),
+        }
         offset = min(corners, key=lambda c: (int(np.sum(corners[c])), list(corners).index(c)))
         if tuple(self.legend.opts.get("offset") or ()) != offset:
             self.legend.setOffset(offset)
@@ -384,7 +412,11 @@ class SurfacePanel(Panel):
         if s.paths:
             p = s.paths[0]
             k = self._index(len(p.steps))
-            off = self._live[2] if self._live is not None else (float(p.off_plane[k]) if len(p.off_plane) else 0.0)
+            off = (
+                self._live[2]
+                if self._live is not None
+                else (float(p.off_plane[k]) if len(p.off_plane) else 0.0)
+            )
             if s.method != "exact":
                 where = "line" if s.is_line else "plane"
                 most = max(float(q.off_plane.max()) for q in s.paths if len(q.off_plane))
@@ -393,7 +425,9 @@ class SurfacePanel(Panel):
                     parts.append(f"the paths stray up to {_short(most)} off the {where}")
                 else:
                     span = f" (it spans {_short(spread)} on it)" if spread > 0 and not s.is_line else ""
-                    parts.append(f"off the {where}: the ball {_short(off)}, the path at most {_short(most)}{span}")
+                    parts.append(
+                        f"off the {where}: the ball {_short(off)}, the path at most {_short(most)}{span}"
+                    )
             else:
                 parts.append("no projection: these are the network's only two weights")
         elif math.isfinite(s.center_loss):
@@ -408,8 +442,11 @@ class SurfacePanel(Panel):
         if line:
             lines.append(line)
         sub = "<br>".join(lines)
-        html = f"{s.title or 'Loss surface'}<br><span style='font-size:9pt; color:{MUTED}'>{sub}</span>" if sub \
+        html = (
+            f"{s.title or 'Loss surface'}<br><span style='font-size:9pt; color:{MUTED}'>{sub}</span>"
+            if sub
             else (s.title or "Loss surface")
+        )
         plot = self.line_plot if s.is_line else self.plot
         plot.setTitle(html, color=INK, size="11pt")
         # pyqtgraph gives a title one line (30 px); a subtitle needs its own lines.
@@ -424,8 +461,10 @@ class SurfacePanel(Panel):
         h, w = self.image.image.shape[:2]
         row = int(round(row * (len(s.b) - 1) / max(h - 1, 1)))
         col = int(round(col * (len(s.a) - 1) / max(w - 1, 1)))
-        return (f"{s.labels[0]} {fmt(float(s.a[col]))}, {s.labels[1]} {fmt(float(s.b[row]))}: "
-                f"loss {fmt(float(s.loss[row, col]))}")
+        return (
+            f"{s.labels[0]} {fmt(float(s.a[col]))}, {s.labels[1]} {fmt(float(s.b[row]))}: "
+            f"loss {fmt(float(s.loss[row, col]))}"
+        )
 
     def _on_log_box_toggled(self, on: bool) -> None:
         self._draw_surface()
@@ -506,7 +545,9 @@ class SurfacePanel(Panel):
         colors = surface_cmap().map(np.clip(zz, 0, 1).T.ravel(), mode="float").reshape(len(a), len(b), 4)
         # one colour per vertex, in the vertices' (a-major) order: pyqtgraph indexes the colours
         # by vertex number and does not flatten a (w, h, 4) array itself
-        surf = gl.GLSurfacePlotItem(x=ua, y=ub, z=zz.T, colors=colors.reshape(-1, 4), shader=None, smooth=False)
+        surf = gl.GLSurfacePlotItem(
+            x=ua, y=ub, z=zz.T, colors=colors.reshape(-1, 4), shader=None, smooth=False
+        )
         self.view3d.addItem(surf)
         self._gl_items["surface"] = surf
         self._gl_norm = (a.mean(), np.ptp(a), b.mean(), np.ptp(b), lo, span)
@@ -525,11 +566,13 @@ class SurfacePanel(Panel):
             color = np.array(optimizer_color(p.name, i) if s.method == "race" else (20, 20, 20)) / 255
             x = 2 * (p.xy[:, 0] - am) / max(aspan, 1e-12)
             y = 2 * (p.xy[:, 1] - bm) / max(bspan, 1e-12)
-            h = np.clip((self._values(p.loss) - lo) / span, 0, 1.05) + 0.01  # the ball's height: the true loss
+            h = (
+                np.clip((self._values(p.loss) - lo) / span, 0, 1.05) + 0.01
+            )  # the ball's height: the true loss
             pts = np.stack([x, y, h], axis=1)
             line = gl.GLLinePlotItem(pos=pts, color=(*color, 1.0), width=2, antialias=True)
             k = self._index(len(pts))
-            ball = gl.GLScatterPlotItem(pos=pts[k:k + 1], color=(*np.array(BALL_COLOR) / 255, 1.0), size=12)
+            ball = gl.GLScatterPlotItem(pos=pts[k : k + 1], color=(*np.array(BALL_COLOR) / 255, 1.0), size=12)
             self.view3d.addItem(line)
             self.view3d.addItem(ball)
             self._gl_items[f"line{i}"] = line

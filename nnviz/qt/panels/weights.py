@@ -7,8 +7,19 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QLabel
 
-from .base import (INK, Mosaic, Panel, SymmetricLevels, add_label, colorbar, diverging_cmap, fmt, image_view,
-                   integer_ticks, style_plot)
+from .base import (
+    INK,
+    Mosaic,
+    Panel,
+    SymmetricLevels,
+    add_label,
+    colorbar,
+    diverging_cmap,
+    fmt,
+    image_view,
+    integer_ticks,
+    style_plot,
+)
 
 # Layers that pass an image through unchanged in layout on the way to a Flatten.
 _TRANSPARENT = ("Dropout", "Activation")
@@ -42,8 +53,11 @@ class WeightsPanel(Panel):
         self.layer_box.setCurrentIndex(self.layers.index(node_id))
 
     def _dense_layers(self, snapshot) -> list[str]:
-        ids = [nid for nid, p in snapshot.params.items()
-               if "kernel" in p and p["kernel"].ndim == 2 and self.node_type(nid) in (None, "Dense")]
+        ids = [
+            nid
+            for nid, p in snapshot.params.items()
+            if "kernel" in p and p["kernel"].ndim == 2 and self.node_type(nid) in (None, "Dense")
+        ]
         return self.ordered(ids)
 
     def image_source(self, node_id: str) -> tuple[int, int, int] | None:
@@ -92,8 +106,15 @@ class WeightsPanel(Panel):
         kernel = snapshot.params[nid]["kernel"]
         name = self.node_name(nid)
         src = self.image_source(nid)
-        add_label(lay, f"<b>{name}</b>: w[i, j], input i → unit j",
-                  row=0, col=0, colspan=1 if src else 3, color=INK, size="10pt")
+        add_label(
+            lay,
+            f"<b>{name}</b>: w[i, j], input i → unit j",
+            row=0,
+            col=0,
+            colspan=1 if src else 3,
+            color=INK,
+            size="10pt",
+        )
         self.plot = pg.PlotItem()
         style_plot(self.plot, None, "unit j", "input i")
         self.plot.invertY(True)
@@ -111,9 +132,16 @@ class WeightsPanel(Panel):
             h, w, c = src
             shown = min(kernel.shape[1], MAX_TILES)
             self.mosaic = Mosaic(shown, h, w)
-            add_label(lay, f"each unit's weights as a {h}×{w} image"
-                      + (f" ({shown} of {kernel.shape[1]})" if shown < kernel.shape[1] else ""),
-                      row=0, col=1, colspan=2, color=INK, size="10pt")
+            add_label(
+                lay,
+                f"each unit's weights as a {h}×{w} image"
+                + (f" ({shown} of {kernel.shape[1]})" if shown < kernel.shape[1] else ""),
+                row=0,
+                col=1,
+                colspan=2,
+                color=INK,
+                size="10pt",
+            )
             vb, self.tiles_image = image_view(lay, row=1, col=1)
             vb.setMinimumWidth(200)
             images.append(self.tiles_image)
@@ -149,7 +177,9 @@ class WeightsPanel(Panel):
         self.bar.setLevels(levels)
         if self.tiles_image is not None:
             h, w, c = self.mosaic.h, self.mosaic.w, kernel.shape[0] // (self.mosaic.h * self.mosaic.w)
-            tiles = kernel[:, : self.mosaic.n].T.reshape(-1, h, w, c).mean(axis=3)  # colour inputs: the mean over channels
+            tiles = (
+                kernel[:, : self.mosaic.n].T.reshape(-1, h, w, c).mean(axis=3)
+            )  # colour inputs: the mean over channels
             self.tiles_image.setImage(self.mosaic.compose(tiles), levels=levels, autoLevels=False)
         if self.bias_image is not None and "bias" in p:
             self.bias_image.setImage(p["bias"][None, :], levels=levels, autoLevels=False)
@@ -158,7 +188,9 @@ class WeightsPanel(Panel):
 
     def _describe_weight(self, row, col):
         k = self.snapshot.params[self.selected_layer]["kernel"]
-        return f"{self.node_name(self.selected_layer)}: w[input {row} → unit {col}] = {fmt(float(k[row, col]))}"
+        return (
+            f"{self.node_name(self.selected_layer)}: w[input {row} → unit {col}] = {fmt(float(k[row, col]))}"
+        )
 
     def _describe_bias(self, row, col):
         b = self.snapshot.params[self.selected_layer]["bias"]
