@@ -8,6 +8,7 @@ engine then needs one builder for it in ``nnviz.engine.model``.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +98,18 @@ class Context:
     dataset_name: str = ""
 
 
+class Role(enum.Enum):
+    """What a layer type does to the values flowing through it; panels and the engine ask this."""
+
+    INPUT = "input"  # brings a sample in
+    WEIGHTED = "weighted"  # learns weights (a kernel, maybe a bias)
+    POOLING = "pooling"  # summarises windows of an image, no weights
+    RESHAPE = "reshape"  # rearranges values without changing them
+    ELEMENTWISE = "elementwise"  # changes each value on its own, no weights
+    MERGE = "merge"  # joins several inputs
+    OUTPUT = "output"  # turns the last layer's values into the loss
+
+
 @dataclass(frozen=True)
 class LayerType:
     """A kind of node: what it is for, its parameters, and how it maps shapes."""
@@ -112,6 +125,16 @@ class LayerType:
     max_inputs: int | None = 1  # None: any number
     has_output: bool = True
     icon: str = ""
+    role: Role = Role.ELEMENTWISE
+    activation_param: str | None = None  # the parameter naming the non-linearity, if any
+
+    @property
+    def has_weights(self) -> bool:
+        return self.role is Role.WEIGHTED
+
+    def activation(self, params: dict) -> str | None:
+        """The activation these parameters choose, or None for a type without one."""
+        return params.get(self.activation_param) if self.activation_param else None
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
@@ -311,6 +334,7 @@ _register(
         _infer_input,
         min_inputs=0,
         max_inputs=0,
+        role=Role.INPUT,
         icon="input",
     )
 )
@@ -328,6 +352,8 @@ _register(
         ),
         _infer_dense,
         _count_dense,
+        role=Role.WEIGHTED,
+        activation_param="activation",
         icon="dense",
     )
 )
@@ -356,6 +382,8 @@ _register(
         ),
         _infer_conv,
         _count_conv,
+        role=Role.WEIGHTED,
+        activation_param="activation",
         icon="conv",
     )
 )
@@ -376,6 +404,7 @@ for _pool, _what, _formula in (
                 ),
             ),
             _infer_pool(_pool),
+            role=Role.POOLING,
             icon=_pool.lower(),
         )
     )
@@ -387,6 +416,7 @@ _register(
         "output = reshape(x, [h·w·c])",
         (),
         _infer_flatten,
+        role=Role.RESHAPE,
         icon="flatten",
     )
 )
@@ -401,6 +431,8 @@ _register(
             _ALPHA,
         ),
         lambda p, ins, ctx: _only(ins),
+        role=Role.ELEMENTWISE,
+        activation_param="function",
         icon="activation",
     )
 )
@@ -412,6 +444,7 @@ _register(
         "output = mask · x / (1 - rate), mask ~ Bernoulli(1 - rate)",
         (ParamSpec("rate", "float", 0.5, "Fraction of inputs dropped at each training step.", 0.0, 0.95),),
         lambda p, ins, ctx: _only(ins),
+        role=Role.ELEMENTWISE,
         icon="dropout",
     )
 )
@@ -425,6 +458,7 @@ _register(
         _infer_add,
         min_inputs=2,
         max_inputs=None,
+        role=Role.MERGE,
         icon="add",
     )
 )
@@ -438,6 +472,7 @@ _register(
         _infer_concat,
         min_inputs=2,
         max_inputs=None,
+        role=Role.MERGE,
         icon="concat",
     )
 )
@@ -459,6 +494,7 @@ _register(
         _infer_output,
         max_inputs=1,
         has_output=False,
+        role=Role.OUTPUT,
         icon="output",
     )
 )
