@@ -127,6 +127,7 @@ class LayerType:
     icon: str = ""
     role: Role = Role.ELEMENTWISE
     activation_param: str | None = None  # the parameter naming the non-linearity, if any
+    spatial: bool = False  # slides over an image and gives feature maps (the conv panels show it)
 
     @property
     def has_weights(self) -> bool:
@@ -384,6 +385,7 @@ _register(
         _count_conv,
         role=Role.WEIGHTED,
         activation_param="activation",
+        spatial=True,
         icon="conv",
     )
 )
@@ -405,6 +407,7 @@ for _pool, _what, _formula in (
             ),
             _infer_pool(_pool),
             role=Role.POOLING,
+            spatial=True,
             icon=_pool.lower(),
         )
     )

@@ -18,20 +18,12 @@ from typing import Any
 
 from .datasets import DatasetError, DatasetSpec
 from .graph import GraphError, Network
+from .optimizers import OPTIMIZERS
 
 FORMAT = "nnviz-project"
 FORMAT_VERSION = 1
 WEIGHTS_SUFFIX = ".weights.msgpack"
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-OPTIMIZER_NAMES = {
-    "sgd": "SGD",
-    "momentum": "SGD + momentum",
-    "nesterov": "Nesterov momentum",
-    "adagrad": "Adagrad",
-    "rmsprop": "RMSProp",
-    "adam": "Adam",
-}
 INITIALIZERS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal", "zeros")
 
 

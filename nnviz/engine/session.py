@@ -32,7 +32,8 @@ import numpy as np
 from ..core.datasets import Dataset, DatasetError, load_dataset
 from ..core.graph import analyze
 from ..core.layers import Context
-from ..core.project import OPTIMIZER_NAMES, Project, ProjectError
+from ..core.optimizers import optimizer
+from ..core.project import Project, ProjectError
 from .messages import (
     Compiling,
     EpochEnd,
@@ -69,22 +70,12 @@ def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
     """An Optax optimizer whose learning rate lives in its state, so it can change live."""
     import optax
 
-    def factory(learning_rate):
-        if name == "sgd":
-            return optax.sgd(learning_rate)
-        if name == "momentum":
-            return optax.sgd(learning_rate, momentum=momentum)
-        if name == "nesterov":
-            return optax.sgd(learning_rate, momentum=momentum, nesterov=True)
-        if name == "adagrad":
-            return optax.adagrad(learning_rate)
-        if name == "rmsprop":
-            return optax.rmsprop(learning_rate)
-        if name == "adam":
-            return optax.adam(learning_rate)
-        raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZER_NAMES)}")
-
-    return optax.inject_hyperparams(factory)(learning_rate=learning_rate)
+    spec = optimizer(name)
+    kwargs = spec.optax_kwargs({"momentum": momentum})
+    build = getattr(optax, spec.optax)
+    return optax.inject_hyperparams(lambda learning_rate: build(learning_rate, **kwargs))(
+        learning_rate=learning_rate
+    )
 
 
 _cache_enabled = False
@@ -704,7 +695,7 @@ class TrainingSession(SessionMailbox):
         order = jnp.zeros((1, batch), jnp.int32)  # this epoch's batches, on the device
         pos = 0
 
-        self._send(Compiling(f"{OPTIMIZER_NAMES[cfg.optimizer]} training step"))
+        self._send(Compiling(f"{optimizer(cfg.optimizer).title} training step"))
         snapshot(params, opt_state, None, 0, 1)
         for which in eval_sets:  # compile evaluation now, not in the middle of epoch 1
             evaluate(params, which)

@@ -28,7 +28,8 @@ import numpy as np
 from ..core.datasets import Dataset, DatasetSpec
 from ..core.graph import Network, analyze
 from ..core.layers import Context
-from ..core.project import OPTIMIZER_NAMES, OPTIMIZERS, Project, TrainingConfig
+from ..core.optimizers import OPTIMIZERS
+from ..core.project import Project, TrainingConfig
 from .messages import Snapshot
 
 ProgressFn = Callable[[int, int], None]  # (grid points done, total)
@@ -922,17 +923,6 @@ def two_weight_project(
 
 # ---------------------------------------------------------------- the optimizer race
 
-# Each optimizer at a step size it is commonly used with, so that all of them move in a
-# few hundred steps; the race shows how differently they walk, not which rate was tuned.
-RACE_LEARNING_RATES = {
-    "sgd": 0.1,
-    "momentum": 0.02,
-    "nesterov": 0.02,
-    "adagrad": 0.1,
-    "rmsprop": 0.005,
-    "adam": 0.01,
-}
-
 
 @dataclass(frozen=True, eq=False)
 class RaceResult:
@@ -947,7 +937,7 @@ def race(
     project: Project,
     dataset: Dataset,
     *,
-    optimizers: Sequence[str] = OPTIMIZERS,
+    optimizers: Sequence[str] = tuple(OPTIMIZERS),
     steps: int = 200,
     points: int = 50,
     learning_rates: dict[str, float] | None = None,
@@ -980,7 +970,7 @@ def race(
     steps = int(steps)
     if steps < 2:
         raise SurfaceError("the race needs at least 2 steps")
-    rates = dict(RACE_LEARNING_RATES)
+    rates = {o: OPTIMIZERS[o].race_learning_rate for o in optimizers}
     rates[project.training.optimizer] = project.training.learning_rate
     rates.update(learning_rates or {})
     if landscape is None:
@@ -1073,5 +1063,5 @@ def race(
 
 
 def optimizer_label(name: str) -> str:
-    """A human name for an optimizer key (``OPTIMIZER_NAMES``), the key itself otherwise."""
-    return OPTIMIZER_NAMES.get(name, name)
+    """A human name for an optimizer key, the key itself for one nnviz does not know."""
+    return OPTIMIZERS[name].title if name in OPTIMIZERS else name

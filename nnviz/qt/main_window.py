@@ -36,8 +36,9 @@ from PySide6.QtWidgets import (
 
 from ..core.graph import Network
 from ..core.layers import LAYER_TYPES, shape_text
+from ..core.optimizers import OPTIMIZERS
 from ..core.presets import load_preset, preset_names
-from ..core.project import OPTIMIZER_NAMES, Project, ProjectError
+from ..core.project import Project, ProjectError
 from .bridge import SessionBridge
 from .document import ProjectDocument
 from .editor import NetworkEditor
@@ -1041,7 +1042,7 @@ class MainWindow(QMainWindow):
             self,
             "About nnviz",
             "<h3>nnviz</h3><p>Build a neural network by drag and drop and watch it learn.</p>"
-            f"<p>Optimizers: {', '.join(OPTIMIZER_NAMES.values())}.</p>"
+            f"<p>Optimizers: {', '.join(o.title for o in OPTIMIZERS.values())}.</p>"
             "<p>Training runs with JAX in a process of its own, so the window stays responsive.</p>",
         )
 

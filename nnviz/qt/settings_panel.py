@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.datasets import IMAGE_DATASETS, TOY_DATASETS, DatasetSpec
-from ..core.project import INITIALIZERS, OPTIMIZER_NAMES, OPTIMIZERS, TrainingConfig
+from ..core.optimizers import OPTIMIZERS
+from ..core.project import INITIALIZERS, TrainingConfig
 from .document import ProjectDocument
 from .wiring import rewire
 
@@ -170,8 +171,9 @@ class TrainingSettingsPanel(QWidget):
         train = QGroupBox("Training")
         tf = QFormLayout(train)
         self.optimizer = QComboBox()
-        for name in OPTIMIZERS:
-            self.optimizer.addItem(OPTIMIZER_NAMES[name], name)
+        for opt in OPTIMIZERS.values():
+            self.optimizer.addItem(opt.title, opt.name)
+            self.optimizer.setItemData(self.optimizer.count() - 1, opt.help, Qt.ItemDataRole.ToolTipRole)
         self.optimizer.setToolTip("How the gradient turns into a weight update.")
         tf.addRow("Optimizer", self.optimizer)
         self.learning_rate = _dspin(
@@ -323,7 +325,7 @@ class TrainingSettingsPanel(QWidget):
         form.setRowVisible(self.test_ratio, toy or ds.name == "files")
         form.setRowVisible(self.path_label, ds.name == "files")
         self.path_label.setText(ds.path)
-        self.momentum.setEnabled(tr.optimizer in ("momentum", "nesterov"))
+        self.momentum.setEnabled(tr.optimizer in OPTIMIZERS and OPTIMIZERS[tr.optimizer].uses("momentum"))
         locked = doc.training_lock
         for w in (
             self.dataset,

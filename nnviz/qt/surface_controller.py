@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QSpinBox
 
+from ..core.optimizers import OPTIMIZERS
 from ..engine.surface import flatten_layers
 from ..engine.surface_worker import (
     METHOD_NAMES,
@@ -71,7 +72,7 @@ class SurfaceController(QObject):
             "Random plane: two random, filter-normalised directions (Li et al. 2018): sharp or flat minimum?\n"
             "Straight line: the loss between the initial and the current weights (Goodfellow et al. 2015); "
             "follows training live.\n"
-            "Optimizer race: SGD, momentum, Nesterov, Adagrad, RMSProp and Adam from the same start.\n"
+            f"Optimizer race: {', '.join(o.title for o in OPTIMIZERS.values())} from the same start.\n"
             "Exact: a model with exactly two weights, no projection at all."
         )
         self.grid_box = QSpinBox()

@@ -15,8 +15,9 @@ import pytest
 
 from nnviz.core.datasets import Dataset, DatasetSpec
 from nnviz.core.graph import Network
+from nnviz.core.optimizers import OPTIMIZERS
 from nnviz.core.presets import load_preset
-from nnviz.core.project import OPTIMIZERS, Project, TrainingConfig
+from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import Compiling, EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
 from nnviz.engine.session import TrainingSession
 from nnviz.engine.weights import WeightsError, check_compatible, load_weights, save_weights
@@ -294,10 +295,10 @@ def test_every_chunk_is_shown_while_the_next_one_trains():
             np.testing.assert_array_equal(session.final_params[nid][k], v)
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_every_optimizer_trains_and_max_steps_is_honoured(optimizer):
-    lr = {"sgd": 0.3, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.3, "rmsprop": 0.01, "adam": 0.03}
-    proj = project(dataset="gauss", optimizer=optimizer, learning_rate=lr[optimizer], epochs=50, max_steps=30)
+    lr = 3 * OPTIMIZERS[optimizer].race_learning_rate  # a few times the race's careful step
+    proj = project(dataset="gauss", optimizer=optimizer, learning_rate=lr, epochs=50, max_steps=30)
     session, result, msgs = run(proj)
     assert isinstance(result, Finished) and result.reason == "completed", result
     assert result.step == 30 and of(msgs, Progress)[-1].step == 30

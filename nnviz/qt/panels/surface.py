@@ -19,19 +19,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QSlider
 
-from nnviz.engine.surface import Surface
+from nnviz.core.optimizers import OPTIMIZERS
+from nnviz.engine.surface import Surface, optimizer_label
 
 from .base import INK, MUTED, Panel, fmt, style_plot
 
-# One colour per optimizer in the race (and for a single path: dark ink).
-OPTIMIZER_COLORS = {
-    "sgd": (90, 90, 90),
-    "momentum": (245, 147, 34),
-    "nesterov": (214, 39, 40),
-    "adagrad": (46, 160, 67),
-    "rmsprop": (148, 103, 189),
-    "adam": (8, 119, 189),
-}
 PATH_COLOR = (255, 255, 255)
 BALL_COLOR = (230, 57, 70)
 N_CONTOURS = 12
@@ -61,8 +53,10 @@ def gl_available() -> bool:
 
 
 def optimizer_color(name: str, index: int = 0) -> tuple[int, int, int]:
-    fallback = list(OPTIMIZER_COLORS.values())
-    return OPTIMIZER_COLORS.get(name, fallback[index % len(fallback)])
+    """The optimizer's colour from its table entry; one of theirs by position for an unknown name."""
+    if name in OPTIMIZERS:
+        return OPTIMIZERS[name].color
+    return list(OPTIMIZERS.values())[index % len(OPTIMIZERS)].color
 
 
 def contour_levels(values: np.ndarray, n: int = N_CONTOURS) -> np.ndarray:
@@ -601,6 +595,4 @@ def upsample(z: np.ndarray, factor: int) -> np.ndarray:
 
 
 def _optimizer_name(key: str) -> str:
-    from nnviz.core.project import OPTIMIZER_NAMES
-
-    return OPTIMIZER_NAMES.get(key, key)
+    return optimizer_label(key)
