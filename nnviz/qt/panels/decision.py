@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
+from ...core.layers import Role
 from .base import (
     BLUE,
     INK,
@@ -130,8 +131,8 @@ class DecisionBoundaryPanel(Panel):
         # neurons stacked, each drawn over the same plane as the big plot. The layer feeding
         # the Output is the decision itself, already drawn large.
         last = (
-            set(self.network.inputs_of(self.network.nodes_of_type("Output")[0].id))
-            if self.network is not None and self.network.nodes_of_type("Output")
+            set(self.network.inputs_of(self.network.nodes_of_role(Role.OUTPUT)[0].id))
+            if self.network is not None and self.network.nodes_of_role(Role.OUTPUT)
             else set()
         )
         self.hidden = [
