@@ -2,8 +2,9 @@
 
 Everything here is plain data plus small pure functions, so the editor (tooltips,
 inspector widgets), the validator, the CLI summary and the engine all read the same
-definitions. A new layer type is one ``LayerType`` added to ``LAYER_TYPES``; the
-engine then needs one builder for it in ``nnviz.engine.model``.
+definitions. A new layer type is one ``LayerType`` added to ``LAYER_TYPES``, whose
+traits (role, activation parameter, pooling reduction, card text...) the editor and
+the panels read; the engine then needs one entry for it in ``nnviz.engine.model.BUILDERS``.
 """
 
 from __future__ import annotations
