@@ -27,7 +27,9 @@ from nnviz.core.datasets import (
     DatasetError,
     DatasetSpec,
     DownloadCancelled,
+    checksums,
     default_cache_dir,
+    download,
     ensure_image_files,
     load_csv,
     load_dataset,
@@ -89,7 +91,7 @@ def fake_mirror(tmp_path, monkeypatch):
     for base, data in written.items():
         sums[base] = {"gz": sha(data), "raw": sha(gzip.decompress(data))}
     monkeypatch.setitem(D.CHECKSUMS, "mnist", sums)
-    monkeypatch.setattr(D, "_VERIFIED", {})
+    monkeypatch.setattr(checksums, "_VERIFIED", {})
     monkeypatch.delenv("NNVIZ_DATA_DIR", raising=False)
     return mirror
 
@@ -589,8 +591,8 @@ def test_local_files_verified_and_cached(tmp_path, fake_mirror, monkeypatch):
     data = tmp_path / "data"
     fake_mnist(data / "mnist", gz=True)  # same seed -> same bytes as the mirror
     calls = []
-    real = D._sha256_file
-    monkeypatch.setattr(D, "_sha256_file", lambda p: calls.append(p) or real(p))
+    real = checksums.sha256_file
+    monkeypatch.setattr(checksums, "sha256_file", lambda p: calls.append(p) or real(p))
     assert ensure_image_files("mnist", data, download=False) == data / "mnist"
     assert len(calls) == 4
     ensure_image_files("mnist", data, download=False)
@@ -701,7 +703,7 @@ def test_download_all_mirrors_fail(tmp_path, fake_mirror):
 
 
 def test_download_cancel_removes_partial(tmp_path, fake_mirror, monkeypatch):
-    monkeypatch.setattr(D, "_CHUNK", 256)
+    monkeypatch.setattr(download, "CHUNK", 256)
     data = tmp_path / "cache"
     chunks = []
 
