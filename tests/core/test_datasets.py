@@ -6,6 +6,7 @@ in tmp_path, with the pinned checksums table patched so small fake files verify.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import hashlib
@@ -87,10 +88,8 @@ def fake_mirror(tmp_path, monkeypatch):
     """A file:// mirror with 4 fake gz files whose checksums are pinned for 'mnist'."""
     mirror = tmp_path / "mirror_good"
     written = fake_mnist(mirror, gz=True)
-    sums = {}
-    for base, data in written.items():
-        sums[base] = {"gz": sha(data), "raw": sha(gzip.decompress(data))}
-    monkeypatch.setitem(D.CHECKSUMS, "mnist", sums)
+    files = tuple(D.DataFile(base, sha(data), sha(gzip.decompress(data))) for base, data in written.items())
+    monkeypatch.setitem(D.CATALOGUE, "mnist", dataclasses.replace(D.entry("mnist"), files=files))
     monkeypatch.setattr(checksums, "_VERIFIED", {})
     monkeypatch.delenv("NNVIZ_DATA_DIR", raising=False)
     return mirror
@@ -624,7 +623,7 @@ def test_local_corrupt_file_refused_without_download(tmp_path, fake_mirror):
     with pytest.raises(DatasetError) as ei:
         ensure_image_files("mnist", tmp_path / "data", download=False)
     msg = str(ei.value)
-    assert "t10k-labels-idx1-ubyte" in msg and D.CHECKSUMS["mnist"]["t10k-labels-idx1-ubyte"]["gz"] in msg
+    assert "t10k-labels-idx1-ubyte" in msg and D.entry("mnist").file("t10k-labels-idx1-ubyte").sha256 in msg
 
 
 def test_missing_without_download_says_how_to_fix(tmp_path, fake_mirror):
@@ -649,7 +648,7 @@ def test_download_success_with_progress(tmp_path, fake_mirror):
         progress=lambda f, done, total: calls.append((f, done, total)),
     )
     assert folder == data / "mnist"
-    for base in D.IMAGE_FILES:
+    for base in D.IDX_FILES:
         got = (folder / (base + ".gz")).read_bytes()
         assert got == (fake_mirror / (base + ".gz")).read_bytes()
         mine = [c for c in calls if c[0] == base + ".gz"]
@@ -661,7 +660,9 @@ def test_download_success_with_progress(tmp_path, fake_mirror):
 
 
 def test_download_through_load_dataset_uses_mirrors_table(tmp_path, fake_mirror, monkeypatch):
-    monkeypatch.setitem(D.MIRRORS, "mnist", [uri(fake_mirror)])
+    monkeypatch.setitem(
+        D.CATALOGUE, "mnist", dataclasses.replace(D.entry("mnist"), mirrors=(uri(fake_mirror),))
+    )
     monkeypatch.setenv("NNVIZ_DATA_DIR", str(tmp_path / "envdir"))
     d = load_dataset(DatasetSpec(name="mnist"))
     assert len(d.x_test) == 20
@@ -680,7 +681,7 @@ def test_download_checksum_mismatch_falls_through(tmp_path, fake_mirror):
         assert not (data / "mnist" / f).exists()
 
     folder = ensure_image_files("mnist", data, mirrors=[uri(bad), uri(fake_mirror)], progress=progress)
-    for base in D.IMAGE_FILES:
+    for base in D.IDX_FILES:
         assert (folder / (base + ".gz")).read_bytes() == (fake_mirror / (base + ".gz")).read_bytes()
     assert seen.count("train-images-idx3-ubyte.gz") >= 2  # tried the bad mirror first
     assert not list(folder.glob("*.part")) and not list(folder.glob(".*"))
@@ -696,7 +697,7 @@ def test_download_all_mirrors_fail(tmp_path, fake_mirror):
     msg = str(ei.value)
     assert uri(bad) in msg and uri(nowhere) in msg
     assert "checksum mismatch" in msg and "train-images-idx3-ubyte.gz" in msg
-    expected = D.CHECKSUMS["mnist"]["train-images-idx3-ubyte"]["gz"]
+    expected = D.entry("mnist").file("train-images-idx3-ubyte").sha256
     got = sha((bad / "train-images-idx3-ubyte.gz").read_bytes())
     assert expected in msg and got in msg
     assert list((data / "mnist").iterdir()) == []  # nothing half-written left behind
@@ -809,7 +810,7 @@ def test_real_image_datasets(shared_datasets, name):
     train_counts, test_counts = README_COUNTS[name]
     assert np.bincount(d.y_train, minlength=10).tolist() == train_counts
     assert np.bincount(d.y_test, minlength=10).tolist() == test_counts
-    assert d.class_names == D.CLASS_NAMES[name]
+    assert d.class_names == D.entry(name).class_names
     assert elapsed < 5.0  # typically ~0.3 s; generous for loaded CI machines
     d2 = load_dataset(
         DatasetSpec(name=name, validation_split=0.1, train_limit=1000, seed=3),
@@ -820,7 +821,7 @@ def test_real_image_datasets(shared_datasets, name):
 
 
 def test_fashion_class_names():
-    assert D.CLASS_NAMES["fashion-mnist"] == (
+    assert D.entry("fashion-mnist").class_names == (
         "T-shirt/top",
         "Trouser",
         "Pullover",
@@ -838,7 +839,7 @@ def test_pinned_checksums_match_shared_sha256sums(shared_datasets):
     for name in IMAGE_DATASETS:
         for line in (shared_datasets / name / "SHA256SUMS").read_text().splitlines():
             digest, fname = line.split()
-            assert D.CHECKSUMS[name][fname.removesuffix(".gz")]["gz"] == digest
+            assert D.entry(name).file(fname.removesuffix(".gz")).sha256 == digest
 
 
 def test_core_datasets_imports_no_jax_or_qt():

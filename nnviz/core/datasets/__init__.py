@@ -28,7 +28,19 @@ The data dir is ``data_dir`` if given, else ``$NNVIZ_DATA_DIR``, else the per-us
 folder (:func:`default_cache_dir`).
 """
 
-from .catalogue import CHECKSUMS, CLASS_NAMES, IMAGE_DATASETS, IMAGE_FILES, MIRRORS, TOY_DATASETS
+from .catalogue import (
+    CATALOGUE,
+    IDX_FILES,
+    IMAGE_DATASETS,
+    TOY_DATASETS,
+    DataFile,
+    DatasetEntry,
+    entry,
+    input_shape,
+    n_classes,
+    names,
+    title,
+)
 from .csvfile import load_csv
 from .dataset import Dataset
 from .download import ensure_image_files
@@ -41,6 +53,15 @@ from .spec import DatasetSpec
 from .toy import make_toy
 
 __all__ = [
+    "CATALOGUE",
+    "DatasetEntry",
+    "DataFile",
+    "entry",
+    "names",
+    "input_shape",
+    "n_classes",
+    "title",
+    "IDX_FILES",
     "DatasetError",
     "DownloadCancelled",
     "TOY_DATASETS",
@@ -55,8 +76,4 @@ __all__ = [
     "load_idx",
     "load_npz",
     "load_csv",
-    "IMAGE_FILES",
-    "CHECKSUMS",
-    "MIRRORS",
-    "CLASS_NAMES",
 ]

@@ -11,8 +11,8 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .catalogue import CHECKSUMS, IMAGE_DATASETS, IMAGE_FILES, MIRRORS, SYSTEM_DIRS, pretty
-from .checksums import find_verified, image_file_paths, verify_local
+from .catalogue import DataFile, entry, names
+from .checksums import find_verified, verified_paths, verify_local
 from .errors import DatasetError, DownloadCancelled
 from .folders import resolve_data_dir
 
@@ -37,24 +37,26 @@ def ensure_image_files(
 
     Looks in ``<data dir>/<name>/`` (and, for Fashion-MNIST, the Debian package folder);
     missing or corrupt files are downloaded into ``<data dir>/<name>/`` when ``download``
-    is true. ``mirrors`` overrides the base URLs of :data:`MIRRORS` (tests use file://).
+    is true. ``mirrors`` overrides the entry's mirrors in the catalogue (tests use file://).
     """
-    if name not in IMAGE_DATASETS:
-        raise DatasetError(f"Unknown image dataset '{name}'; choose one of {', '.join(IMAGE_DATASETS)}.")
+    image_sets = names("image")
+    if name not in image_sets:
+        raise DatasetError(f"Unknown image dataset '{name}'; choose one of {', '.join(image_sets)}.")
+    e = entry(name)
     root = resolve_data_dir(data_dir)
     folder = root / name
     problems: list[str] = []
-    missing = [b for b in IMAGE_FILES if find_verified(folder, name, b, problems) is None]
+    missing = [f for f in e.files if find_verified(folder, f, problems) is None]
     if not missing:
         return folder
-    for sysdir in SYSTEM_DIRS.get(name, ()):
-        if image_file_paths(Path(sysdir), name) is not None:
+    for sysdir in e.system_dirs:
+        if verified_paths(Path(sysdir), e) is not None:
             return Path(sysdir)
     if not download:
         bad = ("\nProblems found:\n  " + "\n  ".join(problems)) if problems else ""
         raise DatasetError(
-            f"{pretty(name)} files are missing from {folder}: "
-            f"{', '.join(m + '(.gz)' for m in missing)}.{bad}\n"
+            f"{e.title} files are missing from {folder}: "
+            f"{', '.join(m.name + '(.gz)' for m in missing)}.{bad}\n"
             f"Downloading is turned off. Either put the four files there, point "
             f"NNVIZ_DATA_DIR (or --data-dir) at a folder that contains '{name}/', "
             f"or allow downloading."
@@ -66,17 +68,17 @@ def ensure_image_files(
             f"Cannot create the data folder {folder} ({e.strerror or e}). "
             f"Set NNVIZ_DATA_DIR (or --data-dir) to a writable folder."
         ) from None
-    bases = list(mirrors) if mirrors is not None else list(MIRRORS[name])
-    for base in missing:
-        _download_file(name, base, folder, bases, progress, cancel)
+    bases = list(mirrors) if mirrors is not None else list(e.mirrors)
+    for file in missing:
+        _download_file(name, file, folder, bases, progress, cancel)
     return folder
 
 
-def _download_file(name, base, folder: Path, mirrors, progress, cancel) -> Path:
-    """Fetch ``base + '.gz'`` from the first mirror whose bytes match the pinned sha256."""
-    filename = base + ".gz"
+def _download_file(name, file: DataFile, folder: Path, mirrors, progress, cancel) -> Path:
+    """Fetch ``file`` from the first mirror whose bytes match the pinned sha256."""
+    filename = file.filename
     target = folder / filename
-    sums = CHECKSUMS[name][base]
+    sums = file
     failures = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + filename
@@ -146,9 +148,9 @@ def _fetch_verified(url, filename, target: Path, sums, progress, cancel) -> None
         got = h.hexdigest()
         # Verify BEFORE the rename: a bad file never appears under the final name.
         # A mirror may serve the same IDX content re-compressed; verify_local accepts that.
-        if got != sums["gz"] and verify_local(tmp, sums) is not None:
+        if got != sums.sha256 and verify_local(tmp, sums) is not None:
             raise DatasetError(
-                f"checksum mismatch for {filename}: got sha256 {got}, expected {sums['gz']}; "
+                f"checksum mismatch for {filename}: got sha256 {got}, expected {sums.sha256}; "
                 f"the file was refused"
             )
         try:

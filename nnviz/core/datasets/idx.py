@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalogue import IMAGE_FILES, pretty
-from .checksums import find_verified
+from .catalogue import IDX_FILES, DatasetEntry
+from .checksums import verified_paths
 from .errors import DatasetError
 
 _IDX_TYPES = {
@@ -76,8 +76,9 @@ def load_idx(path) -> np.ndarray:
 
 
 def idx_paths(folder: Path) -> list[Path] | None:
+    """The four IDX files of a folder the user picked (.gz or raw, unchecked); None if one is missing."""
     out = []
-    for base in IMAGE_FILES:
+    for base in IDX_FILES:
         for cand in (folder / (base + ".gz"), folder / base):
             if cand.is_file():
                 out.append(cand)
@@ -87,12 +88,16 @@ def idx_paths(folder: Path) -> list[Path] | None:
     return out
 
 
-def load_idx_folder(folder: Path, expect: str | None = None):
-    """Read the 4 IDX files of a folder; check counts and shapes."""
+def load_idx_folder(folder: Path, expect: DatasetEntry | None = None):
+    """Read the 4 IDX files of a folder; check counts and shapes.
+
+    With ``expect`` (a catalogue image set), only its verified files are read.
+    Returns ``(train images, train labels, test images, test labels)``.
+    """
     if expect is not None:
-        paths = [find_verified(folder, expect, b, []) for b in IMAGE_FILES]
-        if any(p is None for p in paths):  # changed on disk since ensure_image_files
-            raise DatasetError(f"The {pretty(expect)} files in {folder} changed while loading; try again.")
+        paths = verified_paths(folder, expect)
+        if paths is None:  # changed on disk since ensure_image_files
+            raise DatasetError(f"The {expect.title} files in {folder} changed while loading; try again.")
     else:
         paths = idx_paths(folder)
         if paths is None:
@@ -100,7 +105,7 @@ def load_idx_folder(folder: Path, expect: str | None = None):
             hint = f" It has the subfolder(s) {', '.join(subs)}; pick one of them." if subs else ""
             raise DatasetError(
                 f"{folder} does not contain the four IDX files "
-                f"({', '.join(b + '[.gz]' for b in IMAGE_FILES)}).{hint}"
+                f"({', '.join(b + '[.gz]' for b in IDX_FILES)}).{hint}"
             )
     xi_tr, yl_tr, xi_te, yl_te = (load_idx(p) for p in paths)
     for xi, yl, pi, pl in ((xi_tr, yl_tr, paths[0], paths[1]), (xi_te, yl_te, paths[2], paths[3])):

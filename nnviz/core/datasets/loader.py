@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalogue import CLASS_NAMES, IMAGE_DATASETS, TOY_CLASS_NAMES, TOY_DATASETS
+from .catalogue import entry
 from .csvfile import dataset_from_csv
 from .dataset import Dataset
 from .download import CancelFn, ProgressFn, ensure_image_files
@@ -46,18 +46,20 @@ def load_dataset(
     # A stream separate from make_toy's: make_toy(name, n, noise, seed) shows exactly the
     # points that load_dataset splits, and the split doesn't perturb generation.
     split_rng = np.random.default_rng((spec.seed, 1))
-    if spec.name in TOY_DATASETS:
+    e = entry(spec.name)
+    if e.kind == "toy2d":
         x, y = make_toy(spec.name, spec.n_samples, spec.noise, spec.seed)
         x_tr, y_tr, x_te, y_te = split_single(x, y, spec, split_rng)
-        return finish(spec.name, "toy2d", TOY_CLASS_NAMES, x_tr, y_tr, x_te, y_te, spec, split_rng)
-    if spec.name in IMAGE_DATASETS:
+    elif e.kind == "image":
         folder = ensure_image_files(spec.name, data_dir, download=download, progress=progress, cancel=cancel)
-        x_tr, y_tr, x_te, y_te = load_idx_folder(folder, expect=spec.name)
-        return finish(spec.name, "image", CLASS_NAMES[spec.name], x_tr, y_tr, x_te, y_te, spec, split_rng)
-    return load_files(spec, split_rng)
+        x_tr, y_tr, x_te, y_te = load_idx_folder(folder, expect=e)
+    else:
+        return load_files(spec, split_rng)
+    return finish(spec.name, e.kind, e.class_names, x_tr, y_tr, x_te, y_te, spec, split_rng)
 
 
 def load_files(spec: DatasetSpec, rng) -> Dataset:
+    """The user's files at ``spec.path``: an IDX folder, a .npz or a CSV (by suffix)."""
     path = Path(spec.path).expanduser()
     name = path.stem if path.suffix else path.name
     if path.is_dir():

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .catalogue import ALL_NAMES, TOY_DATASETS
+from .catalogue import CATALOGUE
 from .errors import DatasetError
 
 MAX_TOY_SAMPLES = 1_000_000
@@ -21,7 +21,7 @@ class DatasetSpec:
     Impossible values are reported by :meth:`validate`; :func:`load_dataset` refuses them.
     """
 
-    name: str = "circle"  # one of TOY_DATASETS, IMAGE_DATASETS, or "files"
+    name: str = "circle"  # a name in the catalogue (catalogue.py)
     n_samples: int = 500  # toy sets only: total points generated
     noise: float = 0.0  # toy sets: 0..0.5 like TensorFlow Playground's slider
     seed: int = 0  # toy generation and split shuffling
@@ -64,9 +64,10 @@ class DatasetSpec:
         if types:  # range checks below would raise TypeError on wrong types
             return types
         msgs: list[str] = []
-        if self.name not in ALL_NAMES:
-            msgs.append(f"Unknown dataset '{self.name}'; choose one of {', '.join(ALL_NAMES)}.")
-        if self.name in TOY_DATASETS:
+        kind = CATALOGUE[self.name].kind if self.name in CATALOGUE else None
+        if kind is None:
+            msgs.append(f"Unknown dataset '{self.name}'; choose one of {', '.join(CATALOGUE)}.")
+        if kind == "toy2d":
             if not 4 <= self.n_samples <= MAX_TOY_SAMPLES:
                 msgs.append(
                     f"Number of samples must be between 4 and {MAX_TOY_SAMPLES:,}, got {self.n_samples}."
@@ -81,7 +82,7 @@ class DatasetSpec:
             msgs.append(f"Validation split must be at least 0 and below 1, got {self.validation_split}.")
         if self.train_limit < 0:
             msgs.append(f"Training limit must be 0 (all) or positive, got {self.train_limit}.")
-        if self.name == "files" and not self.path.strip():
+        if kind == "files" and not self.path.strip():
             msgs.append("Dataset 'files' needs a path: an IDX folder, a .npz file or a .csv file.")
         return msgs
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .catalogue import TOY_DATASETS
+from .catalogue import names
 from .errors import DatasetError
 
 
@@ -18,8 +18,8 @@ def make_toy(name: str, n_samples: int, noise: float, seed: int) -> tuple[np.nda
     Classes are exactly balanced (class 1 gets the extra point when N is odd). The
     result is deterministic given ``seed`` and returned in shuffled order.
     """
-    if name not in TOY_DATASETS:
-        raise DatasetError(f"Unknown toy dataset '{name}'; choose one of {', '.join(TOY_DATASETS)}.")
+    if name not in names("toy2d"):
+        raise DatasetError(f"Unknown toy dataset '{name}'; choose one of {', '.join(names('toy2d'))}.")
     n = int(n_samples)
     if n < 2:
         raise DatasetError(f"Toy dataset '{name}' needs at least 2 samples, got {n}.")
@@ -27,8 +27,7 @@ def make_toy(name: str, n_samples: int, noise: float, seed: int) -> tuple[np.nda
     rng = np.random.default_rng(seed)
     n0 = n // 2
     n1 = n - n0
-    gen = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral}[name]
-    x, y = gen(rng, n0, n1, noise)
+    x, y = GENERATORS[name](rng, n0, n1, noise)
     perm = rng.permutation(n)
     return x[perm].astype(np.float32), y[perm].astype(np.int32)
 
@@ -108,3 +107,8 @@ def _spiral(rng, n0, n1, noise):
         np.concatenate([arm(n0, math.pi), arm(n1, 0.0)]),
         np.concatenate([np.zeros(n0, np.int32), np.ones(n1, np.int32)]),
     )
+
+
+# The generator of each toy set in the catalogue: (rng, n0, n1, noise) -> points (n0 + n1, 2)
+# and labels, the n0 points of class 0 first.
+GENERATORS = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral}
