@@ -1,7 +1,7 @@
 """Tests for nnviz.core.datasets: toy generators, splits, file readers, downloads, real data.
 
 No network: downloads are exercised against file:// mirrors and a loopback HTTP server
-in tmp_path, with the pinned checksums table patched so small fake files verify.
+in tmp_path, with the catalogue's mnist entry patched so small fake files verify.
 """
 
 from __future__ import annotations
@@ -654,7 +654,7 @@ def test_download_success_with_progress(tmp_path, fake_mirror):
         mine = [c for c in calls if c[0] == base + ".gz"]
         assert mine[0][1] == 0 and mine[-1][1] == mine[-1][2] == len(got)
         assert [c[1] for c in mine] == sorted(c[1] for c in mine)
-    assert not list(folder.glob("*.part"))
+    assert sorted(p.name for p in folder.iterdir()) == sorted(b + ".gz" for b in D.IDX_FILES)  # no temp files
     d = load_dataset(DatasetSpec(name="mnist"), data, download=False)
     assert len(d.x_train) == 40
 
@@ -684,7 +684,7 @@ def test_download_checksum_mismatch_falls_through(tmp_path, fake_mirror):
     for base in D.IDX_FILES:
         assert (folder / (base + ".gz")).read_bytes() == (fake_mirror / (base + ".gz")).read_bytes()
     assert seen.count("train-images-idx3-ubyte.gz") >= 2  # tried the bad mirror first
-    assert not list(folder.glob("*.part")) and not list(folder.glob(".*"))
+    assert sorted(p.name for p in folder.iterdir()) == sorted(b + ".gz" for b in D.IDX_FILES)  # no temp files
 
 
 def test_download_all_mirrors_fail(tmp_path, fake_mirror):
@@ -710,7 +710,9 @@ def test_download_cancel_removes_partial(tmp_path, fake_mirror, monkeypatch):
 
     def progress(f, done, total):
         chunks.append(done)
-        assert list((data / "mnist").glob(".*.part"))  # streaming into a temp file
+        # streaming into a temp file beside the target; the final name does not exist yet
+        names = [p.name for p in (data / "mnist").iterdir()]
+        assert len(names) == 1 and f not in names
 
     with pytest.raises(DownloadCancelled) as ei:
         ensure_image_files(
@@ -783,6 +785,51 @@ def test_download_over_http(tmp_path, fake_mirror, http_server):
     ).read_bytes()
     with pytest.raises(DatasetError, match="404"):
         ensure_image_files("mnist", tmp_path / "cache2", mirrors=[base + "missing/"])
+
+
+def test_download_cancel_over_http_removes_partial(tmp_path, fake_mirror, http_server, monkeypatch):
+    monkeypatch.setattr(download, "CHUNK", 256)
+    root, base = http_server
+    for f in fake_mirror.iterdir():
+        (root / f.name).write_bytes(f.read_bytes())
+    seen = []
+    with pytest.raises(DownloadCancelled):
+        ensure_image_files(
+            "mnist",
+            tmp_path / "cache",
+            mirrors=[base],
+            progress=lambda f, d, t: seen.append(d),
+            cancel=lambda: len(seen) >= 4,
+        )
+    assert 0 < max(seen) < (root / "train-images-idx3-ubyte.gz").stat().st_size  # stopped midway
+    assert list((tmp_path / "cache" / "mnist").iterdir()) == []
+
+
+def test_progress_object_pooch_drives():
+    """pooch sets total, updates by its chunk size, then resets and fills to the total."""
+    calls = []
+    bar = download._Progress("f.gz", lambda f, d, t: calls.append((d, t)), None)
+    bar.total = 1000
+    for _ in range(3):
+        bar.update(400)  # the last chunk is shorter than pooch's chunk size
+    bar.reset()
+    bar.update(1000)
+    bar.close()
+    assert calls == [(0, 1000), (400, 1000), (800, 1000), (1000, 1000), (1000, 1000)]
+    unknown = []
+    bar = download._Progress("f.gz", lambda f, d, t: unknown.append((d, t)), None)
+    bar.total = 0  # no Content-Length
+    bar.update(10)
+    bar.reset()
+    bar.update(0)
+    assert unknown == [(0, 0), (10, 0), (10, 0)]  # never goes backwards
+
+
+def test_progress_object_raises_when_cancelled():
+    bar = download._Progress("f.gz", None, lambda: True)
+    bar.total = 10
+    with pytest.raises(DownloadCancelled, match="f.gz"):
+        bar.update(5)
 
 
 # ------------------------------------------------------------------ real data

@@ -1,18 +1,21 @@
-"""Finding the official image-set files locally, and downloading the missing ones."""
+"""Finding the official image-set files locally, and downloading the missing ones.
+
+Downloads go through pooch: it streams each file into a temporary file beside the
+target, checks the pinned sha256 and only then moves it into place, so a half-written
+or wrong file never appears under the final name. Around it, this module tries the
+mirrors in order, reports progress and lets the caller cancel (the progress object
+pooch drives raises :class:`DownloadCancelled`; pooch then deletes the partial file).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import http.client
-import os
-import tempfile
-import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .catalogue import DataFile, entry, names
-from .checksums import find_verified, verified_paths, verify_local
+from .checksums import find_verified, verified_paths
 from .errors import DatasetError, DownloadCancelled
 from .folders import resolve_data_dir
 
@@ -42,20 +45,20 @@ def ensure_image_files(
     image_sets = names("image")
     if name not in image_sets:
         raise DatasetError(f"Unknown image dataset '{name}'; choose one of {', '.join(image_sets)}.")
-    e = entry(name)
+    ds = entry(name)
     root = resolve_data_dir(data_dir)
     folder = root / name
     problems: list[str] = []
-    missing = [f for f in e.files if find_verified(folder, f, problems) is None]
+    missing = [f for f in ds.files if find_verified(folder, f, problems) is None]
     if not missing:
         return folder
-    for sysdir in e.system_dirs:
-        if verified_paths(Path(sysdir), e) is not None:
+    for sysdir in ds.system_dirs:
+        if verified_paths(Path(sysdir), ds) is not None:
             return Path(sysdir)
     if not download:
         bad = ("\nProblems found:\n  " + "\n  ".join(problems)) if problems else ""
         raise DatasetError(
-            f"{e.title} files are missing from {folder}: "
+            f"{ds.title} files are missing from {folder}: "
             f"{', '.join(m.name + '(.gz)' for m in missing)}.{bad}\n"
             f"Downloading is turned off. Either put the four files there, point "
             f"NNVIZ_DATA_DIR (or --data-dir) at a folder that contains '{name}/', "
@@ -68,7 +71,7 @@ def ensure_image_files(
             f"Cannot create the data folder {folder} ({e.strerror or e}). "
             f"Set NNVIZ_DATA_DIR (or --data-dir) to a writable folder."
         ) from None
-    bases = list(mirrors) if mirrors is not None else list(e.mirrors)
+    bases = list(mirrors) if mirrors is not None else list(ds.mirrors)
     for file in missing:
         _download_file(name, file, folder, bases, progress, cancel)
     return folder
@@ -76,21 +79,31 @@ def ensure_image_files(
 
 def _download_file(name, file: DataFile, folder: Path, mirrors, progress, cancel) -> Path:
     """Fetch ``file`` from the first mirror whose bytes match the pinned sha256."""
+    import pooch
+
+    pooch.get_logger().setLevel("WARNING")  # pooch says "Downloading ..." at INFO on stderr
     filename = file.filename
-    target = folder / filename
-    sums = file
     failures = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + filename
         if cancel is not None and cancel():
             raise DownloadCancelled(f"Download of {filename} was cancelled.")
+        bar = _Progress(filename, progress, cancel)
         try:
-            _fetch_verified(url, filename, target, sums, progress, cancel)
-            return target
+            path = pooch.retrieve(
+                url,
+                known_hash=f"sha256:{file.sha256}",
+                fname=filename,
+                path=folder,
+                downloader=_downloader(url, bar),
+            )
+            return Path(path)
         except DownloadCancelled:
             raise
-        except DatasetError as e:
-            failures.append(f"{url}: {e}")
+        except OSError as e:  # requests' errors are OSErrors too (HTTP status, no connection)
+            failures.append(f"{url}: {e.strerror or e}")
+        except ValueError as e:  # pooch: the sha256 did not match (the file was deleted)
+            failures.append(f"{url}: checksum mismatch, the file was refused ({e})")
     if not failures:
         raise DatasetError(f"No download mirrors are configured for {filename}.")
     raise DatasetError(
@@ -101,67 +114,66 @@ def _download_file(name, file: DataFile, folder: Path, mirrors, progress, cancel
     )
 
 
-def _fetch_verified(url, filename, target: Path, sums, progress, cancel) -> None:
-    """Stream ``url`` into a temp file next to ``target``; verify, then atomically rename.
+def _downloader(url: str, bar: _Progress):
+    """pooch's HTTP(S) downloader, or for a file:// mirror a local copy that drives ``bar`` alike."""
+    if urllib.parse.urlparse(url).scheme == "file":
+        return lambda url, output_file, _pooch: _copy_file_url(url, output_file, bar)
+    from pooch import HTTPDownloader
 
-    The temp file lives in the target folder so ``os.replace`` is a same-filesystem
-    rename: readers never see a half-written file under the final name.
+    return HTTPDownloader(
+        progressbar=bar, chunk_size=CHUNK, timeout=DOWNLOAD_TIMEOUT, headers={"User-Agent": "nnviz"}
+    )
+
+
+def _copy_file_url(url: str, output_file: str, bar: _Progress) -> None:
+    """Copy a file:// URL in chunks, as pooch's downloaders stream one (a folder as a mirror)."""
+    source = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+    with open(source, "rb") as src, open(output_file, "wb") as out:
+        bar.total = source.stat().st_size
+        for chunk in iter(lambda: src.read(CHUNK), b""):
+            out.write(chunk)
+            bar.update(len(chunk))
+    bar.close()
+
+
+class _Progress:
+    """The progress bar pooch's downloaders drive (``total``, ``update``, ``reset``, ``close``).
+
+    It turns their calls into ``progress(filename, bytes_done, bytes_total)`` (0 while the
+    total is unknown; never going backwards) and asks ``cancel()`` at every chunk, raising
+    :class:`DownloadCancelled` out of the download when it says so.
     """
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix="." + filename + ".", suffix=".part", dir=target.parent)
-        out = os.fdopen(fd, "wb")
-    except OSError as e:
-        raise DatasetError(f"cannot write into {target.parent} ({e.strerror or e})") from None
-    tmp = Path(tmp_name)
-    done = False
-    try:
-        h = hashlib.sha256()
-        got_bytes = 0
-        try:
-            req = urllib.request.Request(url, headers={"User-Agent": "nnviz"})
-            with out, urllib.request.urlopen(req, timeout=DOWNLOAD_TIMEOUT) as resp:
-                total = int(resp.headers.get("Content-Length") or 0)
-                if progress is not None:
-                    progress(filename, 0, total)
-                while True:
-                    # Checked per chunk so the GUI's Cancel button answers within ~64 KiB.
-                    if cancel is not None and cancel():
-                        raise DownloadCancelled(f"Download of {filename} was cancelled.")
-                    chunk = resp.read(CHUNK)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    h.update(chunk)
-                    got_bytes += len(chunk)
-                    if progress is not None:
-                        progress(filename, got_bytes, total)
-        except DatasetError:
-            raise
-        except urllib.error.HTTPError as e:
-            raise DatasetError(f"HTTP {e.code} {e.reason}") from None
-        except urllib.error.URLError as e:
-            raise DatasetError(f"{e.reason}") from None
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            raise DatasetError(f"{type(e).__name__}: {e}") from None
-        if total and got_bytes != total:
-            raise DatasetError(f"download of {filename} stopped after {got_bytes} of {total} bytes")
-        got = h.hexdigest()
-        # Verify BEFORE the rename: a bad file never appears under the final name.
-        # A mirror may serve the same IDX content re-compressed; verify_local accepts that.
-        if got != sums.sha256 and verify_local(tmp, sums) is not None:
-            raise DatasetError(
-                f"checksum mismatch for {filename}: got sha256 {got}, expected {sums.sha256}; "
-                f"the file was refused"
-            )
-        try:
-            os.replace(tmp, target)
-        except OSError as e:
-            raise DatasetError(f"cannot save {target} ({e.strerror or e})") from None
-        done = True
-    finally:
-        out.close()
-        if not done:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+
+    def __init__(self, filename: str, progress: ProgressFn | None, cancel: CancelFn | None) -> None:
+        self.filename, self._progress, self._cancel = filename, progress, cancel
+        self._total = 0
+        self.n = 0  # bytes counted since the start or the last reset
+        self._shown = 0  # the most reported so far
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @total.setter
+    def total(self, value) -> None:  # set once the server has answered, before the first chunk
+        self._total = int(value or 0)
+        self._report()
+
+    def update(self, n: int) -> None:
+        # Checked per chunk so the GUI's Cancel button answers within one chunk.
+        if self._cancel is not None and self._cancel():
+            raise DownloadCancelled(f"Download of {self.filename} was cancelled.")
+        self.n += int(n)
+        self._report()
+
+    def reset(self) -> None:  # pooch resets, then updates by the total, to fill the bar at the end
+        self.n = 0
+
+    def close(self) -> None:
+        pass
+
+    def _report(self) -> None:
+        done = min(self.n, self._total) if self._total else self.n
+        self._shown = max(self._shown, done)
+        if self._progress is not None:
+            self._progress(self.filename, self._shown, self._total)

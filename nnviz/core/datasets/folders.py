@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 
 def default_cache_dir() -> Path:
-    """Per-user cache folder for downloaded data.
+    """Per-user cache folder for downloaded data, as platformdirs gives it.
 
-    Linux: ``$XDG_CACHE_HOME/nnviz`` or ``~/.cache/nnviz``; macOS: ``~/Library/Caches/nnviz``;
-    Windows: ``%LOCALAPPDATA%\\nnviz\\Cache``.
+    Linux: ``$XDG_CACHE_HOME/nnviz`` or ``~/.cache/nnviz`` (a relative XDG value is
+    ignored, as the spec says); macOS: ``~/Library/Caches/nnviz``; Windows:
+    ``%LOCALAPPDATA%\\nnviz\\Cache``.
     """
-    if sys.platform.startswith("win"):
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "nnviz" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "nnviz"
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    # The XDG spec says relative values are invalid and must be ignored.
-    if xdg and os.path.isabs(xdg):
-        return Path(xdg) / "nnviz"
-    return Path.home() / ".cache" / "nnviz"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("nnviz", appauthor=False))
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
