@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-COMMANDS = {"train", "summary", "presets", "surface", "-h", "--help"}
+COMMANDS = {"train", "summary", "presets", "datasets", "surface", "-h", "--help"}
 
 
 def main(argv: list[str] | None = None) -> int:

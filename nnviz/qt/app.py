@@ -35,7 +35,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="folder with mnist/ and fashion-mnist/ (default: $NNVIZ_DATA_DIR or the cache folder)",
+        help="folder with one subfolder per image set, e.g. mnist/ (default: $NNVIZ_DATA_DIR or the cache folder)",
     )
     p.add_argument("--no-download", action="store_true", help="never download datasets")
     return p.parse_args(argv)

@@ -31,21 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.datasets import IMAGE_DATASETS, TOY_DATASETS, DatasetSpec
+from ..core import datasets
+from ..core.datasets import DatasetSpec
 from ..core.optimizers import OPTIMIZERS
 from ..core.project import INITIALIZERS, TrainingConfig
 from .document import ProjectDocument
 from .wiring import rewire
 
-DATASET_TEXT = {
-    "circle": "Circle (toy 2D)",
-    "xor": "XOR (toy 2D)",
-    "gauss": "Two Gaussians (toy 2D)",
-    "spiral": "Spiral (toy 2D)",
-    "mnist": "MNIST digits (28×28)",
-    "fashion-mnist": "Fashion-MNIST (28×28)",
-    "files": "Your files",
-}
 INIT_TEXT = {
     "auto": "Automatic (He for ReLU, else Glorot)",
     "glorot_uniform": "Glorot uniform",
@@ -110,12 +102,13 @@ class TrainingSettingsPanel(QWidget):
         data = QGroupBox("Data")
         df = QFormLayout(data)
         self.dataset = QComboBox()
-        for name in TOY_DATASETS + IMAGE_DATASETS:
-            self.dataset.addItem(DATASET_TEXT[name], name)
+        for name in datasets.names():  # the catalogue's order; "files" only once imported
+            if datasets.entry(name).kind != "files":
+                self._add_dataset_item(name)
         self.dataset.setToolTip(
             "What the network learns from. The toy sets are 2D points in two "
-            "classes (as in TensorFlow Playground); MNIST and Fashion-MNIST are "
-            "28×28 grey images in ten classes, downloaded on first use."
+            "classes (as in TensorFlow Playground); the image sets are downloaded "
+            "on first use. Each entry's tooltip says what it holds."
         )
         self.import_button = QToolButton()
         self.import_button.setText("Import…")
@@ -296,8 +289,8 @@ class TrainingSettingsPanel(QWidget):
         for w in widgets:
             w.blockSignals(True)
         try:
-            if ds.name == "files" and self.dataset.findData("files") < 0:
-                self.dataset.addItem(DATASET_TEXT["files"], "files")
+            if ds.name in datasets.CATALOGUE and self.dataset.findData(ds.name) < 0:
+                self._add_dataset_item(ds.name)
             self.dataset.setCurrentIndex(self.dataset.findData(ds.name))
             self.noise.setValue(ds.noise)
             self.samples.setValue(ds.n_samples)
@@ -318,12 +311,12 @@ class TrainingSettingsPanel(QWidget):
         finally:
             for w in widgets:
                 w.blockSignals(False)
-        toy = ds.name in TOY_DATASETS
+        kind = datasets.entry(ds.name).kind if ds.name in datasets.CATALOGUE else None
         form = self.noise.parentWidget().layout()
         for w in self.toy_rows:
-            form.setRowVisible(w, toy)
-        form.setRowVisible(self.test_ratio, toy or ds.name == "files")
-        form.setRowVisible(self.path_label, ds.name == "files")
+            form.setRowVisible(w, kind == "toy2d")
+        form.setRowVisible(self.test_ratio, kind in ("toy2d", "files"))
+        form.setRowVisible(self.path_label, kind == "files")
         self.path_label.setText(ds.path)
         self.momentum.setEnabled(tr.optimizer in OPTIMIZERS and OPTIMIZERS[tr.optimizer].uses("momentum"))
         locked = doc.training_lock
@@ -342,6 +335,12 @@ class TrainingSettingsPanel(QWidget):
                 w.setToolTip(w.toolTip().split("\n(Stop")[0] + "\n(Stop training to change the data.)")
             else:
                 w.setToolTip(w.toolTip().split("\n(Stop")[0])
+
+    def _add_dataset_item(self, name: str) -> None:
+        """One catalogue entry in the dataset menu, its description as the item's tooltip."""
+        e = datasets.entry(name)
+        self.dataset.addItem(e.menu_text, name)
+        self.dataset.setItemData(self.dataset.count() - 1, e.description, Qt.ItemDataRole.ToolTipRole)
 
     # ------------------------------------------------------------ edits
 

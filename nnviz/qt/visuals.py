@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QTabWidget
 
-from ..core.datasets import CLASS_NAMES, IMAGE_DATASETS, TOY_DATASETS, DatasetError, load_dataset
+from ..core import datasets
+from ..core.datasets import DatasetError, load_dataset
 from ..engine.history import SnapshotHistory
 from .timeline import TimelineBar
 
@@ -82,14 +83,16 @@ def dataset_info_for(document: ProjectDocument):
     from .panels import DatasetInfo
 
     spec, ctx = document.project.dataset, document.context
-    if spec.name in TOY_DATASETS:
+    entry = datasets.CATALOGUE.get(spec.name)
+    kind = entry.kind if entry is not None else "files"
+    if kind == "toy2d":
         try:
             return DatasetInfo.from_dataset(load_dataset(spec))
         except DatasetError:
             pass
     shape = tuple(ctx.input_shape or ())
-    if spec.name in IMAGE_DATASETS:
-        return DatasetInfo(CLASS_NAMES[spec.name], shape, "image")
+    if kind == "image":
+        return DatasetInfo(entry.class_names, shape, "image")
     names = tuple(str(k) for k in range(ctx.n_classes or 0))
     return DatasetInfo(names, shape, "image" if len(shape) == 3 else "toy2d" if shape == (2,) else "table")
 
