@@ -4,6 +4,7 @@ Every panel is a :class:`Panel`: ``set_context(network, analysis, DatasetInfo)``
 network and dataset, then ``show_snapshot(snapshot)`` as often as the GUI timer fires,
 ``add_metrics(progress_or_epoch_end)`` for the metric panels, ``selected_sample`` (and the
 ``sample_selected`` signal) for the probe sample shown, and ``export(path)`` for PNG/SVG.
+Each panel class declares a :class:`PanelDescription`; :data:`PANELS` lists them all.
 """
 
 from .activations import ActivationsPanel
@@ -11,23 +12,13 @@ from .base import DatasetInfo, Mosaic, Panel, SymmetricLevels, link_samples
 from .conv import ConvPanel
 from .curves import CurvesPanel
 from .decision import DecisionBoundaryPanel
+from .description import PanelDescription
 from .gradients import GradientsPanel
 from .network import NetworkPanel
 from .prediction import PredictionPanel
+from .registry import PANELS, applicable, panel_class
 from .surface import SurfacePanel
 from .weights import WeightsPanel
-
-# Panels drawn from training snapshots (the loss surface is drawn from its own computations).
-PANEL_TYPES = (
-    CurvesPanel,
-    WeightsPanel,
-    ConvPanel,
-    ActivationsPanel,
-    GradientsPanel,
-    DecisionBoundaryPanel,
-    PredictionPanel,
-    NetworkPanel,
-)
 
 __all__ = [
     "ActivationsPanel",
@@ -38,11 +29,14 @@ __all__ = [
     "GradientsPanel",
     "Mosaic",
     "NetworkPanel",
-    "PANEL_TYPES",
+    "PANELS",
     "Panel",
+    "PanelDescription",
     "PredictionPanel",
     "SurfacePanel",
     "SymmetricLevels",
     "WeightsPanel",
+    "applicable",
     "link_samples",
+    "panel_class",
 ]

@@ -24,6 +24,7 @@ from .base import (
     sequential_cmap,
     style_plot,
 )
+from .description import PanelDescription
 
 MAX_BARS = 128  # longer vectors are drawn as a grid of cells instead of bars
 BINS = 40
@@ -207,7 +208,7 @@ def health(act: np.ndarray, function: str | None) -> str:
 class ActivationsPanel(Panel):
     """For every node: its output for the selected sample and a histogram across the probe batch."""
 
-    title = "Activations"
+    description = PanelDescription("activations", "Activations", "What every layer outputs, and its spread")
     scrolls = True
 
     def __init__(self, parent=None) -> None:

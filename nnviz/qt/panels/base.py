@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .description import PanelDescription
+
 # TensorFlow Playground's colours: orange for negative / class 0, blue for positive / class 1.
 ORANGE = (245, 147, 34)
 BLUE = (8, 119, 189)
@@ -441,7 +443,7 @@ class Panel(QWidget):
     """Base of the training visualisations: context, snapshots, selected sample, hover readout, export."""
 
     sample_selected = Signal(int)
-    title = "Panel"
+    description = PanelDescription("panel", "Panel", "")  # each panel class declares its own
     scrolls = False  # True: the graphics sit in a scroll area and grow with the content
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -680,7 +682,7 @@ class Panel(QWidget):
         gen.setFileName(str(path))
         gen.setSize(QSize(int(rect.width()), int(rect.height())))
         gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
-        gen.setTitle(self.title)
+        gen.setTitle(self.description.title)
         painter = QPainter(gen)
         try:
             painter.fillRect(QRectF(0, 0, rect.width(), rect.height()), QColor(self.theme.background))

@@ -18,6 +18,7 @@ from .base import (
     image_view,
     sequential_cmap,
 )
+from .description import PanelDescription, has_spatial_layers
 
 MAX_IN_CHANNELS = 16  # kernel rows shown per conv layer; deeper inputs are cut (the readout says so)
 ROW_HEIGHT = 210
@@ -56,7 +57,13 @@ class _MapRow:
 class ConvPanel(Panel):
     """Kernels of every conv layer as one mosaic per layer, its feature maps for the selected sample, and pooling."""
 
-    title = "Convolution"
+    description = PanelDescription(
+        "conv",
+        "Convolution",
+        "Kernels, feature maps and pooling (networks with convolutions)",
+        applies=has_spatial_layers,
+        leads=2,
+    )
     scrolls = True
 
     def __init__(self, parent=None) -> None:

@@ -23,6 +23,7 @@ from .base import (
     image_view,
     style_plot,
 )
+from .description import PanelDescription, has_2d_input
 
 THUMB_ROWS = 8  # neurons per column of thumbnails
 
@@ -35,7 +36,13 @@ def boundary_cmap() -> pg.ColorMap:
 class DecisionBoundaryPanel(Panel):
     """The network's class probabilities over the input plane, the train and test points, and neuron thumbnails."""
 
-    title = "Decision boundary"
+    description = PanelDescription(
+        "decision",
+        "Decision boundary",
+        "What the network decides over the input plane (2D datasets)",
+        applies=has_2d_input,
+        leads=3,
+    )
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 
 from .base import INK, MUTED, Panel, SteadyRange, Theme, fmt, style_plot
 from .curves import _Series
+from .description import PanelDescription
 
 
 def depth_colors(n: int, dark: bool = False) -> list[tuple[int, int, int]]:
@@ -26,7 +27,9 @@ def depth_colors(n: int, dark: bool = False) -> list[tuple[int, int, int]]:
 class GradientsPanel(Panel):
     """One line per weighted layer: the L2 norm of its gradient at each snapshot (log y), and the latest by depth."""
 
-    title = "Gradients"
+    description = PanelDescription(
+        "gradients", "Gradients", "How large each layer's gradient is", accumulates=True
+    )
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

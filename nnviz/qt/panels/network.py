@@ -38,6 +38,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QLabel
 
 from .base import INK, MUTED, Mosaic, Panel, ShrinkingLabel, SymmetricLevels, diverging_cmap, fmt, gray_cmap
+from .description import PanelDescription
 
 PASS_THROUGH = ("Flatten", "Dropout", "Activation")
 POOLING = ("MaxPool2D", "AvgPool2D")
@@ -572,7 +573,12 @@ class _Links:
 class NetworkPanel(Panel):
     """The network as TensorFlow Playground draws it: neurons coloured by value, connections by weight."""
 
-    title = "Network"
+    description = PanelDescription(
+        "network",
+        "Network",
+        "Every neuron's value for the selected sample, and the weights between them",
+        leads=1,
+    )
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

@@ -20,6 +20,7 @@ from .base import (
     integer_ticks,
     style_plot,
 )
+from .description import PanelDescription
 
 # Layers that pass an image through unchanged in layout on the way to a Flatten.
 _TRANSPARENT = ("Dropout", "Activation")
@@ -29,7 +30,7 @@ MAX_TILES = 64  # beyond this many units the tiles get too small to read
 class WeightsPanel(Panel):
     """A diverging heatmap of one Dense layer's kernel (inputs x units) and its bias, with a colour bar."""
 
-    title = "Weights"
+    description = PanelDescription("weights", "Weights", "Every dense layer's weights as a heatmap")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
