@@ -10,8 +10,12 @@ from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel
 
 from nnviz.engine.messages import EpochEnd, Progress
 
-from .base import BLUE, INK, MUTED, ORANGE, Panel, SteadyRange, Theme, fmt, style_plot
 from .description import PanelDescription
+from .drawing.colors import BLUE, INK, MUTED, ORANGE
+from .drawing.plots import fmt, style_plot
+from .drawing.scales import SteadyRange
+from .drawing.theme import Theme
+from .panel import Panel
 
 TRAIN = (60, 60, 70)
 TRAIN_DARK = (200, 203, 208)  # the training curve on a dark palette

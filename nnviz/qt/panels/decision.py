@@ -6,24 +6,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from .base import (
-    BLUE,
-    INK,
-    MUTED,
-    NEUTRAL,
-    ORANGE,
-    Mosaic,
-    Panel,
-    SymmetricLevels,
-    add_label,
-    class_color,
-    colorbar,
-    diverging_cmap,
-    fmt,
-    image_view,
-    style_plot,
-)
 from .description import PanelDescription, has_2d_input
+from .drawing.colors import BLUE, INK, MUTED, NEUTRAL, ORANGE, class_color, diverging_cmap
+from .drawing.mosaic import Mosaic
+from .drawing.plots import add_label, colorbar, fmt, image_view, style_plot
+from .drawing.scales import SymmetricLevels
+from .panel import Panel
 
 THUMB_ROWS = 8  # neurons per column of thumbnails
 

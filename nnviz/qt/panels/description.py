@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ...core.graph import Network
-    from .base import DatasetInfo
+    from .dataset_info import DatasetInfo
 
 # Heavy panels (large images, many items) redraw at most this often while training.
 HEAVY_INTERVAL = 0.1  # seconds

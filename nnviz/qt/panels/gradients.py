@@ -7,9 +7,13 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from .base import INK, MUTED, Panel, SteadyRange, Theme, fmt, style_plot
 from .curves import _Series
 from .description import PanelDescription
+from .drawing.colors import INK, MUTED
+from .drawing.plots import fmt, style_plot
+from .drawing.scales import SteadyRange
+from .drawing.theme import Theme
+from .panel import Panel
 
 
 def depth_colors(n: int, dark: bool = False) -> list[tuple[int, int, int]]:

@@ -9,12 +9,12 @@ here.
 from __future__ import annotations
 
 from .activations import ActivationsPanel
-from .base import Panel
 from .conv import ConvPanel
 from .curves import CurvesPanel
 from .decision import DecisionBoundaryPanel
 from .gradients import GradientsPanel
 from .network import NetworkPanel
+from .panel import Panel
 from .prediction import PredictionPanel
 from .surface import SurfacePanel
 from .weights import WeightsPanel

@@ -22,8 +22,10 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QSlider
 from nnviz.core.optimizers import OPTIMIZERS
 from nnviz.engine.surface import Surface, optimizer_label
 
-from .base import INK, MUTED, Panel, fmt, style_plot
 from .description import PanelDescription
+from .drawing.colors import INK, MUTED
+from .drawing.plots import fmt, style_plot
+from .panel import Panel
 
 PATH_COLOR = (255, 255, 255)
 BALL_COLOR = (230, 57, 70)
