@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.project:
             window.set_document(ProjectDocument.open(args.project))
-            window._add_recent(args.project)
+            window.add_recent(args.project)
         elif args.preset:
             window.set_document(ProjectDocument(load_preset(args.preset)))
     except ProjectError as exc:
