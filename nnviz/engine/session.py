@@ -16,10 +16,8 @@ and the live learning rate answer quickly. Any K runs the same compiled code.
 from __future__ import annotations
 
 import collections
-import functools
 import logging
 import math
-import os
 import queue
 import threading
 import time
@@ -47,10 +45,19 @@ from .messages import (
     StateChanged,
     drain,
 )
+from .training import (
+    CHUNK_CAP,
+    REPORT_SAMPLES,  # noqa: F401  (read from here by the tests of the epoch report)
+    batching,
+    compiled_steps,
+    enable_compilation_cache,
+    epoch_orders,
+    make_optimizer,
+    padded_batches,
+)
 
 log = logging.getLogger(__name__)
 
-REPORT_SAMPLES = 16  # most confidently wrong samples kept in an EvalReport
 PATH_BYTES = 32 * 2**20  # at most this much of recorded weights for the loss surface's path
 
 Listener = Callable[[Any], None]
@@ -64,173 +71,6 @@ class _Stop(Exception):
 class _Command:
     name: str
     value: Any = None
-
-
-def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
-    """An Optax optimizer whose learning rate lives in its state, so it can change live."""
-    import optax
-
-    spec = optimizer(name)
-    kwargs = spec.optax_kwargs({"momentum": momentum})
-    build = getattr(optax, spec.optax)
-    return optax.inject_hyperparams(lambda learning_rate: build(learning_rate, **kwargs))(
-        learning_rate=learning_rate
-    )
-
-
-_cache_enabled = False
-
-
-def enable_compilation_cache() -> None:
-    """Keep XLA's compiled code on disk, so a network trained before starts at once next time.
-
-    Off when NNVIZ_JIT_CACHE=0 (the test suite sets it, to leave no files behind).
-    """
-    global _cache_enabled
-    if _cache_enabled or os.environ.get("NNVIZ_JIT_CACHE", "1") == "0":
-        return
-    _cache_enabled = True
-    import jax
-
-    from ..core.datasets import default_cache_dir
-
-    try:
-        jax.config.update("jax_compilation_cache_dir", str(default_cache_dir() / "jax"))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    except Exception:  # an old jax without these options: compile every time, as before
-        log.info("persistent compilation cache unavailable", exc_info=True)
-
-
-@dataclass(frozen=True)
-class CompiledSteps:
-    """The jitted functions of one architecture + optimizer; shared by every session that fits."""
-
-    train_steps: Callable
-    eval_all: Callable
-    probe: Callable
-
-
-CHUNK_CAP = 256  # the most steps one train_steps call may take: the length of its loss buffers
-
-
-@functools.lru_cache(maxsize=16)
-def compiled_steps(
-    graphdef, head, optimizer: str, momentum: float, l1: float, l2: float, layer_ids: tuple[str, ...]
-) -> CompiledSteps:
-    """Jitted train / eval / probe functions, built once per architecture.
-
-    The key holds everything the traced code depends on; the learning rate lives in the
-    optimizer state (inject_hyperparams), so Reset and Train again, or a new learning
-    rate, reuse the compiled code instead of recompiling.
-    """
-    import jax
-    import jax.numpy as jnp
-    import optax
-    from flax import nnx
-
-    from .model import head_losses, head_probabilities
-
-    tx = make_optimizer(optimizer, 1.0, momentum)  # update() reads the rate from the state
-
-    def loss_fn(p, x, y, key):
-        out = nnx.merge(graphdef, p)(x, train=True, key=key)
-        data_loss = head_losses(head, out, y).mean()
-        loss = data_loss
-        if l1 or l2:
-            kernels = [lp["kernel"] for lp in p["layers"].values()]
-            if l2:
-                loss = loss + l2 * sum(jnp.sum(k * k) for k in kernels)
-            if l1:
-                loss = loss + l1 * sum(jnp.sum(jnp.abs(k)) for k in kernels)
-        acc = jnp.mean(jnp.argmax(head_probabilities(head, out), axis=-1) == y)
-        return loss, (data_loss, acc)
-
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
-    def train_steps(p, o, key, X, Y, order, start, n):
-        """``n`` steps (1 <= n <= CHUNK_CAP) on the batches ``order[start:start + n]``.
-
-        The step count is a traced value, so one compiled loop serves every chunk
-        length, an epoch's tail, a single step and slow motion alike: no length gets a
-        compilation of its own, and as XLA can neither unroll nor inline a loop whose
-        trip count it does not know, every step runs the same code whatever the chunk
-        length, so training is bit-identical however it is cut into calls. (With
-        ``lax.scan`` over a fixed length, each length compiled separately, a scan of one
-        step was inlined and rounded differently, and epoch tails went two steps a call.)
-        The last gradient rides in the carry and its norms are taken once per call:
-        per-step norms cost ~15 % of a small MLP's step (benchmarks/train_throughput.py).
-        """
-
-        def body(i, carry):
-            p, o, key, _, losses, accs = carry
-            key, sub = jax.random.split(key)
-            batch_idx = jax.lax.dynamic_index_in_dim(order, start + i, keepdims=False)
-            (_, (data_loss, acc)), g = grad_fn(p, X[batch_idx], Y[batch_idx], sub)
-            updates, o = tx.update(g, o, p)
-            return (
-                optax.apply_updates(p, updates),
-                o,
-                key,
-                g,
-                losses.at[i].set(data_loss),
-                accs.at[i].set(acc),
-            )
-
-        g0 = jax.tree.map(jnp.zeros_like, p)
-        buf = jnp.zeros(CHUNK_CAP, jnp.float32)
-        p, o, key, g, losses, accs = jax.lax.fori_loop(0, n, body, (p, o, key, g0, buf, buf))
-        norms = (
-            jnp.stack([optax.tree.norm(g["layers"][nid]) for nid in layer_ids])
-            if layer_ids
-            else jnp.zeros((0,))
-        )
-        return p, o, key, losses, accs, norms
-
-    def eval_batch(p, x, y, mask):
-        out = nnx.merge(graphdef, p)(x)
-        per = head_losses(head, out, y)
-        probs = head_probabilities(head, out)
-        pred = jnp.argmax(probs, axis=-1)
-        return jnp.sum(per * mask), jnp.sum((pred == y) * mask), probs, pred
-
-    def eval_all(p, xs, ys, masks):
-        """Loss and correct count of a whole split, and what an EvalReport needs.
-
-        One call (and one sync) for a whole split: per-batch calls cost ~10 % of a
-        Fashion-MNIST MLP epoch in Python overhead alone. The confusion matrix and the
-        most confidently wrong samples come out of the same pass, so the report costs
-        only a scatter-add, a top-k and a gather; callers that do not want them leave
-        them on the device.
-        """
-
-        def body(total, batch):
-            loss, ok, probs, pred = eval_batch(p, *batch)
-            return (total[0] + loss, total[1] + ok), (probs, pred)
-
-        (loss, ok), (probs, pred) = jax.lax.scan(body, (jnp.float32(0), jnp.float32(0)), (xs, ys, masks))
-        n_classes = probs.shape[-1]
-        probs, pred = probs.reshape(-1, n_classes), pred.reshape(-1)
-        y, m = ys.reshape(-1), masks.reshape(-1) > 0
-        confusion = jnp.zeros((n_classes, n_classes), jnp.int32).at[y, pred].add(m.astype(jnp.int32))
-        wrong = m & (pred != y)
-        score = jnp.where(wrong, jnp.max(probs, axis=-1), -jnp.inf)
-        _, idx = jax.lax.top_k(score, min(REPORT_SAMPLES, score.shape[0]))  # ties: lower index first
-        report = (
-            confusion,
-            idx,
-            wrong[idx],
-            y[idx],
-            pred[idx],
-            probs[idx],
-            xs.reshape(-1, *xs.shape[2:])[idx],
-        )
-        return loss, ok, report
-
-    def probe(p, x, y):
-        out = nnx.merge(graphdef, p)(x, collect=True)
-        return out["nodes"], head_probabilities(head, out), head_losses(head, out, y).mean()
-
-    return CompiledSteps(jax.jit(train_steps), jax.jit(eval_all), jax.jit(probe))
 
 
 def check_learning_rate(lr: float) -> float:
@@ -529,8 +369,7 @@ class TrainingSession(SessionMailbox):
         x_train = jnp.asarray(ds.x_train)
         y_train = jnp.asarray(ds.y_train, dtype=jnp.int32)
         n_train = len(ds.x_train)
-        batch = min(cfg.batch_size, n_train)
-        steps_per_epoch = max(1, n_train // batch)
+        batch, steps_per_epoch = batching(n_train, cfg.batch_size)
         total_steps = cfg.epochs * steps_per_epoch
         if cfg.max_steps:
             total_steps = cfg.max_steps
@@ -670,7 +509,7 @@ class TrainingSession(SessionMailbox):
             )
 
         # ---- the loop
-        rng = np.random.default_rng(cfg.seed)
+        orders = epoch_orders(cfg.seed, n_train, batch)
         key = jax.random.PRNGKey(cfg.seed)
         step = 0
         t_start = time.perf_counter()
@@ -791,8 +630,7 @@ class TrainingSession(SessionMailbox):
         stopped = False
         try:
             for epoch in range(1, n_epochs + 1):
-                perm = rng.permutation(n_train)[: steps_per_epoch * batch]
-                order = jnp.asarray(perm.reshape(steps_per_epoch, batch).astype(np.int32))
+                order = jnp.asarray(next(orders))
                 pos = 0
                 epoch_losses, epoch_accs = [], []
                 t_epoch = 0.0
@@ -899,22 +737,10 @@ class TrainingSession(SessionMailbox):
             return any(cmd.name == "stop" for cmd in self._commands.queue)
 
     def _eval_arrays(self, x: np.ndarray, y: np.ndarray):
-        """Split a set into equal padded batches (one compiled shape) with masks."""
-        import jax.numpy as jnp
-
-        n = len(x)
-        if n == 0:
+        """A split as equal padded batches with masks, and its size; None when it is empty."""
+        if len(x) == 0:
             return None
-        b = min(self.eval_batch, n)
-        n_batches = math.ceil(n / b)
-        pad = n_batches * b - n
-        xp = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else x
-        yp = np.concatenate([y, np.zeros(pad, y.dtype)]) if pad else y
-        mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
-        xs = jnp.asarray(xp.reshape(n_batches, b, *x.shape[1:]))
-        ys = jnp.asarray(yp.astype(np.int32).reshape(n_batches, b))
-        ms = jnp.asarray(mask.reshape(n_batches, b))
-        return xs, ys, ms, n
+        return (*padded_batches(x, y, min(self.eval_batch, len(x))), len(x))
 
     def _epoch_end(self, epoch, step, losses, accs, seconds, params, evaluate, report_split) -> None:
         tl = float(np.concatenate(losses).mean()) if losses else math.nan
