@@ -19,6 +19,7 @@ from ...core.datasets import Dataset
 from ...core.graph import Network, analyze
 from ...core.layers import Context
 from ...core.project import Project
+from ..training import padded_batches, with_penalty
 from .errors import SurfaceCancelled, SurfaceError
 from .trajectory import flatten_layers
 
@@ -89,18 +90,10 @@ class LossLandscape:
         # ~100, because its im2col buffers no longer fit the caches. Padding is masked
         # out of the mean.
         self.sample_batch = int(np.clip((5 << 19) // floats, 1, max(self.samples, 1)))
-        n_batches = max(1, math.ceil(self.samples / self.sample_batch))
-        pad = n_batches * self.sample_batch - self.samples
-        x = np.asarray(x, np.float32)
-        y = np.asarray(y).astype(np.int32)
-        mask = np.concatenate([np.ones(self.samples, np.float32), np.zeros(pad, np.float32)])
-        if pad:
-            x = np.concatenate([x, np.zeros((pad, *x.shape[1:]), np.float32)])
-            y = np.concatenate([y, np.zeros(pad, np.int32)])
-        shape = (n_batches, self.sample_batch)
-        self.x = jnp.asarray(x.reshape(*shape, *x.shape[1:]))
-        self.y = jnp.asarray(y.reshape(shape))
-        self.mask = jnp.asarray(mask.reshape(shape))
+        self.x, self.y, self.mask = padded_batches(
+            np.asarray(x, np.float32), np.asarray(y).astype(np.int32), self.sample_batch
+        )
+        n_batches = int(self.x.shape[0])
         self.fast_layer = fast_layer
         # Grid points evaluated side by side (vmap): as many as keep their activations
         # within ~8M floats, when all samples fit one batch (an MLP: its points share the
@@ -221,15 +214,12 @@ class LossLandscape:
         else:
             total = jnp.sum(jax.lax.map(batch_sum, (xs, ys, ms)))
         loss = total / self.samples
-        if self.l1 or self.l2:  # as the training step adds them (session.compiled_steps)
+        if self.l1 or self.l2:  # the training step's own penalty
             kernels = [
                 lp["kernel"].dense() if isinstance(lp["kernel"], _PlaneKernel) else lp["kernel"]
                 for lp in p["layers"].values()
             ]
-            if self.l2:
-                loss = loss + self.l2 * sum(jnp.sum(k * k) for k in kernels)
-            if self.l1:
-                loss = loss + self.l1 * sum(jnp.sum(jnp.abs(k)) for k in kernels)
+            loss = with_penalty(loss, kernels, self.l1, self.l2)
         return loss
 
     def _compile(self):

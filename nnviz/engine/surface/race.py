@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 
@@ -11,6 +10,7 @@ import numpy as np
 from ...core.datasets import Dataset
 from ...core.optimizers import OPTIMIZERS
 from ...core.project import Project
+from ..training import CHUNK_CAP, batch_order, batching, compiled_steps, make_optimizer
 from .errors import SurfaceCancelled, SurfaceError
 from .landscape import CancelFn, LossLandscape, ProgressFn
 from .planes import check_resolution, grid_around, pca_directions, project_onto_plane
@@ -34,7 +34,7 @@ def race(
 ) -> RaceResult:
     """Train the same initial weights with each optimizer on the same batches; one surface for all.
 
-    Uses the session's compiled training loop (``compiled_steps``) and its optimizers
+    Uses the training loop the session compiles (``compiled_steps``) and its optimizers
     (``make_optimizer``), so each path is exactly what the app would train. The shared
     plane passes through the common start θ_0 along the top two principal directions of
     every path's displacement θ_t − θ_0 together; a path whose loss stops being finite is
@@ -43,8 +43,6 @@ def race(
     import jax
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
-
-    from ..session import CHUNK_CAP, compiled_steps, make_optimizer
 
     t0 = time.perf_counter()
     unknown = [o for o in optimizers if o not in OPTIMIZERS]
@@ -73,16 +71,8 @@ def race(
     x_train = jnp.asarray(dataset.x_train)
     y_train = jnp.asarray(dataset.y_train, dtype=jnp.int32)
     n = len(dataset.x_train)
-    batch = min(cfg.batch_size, n)
-    per_epoch = max(1, n // batch)
-    rng = np.random.default_rng(cfg.seed)  # the batches the session would draw
-    order = np.concatenate(
-        [
-            rng.permutation(n)[: per_epoch * batch].reshape(per_epoch, batch)
-            for _ in range(math.ceil(n_chunks * every / per_epoch))
-        ]
-    ).astype(np.int32)
-    order_dev = jnp.asarray(order)
+    batch, _ = batching(n, cfg.batch_size)
+    order_dev = jnp.asarray(batch_order(cfg.seed, n, batch, n_chunks * every))  # the session's batches
     trajectories: dict[str, Trajectory] = {}
     diverged: dict[str, bool] = {}
     for name in optimizers:
