@@ -6,17 +6,21 @@ Plain numpy: a direction is a θ-sized vector, a plane a centre and one or two d
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from .errors import SurfaceError
 
-if TYPE_CHECKING:
-    from .landscape import LossLandscape
+
+class Layout(Protocol):
+    """Where each layer's kernel and bias lie in θ (a LossLandscape says), for filter normalisation."""
+
+    # (node id, "kernel" | "bias") -> (start, stop, shape)
+    layer_slices: dict[tuple[str, str], tuple[int, int, tuple[int, ...]]]
 
 
-def filter_normalized(direction: np.ndarray, theta: np.ndarray, landscape: LossLandscape) -> np.ndarray:
+def filter_normalized(direction: np.ndarray, theta: np.ndarray, landscape: Layout) -> np.ndarray:
     """Li et al.'s filter normalisation of a direction, for Flax layouts.
 
     Every kernel slice along the last axis (one output unit of a Dense (in, out) kernel,
@@ -36,9 +40,7 @@ def filter_normalized(direction: np.ndarray, theta: np.ndarray, landscape: LossL
     return out
 
 
-def random_directions(
-    theta: np.ndarray, landscape: LossLandscape, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def random_directions(theta: np.ndarray, landscape: Layout, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two Gaussian directions, filter-normalised to θ (same seed, same directions)."""
     rng = np.random.default_rng(seed)
     d1 = rng.standard_normal(theta.size).astype(np.float32)

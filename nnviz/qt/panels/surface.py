@@ -20,7 +20,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QSlider
 
 from nnviz.core.optimizers import OPTIMIZERS
-from nnviz.engine.surface import Surface, optimizer_label
+from nnviz.engine.surface.results import Surface, optimizer_label
 
 from .base import INK, MUTED, Panel, fmt, style_plot
 
