@@ -17,7 +17,7 @@ import numpy as np
 
 from ...core.datasets import Dataset
 from ...core.graph import Network, analyze
-from ...core.layers import Context
+from ...core.layers import Context, Role
 from ...core.project import Project
 from ..training import padded_batches, with_penalty
 from .errors import SurfaceCancelled, SurfaceError
@@ -25,6 +25,8 @@ from .trajectory import flatten_layers
 
 ProgressFn = Callable[[int, int], None]  # (grid points done, total)
 CancelFn = Callable[[], bool]
+
+_NOT_COUNTED = (Role.INPUT, Role.RESHAPE, Role.OUTPUT)  # not counted as values of a grid point (from_project)
 
 
 class _PlaneKernel:
@@ -146,12 +148,12 @@ class LossLandscape:
             idx = np.arange(n)
         else:
             idx = np.sort(np.random.default_rng(seed).choice(n, samples, replace=False))
-        # Values per sample that differ between grid points (the input and its flattening
-        # are shared by all of them).
+        # Values per sample that differ between grid points (the input and its reshapes
+        # are shared by all of them, and a reshape holds no values of its own).
         floats = sum(
             int(np.prod(s))
             for nid, s in analysis.shapes.items()
-            if s and network.nodes[nid].type not in ("Input", "Flatten", "Output")
+            if s and network.nodes[nid].layer.role not in _NOT_COUNTED
         )
         return cls(
             graphdef,
@@ -334,14 +336,18 @@ class LossLandscape:
 
 
 def _first_input_dense(network: Network, analysis) -> str | None:
-    """The Dense node reading the raw input (directly or through Flatten), if there is one."""
+    """The fully connected layer reading the raw input (directly or through reshapes), if there is one.
+
+    A layer with weights that does not slide over an image (a Dense) computes
+    ``x @ kernel``, the product _PlaneKernel splits; a convolution reads its kernel otherwise.
+    """
     for nid in analysis.order:
-        node = network.nodes[nid]
-        if node.type != "Dense":
+        layer = network.nodes[nid].layer
+        if not layer.has_weights or layer.spatial:
             continue
         src = network.inputs_of(nid)
-        while len(src) == 1 and network.nodes[src[0]].type == "Flatten":
+        while len(src) == 1 and network.nodes[src[0]].layer.role is Role.RESHAPE:
             src = network.inputs_of(src[0])
-        if len(src) == 1 and network.nodes[src[0]].type == "Input":
+        if len(src) == 1 and network.nodes[src[0]].layer.role is Role.INPUT:
             return nid
     return None
