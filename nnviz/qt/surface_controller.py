@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QSpinBox
 
 from ..core.optimizers import OPTIMIZERS
-from ..engine.surface import flatten_layers
+from ..engine.surface.trajectory import flatten_layers
 from ..engine.surface_worker import (
     METHOD_NAMES,
     PointLoss,

@@ -20,7 +20,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QLabel, QSlider
 
 from nnviz.core.optimizers import OPTIMIZERS
-from nnviz.engine.surface import Surface, optimizer_label
+from nnviz.engine.surface.results import Surface, optimizer_label
 
 from .description import PanelDescription
 from .drawing.colors import INK, MUTED
