@@ -2,7 +2,9 @@
 
 Every widget mirrors one field of the project's DatasetSpec or TrainingConfig; a change
 goes through ``document.set_dataset`` / ``set_training`` (undoable) and a refused one is
-undone on screen by refreshing from the document. Imported files are read on a worker
+undone on screen by refreshing from the document. The training rows are built from
+``TRAINING_SETTINGS``, the table validation uses, and an edit writes only the setting that
+was edited: the others keep the exact values the project holds. Imported files are read on a worker
 thread with numpy only, to learn their shape; a QTimer collects the result.
 """
 
@@ -10,11 +12,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -34,8 +36,9 @@ from PySide6.QtWidgets import (
 from ..core import datasets
 from ..core.datasets import DatasetSpec
 from ..core.optimizers import OPTIMIZERS
-from ..core.project import INITIALIZERS, TrainingConfig
+from ..core.project import INITIALIZERS, TRAINING_SETTINGS, TrainingConfig
 from .document import ProjectDocument
+from .number_box import NumberBox
 from .wiring import rewire
 
 INIT_TEXT = {
@@ -160,55 +163,36 @@ class TrainingSettingsPanel(QWidget):
         self.toy_rows = [self.noise, self.samples, self.data_seed]
         lay.addWidget(data)
 
-        # ---- training
+        # ---- training: one row per TrainingConfig field, built from its Setting
         train = QGroupBox("Training")
         tf = QFormLayout(train)
         self.optimizer = QComboBox()
         for opt in OPTIMIZERS.values():
             self.optimizer.addItem(opt.title, opt.name)
             self.optimizer.setItemData(self.optimizer.count() - 1, opt.help, Qt.ItemDataRole.ToolTipRole)
-        self.optimizer.setToolTip("How the gradient turns into a weight update.")
-        tf.addRow("Optimizer", self.optimizer)
-        self.learning_rate = _dspin(
-            0.00001,
-            100.0,
-            0.001,
-            5,
-            "Size of each step down the gradient. "
-            "Too high diverges, too low crawls. Can be changed while training.",
-        )
-        self.learning_rate.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        tf.addRow("Learning rate", self.learning_rate)
-        self.momentum = _dspin(
-            0.0, 0.99, 0.05, 2, "How much of the previous update carries over (momentum and Nesterov only)."
-        )
-        tf.addRow("Momentum", self.momentum)
-        self.batch_size = _spin(1, 65536, "Samples per gradient step (mini-batch).")
-        tf.addRow("Batch size", self.batch_size)
-        self.epochs = _spin(1, 100000, "Passes over the training data.")
-        tf.addRow("Epochs", self.epochs)
-        self.max_steps = _spin(
-            0, 100_000_000, "Stop after this many mini-batches (0: when the epochs are done).", "no limit"
-        )
-        self.max_steps.setSingleStep(100)
-        tf.addRow("Step limit", self.max_steps)
         self.init = QComboBox()
         for name in INITIALIZERS:
             self.init.addItem(INIT_TEXT.get(name, name), name)
-        self.init.setToolTip("How the weights start before training.")
-        tf.addRow("Initialisation", self.init)
-        self.l1 = _dspin(0.0, 10.0, 0.0001, 5, "L1 penalty: pushes weights to exactly zero.")
-        self.l1.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        tf.addRow("L1", self.l1)
-        self.l2 = _dspin(0.0, 10.0, 0.0001, 5, "L2 penalty (weight decay): keeps weights small.")
-        self.l2.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        tf.addRow("L2", self.l2)
-        self.seed = _spin(
-            0,
-            2**31 - 1,
-            "Seed of the initial weights and the batch order: the same seed trains the same way again.",
+        self.training_boxes: dict[str, QComboBox | NumberBox] = {}
+        for setting in TRAINING_SETTINGS.values():
+            if setting.kind is str:
+                box = {"optimizer": self.optimizer, "init": self.init}[setting.name]
+                box.setToolTip(setting.help)
+                box.activated.connect(partial(self._on_choice_activated, setting.name))
+            else:
+                box = NumberBox(setting)
+                box.valueChanged.connect(partial(self._commit_training, setting.name))
+                box.refused.connect(self.edited)
+            self.training_boxes[setting.name] = box
+            tf.addRow(setting.title, box)
+        boxes = self.training_boxes
+        self.learning_rate, self.momentum = boxes["learning_rate"], boxes["momentum"]
+        self.batch_size, self.epochs, self.max_steps = (
+            boxes["batch_size"],
+            boxes["epochs"],
+            boxes["max_steps"],
         )
-        tf.addRow("Seed", self.seed)
+        self.l1, self.l2, self.seed = boxes["l1"], boxes["l2"], boxes["seed"]
         self.defaults_button = QPushButton("Restore defaults")
         self.defaults_button.setToolTip("Set the training settings (not the data) to nnviz's defaults.")
         self.defaults_button.clicked.connect(self._on_defaults_button_clicked)
@@ -230,19 +214,6 @@ class TrainingSettingsPanel(QWidget):
             self.data_seed,
         ):
             w.valueChanged.connect(self._commit_dataset)
-        for w in (self.optimizer, self.init):
-            w.activated.connect(self._commit_training)
-        for w in (
-            self.learning_rate,
-            self.momentum,
-            self.batch_size,
-            self.epochs,
-            self.max_steps,
-            self.l1,
-            self.l2,
-            self.seed,
-        ):
-            w.valueChanged.connect(self._commit_training)
         if document is not None:
             self.set_document(document)
 
@@ -275,16 +246,7 @@ class TrainingSettingsPanel(QWidget):
             self.validation,
             self.train_limit,
             self.data_seed,
-            self.optimizer,
-            self.learning_rate,
-            self.momentum,
-            self.batch_size,
-            self.epochs,
-            self.max_steps,
-            self.init,
-            self.l1,
-            self.l2,
-            self.seed,
+            *self.training_boxes.values(),
         ]
         for w in widgets:
             w.blockSignals(True)
@@ -298,16 +260,12 @@ class TrainingSettingsPanel(QWidget):
             self.validation.setValue(ds.validation_split)
             self.train_limit.setValue(ds.train_limit)
             self.data_seed.setValue(min(ds.seed, 2**31 - 1))
-            self.optimizer.setCurrentIndex(self.optimizer.findData(tr.optimizer))
-            self.learning_rate.setValue(tr.learning_rate)
-            self.momentum.setValue(tr.momentum)
-            self.batch_size.setValue(tr.batch_size)
-            self.epochs.setValue(tr.epochs)
-            self.max_steps.setValue(tr.max_steps)
-            self.init.setCurrentIndex(self.init.findData(tr.init))
-            self.l1.setValue(tr.l1)
-            self.l2.setValue(tr.l2)
-            self.seed.setValue(min(tr.seed, 2**31 - 1))
+            for name, box in self.training_boxes.items():
+                value = getattr(tr, name)
+                if isinstance(box, QComboBox):
+                    box.setCurrentIndex(box.findData(value))
+                else:
+                    box.setValue(value)
         finally:
             for w in widgets:
                 w.blockSignals(False)
@@ -369,26 +327,20 @@ class TrainingSettingsPanel(QWidget):
             self.refresh()
         self.edited.emit(reason or "")
 
-    def _commit_training(self, *_args) -> None:
+    def _on_choice_activated(self, name: str, index: int) -> None:
+        box = self.training_boxes[name]
+        self._commit_training(name, box.itemData(index))
+
+    def _commit_training(self, name: str, value) -> None:
+        """Write the one setting that was edited; the others stay exactly as the project has them."""
         old = self.document.project.training
-        cfg = replace(
-            old,
-            optimizer=self.optimizer.currentData(),
-            learning_rate=self.learning_rate.value(),
-            momentum=round(self.momentum.value(), 4),
-            batch_size=self.batch_size.value(),
-            epochs=self.epochs.value(),
-            max_steps=self.max_steps.value(),
-            init=self.init.currentData(),
-            l1=self.l1.value(),
-            l2=self.l2.value(),
-            seed=self.seed.value(),
-        )
-        reason = self.document.set_training(cfg)
+        if getattr(old, name) == value and type(getattr(old, name)) is type(value):
+            return
+        reason = self.document.set_training(replace(old, **{name: value}))
         if reason:
             self.refresh()
-        elif cfg.learning_rate != old.learning_rate:
-            self.learning_rate_changed.emit(cfg.learning_rate)
+        elif name == "learning_rate":
+            self.learning_rate_changed.emit(value)
         self.edited.emit(reason or "")
 
     def _on_defaults_button_clicked(self) -> None:
