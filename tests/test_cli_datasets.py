@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -55,3 +56,14 @@ def test_unknown_dataset_is_a_usage_error(capsys):
     assert ei.value.code == 2
     _, err = capsys.readouterr()
     assert "invalid choice: 'cifar'" in err
+
+
+def test_cli_lists_and_trains_moons(capsys):
+    code, out, _ = cli(capsys, "datasets")
+    assert code == 0 and any(line.split()[:2] == ["moons", "Moons"] for line in out.splitlines())
+    code, out, err = cli(
+        capsys, "train", "--preset", "xor-one-hidden", "--dataset", "moons", "--epochs", "3", "--json"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["epochs"] == 3 and result["test_accuracy"] > 0.7

@@ -200,8 +200,8 @@ def test_toy_noise_scales_like_playground():
 
 
 def test_toy_unknown_name():
-    with pytest.raises(DatasetError, match="moons"):
-        make_toy("moons", 100, 0, 0)
+    with pytest.raises(DatasetError, match="swiss-roll"):
+        make_toy("swiss-roll", 100, 0, 0)
 
 
 def test_spiral_noise0_learnable_by_small_tanh_mlp():
@@ -309,7 +309,7 @@ def test_spec_round_trip_and_errors():
 @pytest.mark.parametrize(
     "kwargs, word",
     [
-        (dict(name="moons"), "moons"),
+        (dict(name="swiss-roll"), "swiss-roll"),
         (dict(n_samples=3), "samples"),
         (dict(noise=-0.1), "Noise"),
         (dict(noise=0.9), "Noise"),

@@ -153,6 +153,14 @@ _ENTRIES = (
         "Two interleaved spiral arms, the hardest toy set.",
     ),
     DatasetEntry(
+        "moons",
+        "toy2d",
+        "Moons",
+        (2,),
+        TOY_CLASS_NAMES,
+        "Two interleaving half circles (scikit-learn's make_moons): a curved boundary.",
+    ),
+    DatasetEntry(
         "mnist",
         "image",
         "MNIST digits",

@@ -1,4 +1,4 @@
-"""The TensorFlow-Playground toy sets: 2-D points in two classes, generated with numpy."""
+"""The toy sets: 2-D points in two classes, generated with numpy (TensorFlow Playground's four, and moons)."""
 
 from __future__ import annotations
 
@@ -109,6 +109,20 @@ def _spiral(rng, n0, n1, noise):
     )
 
 
+def _moons(rng, n0, n1, noise):
+    # scikit-learn's make_moons, our own numpy: class 0 on the upper half circle, class 1 on
+    # a lower one shifted right and down so the two interleave. Angles are drawn at random
+    # (not evenly spaced) so the seed matters at noise 0; noise is a Gaussian std in units
+    # of the moons' radius (sklearn's usual 0.1 to 0.3 sit mid-slider). Centred and scaled
+    # x3 to span about [-4.5, 4.5] x [-2.25, 2.25], like the other sets on Playground's plane.
+    t0, t1 = rng.uniform(0, math.pi, n0), rng.uniform(0, math.pi, n1)
+    upper = np.stack([np.cos(t0), np.sin(t0)], axis=1)
+    lower = np.stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)], axis=1)
+    pts = np.concatenate([upper, lower]) - (0.5, 0.25)
+    pts = pts + rng.normal(0.0, 1.0, pts.shape) * noise
+    return 3.0 * pts, np.concatenate([np.zeros(n0, np.int32), np.ones(n1, np.int32)])
+
+
 # The generator of each toy set in the catalogue: (rng, n0, n1, noise) -> points (n0 + n1, 2)
 # and labels, the n0 points of class 0 first.
-GENERATORS = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral}
+GENERATORS = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral, "moons": _moons}
