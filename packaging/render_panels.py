@@ -2,7 +2,8 @@
 
     python packaging/render_panels.py [--out /tmp/panel_shots] [--only xor,cnn,...]
 
-Runs offscreen. MNIST comes from ../shared/datasets when present, else random images.
+Runs offscreen. MNIST comes from where nnviz.core.datasets.find_data_dir finds it
+($NNVIZ_DATA_DIR, ../shared/datasets, the app's cache), else random images.
 The panels are the registry's (``nnviz.qt.panels.PANELS``): a shot renders every
 registered panel that applies to its network and data, or the ones its ``keys`` name.
 """
@@ -22,11 +23,10 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "datasets"
 
 import numpy as np  # noqa: E402
 
-from nnviz.core.datasets import Dataset, DatasetSpec, load_dataset  # noqa: E402
+from nnviz.core.datasets import Dataset, DatasetSpec, find_data_dir, load_dataset  # noqa: E402
 from nnviz.core.graph import analyze  # noqa: E402
 from nnviz.core.layers import Context  # noqa: E402
 from nnviz.core.presets import load_preset  # noqa: E402
@@ -35,10 +35,9 @@ from nnviz.engine.session import TrainingSession  # noqa: E402
 
 
 def mnist(limit: int = 6000, test: int = 1000, name: str = "mnist") -> Dataset:
-    if (SHARED / name / "train-images-idx3-ubyte.gz").exists():
-        ds = load_dataset(
-            DatasetSpec(name, validation_split=0.1, train_limit=limit), str(SHARED), download=False
-        )
+    folder = find_data_dir(name)
+    if folder is not None:
+        ds = load_dataset(DatasetSpec(name, validation_split=0.1, train_limit=limit), folder, download=False)
         return dataclasses.replace(ds, x_test=ds.x_test[:test], y_test=ds.y_test[:test])
     print("no MNIST files; using random images")
     rng = np.random.default_rng(0)
@@ -62,7 +61,7 @@ def train(project, dataset=None, **kw):
     msgs: list = []
     kw.setdefault("snapshot_interval", 0.0)
     session = TrainingSession(
-        project, dataset=dataset, on_message=msgs.append, download=False, data_dir=str(SHARED), **kw
+        project, dataset=dataset, on_message=msgs.append, download=False, data_dir=find_data_dir(), **kw
     )
     t = time.perf_counter()
     result = session.run()

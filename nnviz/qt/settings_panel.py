@@ -117,7 +117,7 @@ class TrainingSettingsPanel(QWidget):
         self.import_button.setText("Import…")
         self.import_button.setToolTip(
             "Train on your own data: a folder of IDX files, a Keras-style "
-            ".npz (x_train, y_train, x_test, y_test) or a CSV whose last "
+            ".npz (x_train, y_train, x_test, y_test) or a CSV whose first "
             "column is the label."
         )
         self.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)

@@ -79,3 +79,16 @@ def test_imported_files_show_in_the_menu(qtbot, tmp_path, qapp):
     panel.refresh()
     assert panel.dataset.currentData() == "files"
     assert panel.dataset.currentText() == D.entry("files").menu_text
+
+
+def test_import_tooltip_names_the_column_the_csv_loader_reads(qtbot, doc, tmp_path):
+    """The tooltip used to say a CSV's label is its last column; the loader reads the first."""
+    panel = TrainingSettingsPanel(doc)
+    qtbot.addWidget(panel)
+    tip = panel.import_button.toolTip()
+    assert "CSV whose first column is the label" in tip and "last" not in tip
+    assert "first column" in D.entry("files").description
+    path = tmp_path / "t.csv"
+    path.write_text("kind,a,b\n" + "".join(f"{'cat' if i % 2 else 'dog'},{i},{i * 2}\n" for i in range(20)))
+    d = D.load_dataset(DatasetSpec(name="files", path=str(path)))
+    assert d.class_names == ("cat", "dog") and d.input_shape == (2,)

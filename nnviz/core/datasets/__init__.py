@@ -13,8 +13,9 @@ Where things live:
 - ``toy``: the 2-D sets generated with numpy;
 - ``idx``, ``npz``, ``csvfile``: the file formats, ``labels``: their labels to 0..K-1,
   ``splits``: train / validation / test and scaling;
-- ``folders``: the cache and data folders; ``checksums``: verifying local files;
-  ``download``: fetching the official files.
+- ``folders``: the cache and data folders, and :func:`find_data_dir`, where tests,
+  benchmarks and tools find the official files; ``checksums``: verifying local files;
+  ``download``: fetching the official files (pooch).
 
 Data layout (same as ``../shared/datasets`` in development)::
 
@@ -24,8 +25,9 @@ Data layout (same as ``../shared/datasets`` in development)::
     <data dir>/mnist/t10k-labels-idx1-ubyte.gz
     <data dir>/fashion-mnist/...                  (same four names)
 
-The data dir is ``data_dir`` if given, else ``$NNVIZ_DATA_DIR``, else the per-user cache
-folder (:func:`default_cache_dir`).
+The app's data dir is ``data_dir`` if given, else ``$NNVIZ_DATA_DIR``, else the per-user
+cache folder (:func:`default_cache_dir`). Tests, benchmarks and tools also look in
+``../shared/datasets`` beside a source checkout (:func:`find_data_dir`); the app never does.
 """
 
 from .catalogue import (
@@ -45,7 +47,7 @@ from .csvfile import load_csv
 from .dataset import Dataset
 from .download import ensure_image_files
 from .errors import DatasetError, DownloadCancelled
-from .folders import default_cache_dir, resolve_data_dir
+from .folders import data_dir_candidates, default_cache_dir, find_data_dir, resolve_data_dir
 from .idx import load_idx
 from .loader import load_dataset
 from .npz import load_npz
@@ -72,6 +74,8 @@ __all__ = [
     "make_toy",
     "default_cache_dir",
     "resolve_data_dir",
+    "find_data_dir",
+    "data_dir_candidates",
     "ensure_image_files",
     "load_idx",
     "load_npz",
