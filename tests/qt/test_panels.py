@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 import tracemalloc
 
 import numpy as np
@@ -514,20 +513,18 @@ def test_export_writes_png_and_svg(qtbot, tmp_path, xor, cnn, name):
     assert b"<svg" in svg.read_bytes()[:2000]
 
 
-def test_many_snapshots_are_fast_and_reuse_items(qtbot, xor):
+def test_many_snapshots_reuse_items(qtbot, xor):
+    """Every snapshot of a run, shown eight times over, rebuilds nothing (the time updates
+    take is benchmarks/panel_updates.py's to measure)."""
     import nnviz.qt.panels as panels
 
     # every panel drawn from snapshots (the loss surface is drawn from its own computations)
     made = [make(qtbot, cls, xor) for cls in panels.PANELS if cls is not panels.SurfacePanel]
     snaps = xor.snaps
     items_before = [len(p.graphics.scene().items()) for p in made]
-    times = []
     for p in made:
-        t0 = time.perf_counter()
-        for i in range(2000):
+        for i in range(8 * len(snaps)):
             p.show_snapshot(snaps[i % len(snaps)])
-        times.append(time.perf_counter() - t0)
-    assert max(times) < 5.0, dict(zip([type(p).__name__ for p in made], times))
     assert [p.rebuilds for p in made if not isinstance(p, panels.CurvesPanel)] == [1] * (len(made) - 1)
     assert [len(p.graphics.scene().items()) for p in made] == items_before
     # Memory stays flat: another round of snapshots leaves (almost) nothing behind.
