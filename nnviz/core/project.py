@@ -9,7 +9,6 @@ truncated project behind.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from typing import Any
 from .datasets import DatasetError, DatasetSpec
 from .graph import GraphError, Network
 from .optimizers import OPTIMIZERS
+from .settings import Setting, is_whole
 
 FORMAT = "nnviz-project"
 FORMAT_VERSION = 1
@@ -31,64 +31,6 @@ INITIALIZERS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_nor
 
 class ProjectError(Exception):
     """A project file that cannot be read or written; the message names the file."""
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One training setting: what values a project may hold, how a box steps it, what it means.
-
-    ``TrainingConfig.validate`` checks every field against its ``Setting`` and the
-    settings panel builds its boxes from the same entries, so a value a project file can
-    hold is a value the window can show and keep.
-    """
-
-    name: str  # the TrainingConfig field (and the key in project files)
-    title: str  # the label beside its box
-    label: str  # how messages name it
-    kind: type  # int, float or str
-    help: str  # one line for tooltips
-    minimum: float | None = None  # None: no lower bound
-    maximum: float | None = None  # None: no upper bound
-    above_minimum: bool = False  # the minimum itself is not allowed (a learning rate above 0)
-    below_maximum: bool = False  # nor the maximum (momentum below 1)
-    step: float = 1  # what one arrow press adds
-    adaptive: bool = False  # the step follows the value's magnitude (0.001 steps by 0.0001)
-    special: str = ""  # what the minimum means, shown in its place ("no limit")
-    choices: tuple[str, ...] = ()  # for kind str: the allowed names
-
-    def rule(self) -> str:
-        """The allowed values in words: 'a whole number from 1 to 65536', 'above 0 and at most 100'."""
-        if self.kind is str:
-            return f"one of {', '.join(self.choices)}"
-        lo, hi = self.minimum, self.maximum
-        if self.kind is int:
-            if lo is not None and hi is not None:
-                text = f"a whole number from {_text(lo)} to {_text(hi)}"
-            elif lo is not None:
-                text = f"a whole number of at least {_text(lo)}"
-            else:
-                text = "a whole number"
-            return text + (
-                f", where {_text(lo)} means {self.special}" if self.special and lo is not None else ""
-            )
-        parts = []
-        if lo is not None:
-            parts.append(f"{'above' if self.above_minimum else 'at least'} {_text(lo)}")
-        if hi is not None:
-            parts.append(f"{'below' if self.below_maximum else 'at most'} {_text(hi)}")
-        return " and ".join(parts) or "a number"
-
-    def problem(self, value: Any) -> str | None:
-        """Why ``value`` cannot be this setting, or None when it can."""
-        if self.kind is str:
-            ok = value in self.choices
-        else:
-            ok = _int(value) if self.kind is int else _num(value)
-            if ok and self.minimum is not None:
-                ok = value > self.minimum if self.above_minimum else value >= self.minimum
-            if ok and self.maximum is not None:
-                ok = value < self.maximum if self.below_maximum else value <= self.maximum
-        return None if ok else f"{self.label} must be {self.rule()} (got {value!r})"
 
 
 # Every field of TrainingConfig, in its order. Widgets take their ranges from here and
@@ -236,19 +178,6 @@ class TrainingConfig:
         return cfg
 
 
-def _num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _text(bound: float) -> str:
-    """A bound as people write it: 4294967295, not 4.29497e+09; 0.5, not 0.50000."""
-    return str(bound) if isinstance(bound, int) else f"{bound:g}"
-
-
 @dataclass
 class Project:
     """Everything needed to rebuild and retrain a network exactly."""
@@ -279,7 +208,7 @@ class Project:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ProjectError(f'{source} is not an nnviz project (it lacks "format": "{FORMAT}")')
         version = data.get("format_version")
-        if not _int(version) or version < 1:
+        if not is_whole(version) or version < 1:
             raise ProjectError(f"{source} has no valid format_version")
         if version > FORMAT_VERSION:
             raise ProjectError(

@@ -20,7 +20,7 @@ from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QAbstractSpinBox, QWidget
 
-from ..core.project import Setting
+from ..core.settings import Setting
 
 
 class NumberBox(QAbstractSpinBox):

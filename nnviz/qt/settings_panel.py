@@ -18,7 +18,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -50,27 +48,6 @@ INIT_TEXT = {
     "lecun_normal": "LeCun normal",
     "zeros": "All zeros (to see why not)",
 }
-
-
-def _spin(lo: int, hi: int, tip: str, special: str = "") -> QSpinBox:
-    w = QSpinBox()
-    w.setRange(lo, hi)
-    w.setKeyboardTracking(False)
-    w.setAccelerated(True)
-    w.setToolTip(tip)
-    if special:
-        w.setSpecialValueText(special)
-    return w
-
-
-def _dspin(lo: float, hi: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
-    w = QDoubleSpinBox()
-    w.setRange(lo, hi)
-    w.setDecimals(decimals)
-    w.setSingleStep(step)
-    w.setKeyboardTracking(False)
-    w.setToolTip(tip)
-    return w
 
 
 class TrainingSettingsPanel(QWidget):
@@ -133,33 +110,20 @@ class TrainingSettingsPanel(QWidget):
         self.path_label.setWordWrap(True)
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         df.addRow("Files", self.path_label)
-        self.noise = _dspin(0.0, 0.5, 0.05, 2, "How far points stray from their class's shape (0 to 0.5).")
-        df.addRow("Noise", self.noise)
-        self.samples = _spin(4, 1_000_000, "How many points to generate.")
-        self.samples.setSingleStep(100)
-        df.addRow("Samples", self.samples)
-        self.test_ratio = _dspin(
-            0.05, 0.95, 0.05, 2, "Fraction of the points held out to test on (never trained on)."
+        self.data_boxes: dict[str, NumberBox] = {}
+        for setting in datasets.DATASET_SETTINGS.values():
+            box = NumberBox(setting)
+            box.valueChanged.connect(partial(self._commit_dataset, setting.name))
+            box.refused.connect(self.edited)
+            self.data_boxes[setting.name] = box
+            df.addRow(setting.title, box)
+        boxes = self.data_boxes
+        self.noise, self.samples, self.test_ratio = boxes["noise"], boxes["n_samples"], boxes["test_ratio"]
+        self.data_seed, self.validation, self.train_limit = (
+            boxes["seed"],
+            boxes["validation_split"],
+            boxes["train_limit"],
         )
-        df.addRow("Test ratio", self.test_ratio)
-        self.data_seed = _spin(0, 2**31 - 1, "Seed that generates the toy points and shuffles the split.")
-        df.addRow("Data seed", self.data_seed)
-        self.validation = _dspin(
-            0.0,
-            0.9,
-            0.05,
-            2,
-            "Fraction of the training data held out to validate on after each epoch (0: none).",
-        )
-        df.addRow("Validation split", self.validation)
-        self.train_limit = _spin(
-            0,
-            10_000_000,
-            "Train on only this many samples (0: all). Small numbers make over-fitting easy to see.",
-            "all",
-        )
-        self.train_limit.setSingleStep(100)
-        df.addRow("Training samples", self.train_limit)
         self.toy_rows = [self.noise, self.samples, self.data_seed]
         lay.addWidget(data)
 
@@ -205,15 +169,6 @@ class TrainingSettingsPanel(QWidget):
             box.setMinimumContentsLength(6)
 
         self.dataset.activated.connect(self._on_dataset_activated)
-        for w in (
-            self.noise,
-            self.samples,
-            self.test_ratio,
-            self.validation,
-            self.train_limit,
-            self.data_seed,
-        ):
-            w.valueChanged.connect(self._commit_dataset)
         if document is not None:
             self.set_document(document)
 
@@ -238,28 +193,17 @@ class TrainingSettingsPanel(QWidget):
         if doc is None:
             return
         ds, tr = doc.project.dataset, doc.project.training
-        widgets = [
-            self.dataset,
-            self.noise,
-            self.samples,
-            self.test_ratio,
-            self.validation,
-            self.train_limit,
-            self.data_seed,
-            *self.training_boxes.values(),
-        ]
+        widgets = [self.dataset, *self.data_boxes.values(), *self.training_boxes.values()]
         for w in widgets:
             w.blockSignals(True)
         try:
             if ds.name in datasets.CATALOGUE and self.dataset.findData(ds.name) < 0:
                 self._add_dataset_item(ds.name)
             self.dataset.setCurrentIndex(self.dataset.findData(ds.name))
-            self.noise.setValue(ds.noise)
-            self.samples.setValue(ds.n_samples)
-            self.test_ratio.setValue(ds.test_ratio)
-            self.validation.setValue(ds.validation_split)
-            self.train_limit.setValue(ds.train_limit)
-            self.data_seed.setValue(min(ds.seed, 2**31 - 1))
+            for name, box in self.data_boxes.items():
+                value = getattr(ds, name)
+                if box.setting.problem(value) is None:  # an image set's unused toy fields may lie outside
+                    box.setValue(value)
             for name, box in self.training_boxes.items():
                 value = getattr(tr, name)
                 if isinstance(box, QComboBox):
@@ -278,16 +222,7 @@ class TrainingSettingsPanel(QWidget):
         self.path_label.setText(ds.path)
         self.momentum.setEnabled(tr.optimizer in OPTIMIZERS and OPTIMIZERS[tr.optimizer].uses("momentum"))
         locked = doc.training_lock
-        for w in (
-            self.dataset,
-            self.import_button,
-            self.noise,
-            self.samples,
-            self.test_ratio,
-            self.validation,
-            self.train_limit,
-            self.data_seed,
-        ):
+        for w in (self.dataset, self.import_button, *self.data_boxes.values()):
             w.setEnabled(not locked)
             if locked:
                 w.setToolTip(w.toolTip().split("\n(Stop")[0] + "\n(Stop training to change the data.)")
@@ -309,17 +244,12 @@ class TrainingSettingsPanel(QWidget):
             return
         self._set_dataset(replace(spec, name=name))
 
-    def _commit_dataset(self, *_args) -> None:
-        spec = replace(
-            self.document.project.dataset,
-            noise=round(self.noise.value(), 4),
-            n_samples=self.samples.value(),
-            test_ratio=round(self.test_ratio.value(), 4),
-            validation_split=round(self.validation.value(), 4),
-            train_limit=self.train_limit.value(),
-            seed=self.data_seed.value(),
-        )
-        self._set_dataset(spec)
+    def _commit_dataset(self, name: str, value) -> None:
+        """Write the one data setting that was edited; the others stay as the project has them."""
+        old = self.document.project.dataset
+        if getattr(old, name) == value and type(getattr(old, name)) is type(value):
+            return
+        self._set_dataset(replace(old, **{name: value}))
 
     def _set_dataset(self, spec: DatasetSpec) -> None:
         reason = self.document.set_dataset(spec)

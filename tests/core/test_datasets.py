@@ -318,7 +318,7 @@ def test_spec_round_trip_and_errors():
         (dict(validation_split=1.0), "Validation"),
         (dict(validation_split=-0.1), "Validation"),
         (dict(train_limit=-1), "limit"),
-        (dict(seed=-1), "Seed"),
+        (dict(seed=-1), "seed"),
         (dict(name="files"), "path"),
     ],
 )

@@ -51,7 +51,7 @@ from .folders import data_dir_candidates, default_cache_dir, find_data_dir, reso
 from .idx import load_idx
 from .loader import load_dataset
 from .npz import load_npz
-from .spec import DatasetSpec
+from .spec import DATASET_SETTINGS, DatasetSpec
 from .toy import make_toy
 
 __all__ = [
@@ -69,6 +69,7 @@ __all__ = [
     "TOY_DATASETS",
     "IMAGE_DATASETS",
     "DatasetSpec",
+    "DATASET_SETTINGS",
     "Dataset",
     "load_dataset",
     "make_toy",

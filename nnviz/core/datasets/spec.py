@@ -3,14 +3,88 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
+from ..settings import Setting
 from .catalogue import CATALOGUE
 from .errors import DatasetError
 
 MAX_TOY_SAMPLES = 1_000_000
+
+# The numeric fields of DatasetSpec. validate() applies these rules and the settings
+# panel builds its boxes from them, so a value a project file holds is one the window keeps.
+DATASET_SETTINGS: Mapping[str, Setting] = MappingProxyType(
+    {
+        s.name: s
+        for s in (
+            Setting(
+                "noise",
+                "Noise",
+                "noise",
+                float,
+                "How far points stray from their class's shape (0 to 0.5).",
+                minimum=0,
+                maximum=0.5,
+                step=0.05,
+            ),
+            Setting(
+                "n_samples",
+                "Samples",
+                "number of samples",
+                int,
+                "How many points to generate.",
+                minimum=4,
+                maximum=MAX_TOY_SAMPLES,
+                step=100,
+            ),
+            Setting(
+                "test_ratio",
+                "Test ratio",
+                "test ratio",
+                float,
+                "Fraction of the points held out to test on (never trained on).",
+                minimum=0,
+                maximum=1,
+                above_minimum=True,
+                below_maximum=True,
+                step=0.05,
+            ),
+            Setting(
+                "seed",
+                "Data seed",
+                "data seed",
+                int,
+                "Seed that generates the toy points and shuffles the split.",
+                minimum=0,
+            ),
+            Setting(
+                "validation_split",
+                "Validation split",
+                "validation split",
+                float,
+                "Fraction of the training data held out to validate on after each epoch (0: none).",
+                minimum=0,
+                maximum=1,
+                below_maximum=True,
+                step=0.05,
+            ),
+            Setting(
+                "train_limit",
+                "Training samples",
+                "training limit",
+                int,
+                "Train on only this many samples (0: all). Small numbers make over-fitting easy to see.",
+                minimum=0,
+                step=100,
+                special="all",
+            ),
+        )
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -67,21 +141,12 @@ class DatasetSpec:
         kind = CATALOGUE[self.name].kind if self.name in CATALOGUE else None
         if kind is None:
             msgs.append(f"Unknown dataset '{self.name}'; choose one of {', '.join(CATALOGUE)}.")
-        if kind == "toy2d":
-            if not 4 <= self.n_samples <= MAX_TOY_SAMPLES:
-                msgs.append(
-                    f"Number of samples must be between 4 and {MAX_TOY_SAMPLES:,}, got {self.n_samples}."
-                )
-        if not 0.0 <= self.noise <= 0.5:  # also catches NaN
-            msgs.append(f"Noise must be between 0 and 0.5, got {self.noise}.")
-        if self.seed < 0:
-            msgs.append(f"Seed must be 0 or positive, got {self.seed}.")
-        if not 0.0 < self.test_ratio < 1.0:
-            msgs.append(f"Test ratio must be between 0 and 1 (exclusive), got {self.test_ratio}.")
-        if not 0.0 <= self.validation_split < 1.0:
-            msgs.append(f"Validation split must be at least 0 and below 1, got {self.validation_split}.")
-        if self.train_limit < 0:
-            msgs.append(f"Training limit must be 0 (all) or positive, got {self.train_limit}.")
+        for name, setting in DATASET_SETTINGS.items():
+            if name == "n_samples" and kind != "toy2d":
+                continue  # only toy sets are generated to a size
+            problem = setting.problem(getattr(self, name))
+            if problem:
+                msgs.append(problem[0].upper() + problem[1:] + ".")
         if kind == "files" and not self.path.strip():
             msgs.append("Dataset 'files' needs a path: an IDX folder, a .npz file or a .csv file.")
         return msgs
