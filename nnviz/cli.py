@@ -19,6 +19,7 @@ from .core.graph import analyze
 from .core.layers import Context, shape_text
 from .core.presets import load_preset, preset_names
 from .core.project import Project, ProjectError
+from .subcommands import SUBCOMMANDS
 
 EXIT_USAGE = 2
 
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a project or preset and print its metrics")
+    t = sub.add_parser("train", help=SUBCOMMANDS["train"])
     _add_source(t)
     t.add_argument("--epochs", type=int, help="override the project's number of epochs")
     t.add_argument("--seed", type=int, help="override the project's random seed")
@@ -68,14 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save-weights", metavar="FILE", help="write the trained weights to FILE")
     t.add_argument("--no-download", action="store_true", help="fail instead of downloading datasets")
 
-    s = sub.add_parser("summary", help="print every node, its output shape and parameter count")
+    s = sub.add_parser("summary", help=SUBCOMMANDS["summary"])
     _add_source(s)
 
-    sub.add_parser("presets", help="list the shipped example projects")
+    sub.add_parser("presets", help=SUBCOMMANDS["presets"])
 
     f = sub.add_parser(
         "surface",
-        help="train, then draw the loss surface and the path training took on it",
+        help=SUBCOMMANDS["surface"],
         description="Train a project (or load its saved weights), compute its loss surface "
         "on a fixed subset of the training samples and write it as a PNG. Without a project, "
         "--method exact uses a built-in neuron with two weights.",
