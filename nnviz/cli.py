@@ -19,6 +19,7 @@ from .core.graph import analyze
 from .core.layers import Context, shape_text
 from .core.presets import load_preset, preset_names
 from .core.project import Project, ProjectError
+from .engine.surface.results import METHODS
 from .subcommands import SUBCOMMANDS
 
 EXIT_USAGE = 2
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source(f)
     f.add_argument(
         "--method",
-        choices=SURFACE_METHODS,
+        choices=tuple(METHODS),
         default="pca",
         help="pca: the plane of the descent (default); random: two filter-normalised random "
         "directions around the weights; line: from the initial to the trained weights; "
@@ -117,9 +118,6 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--log", action="store_true", help="colour the loss on a log scale")
     f.add_argument("--no-download", action="store_true", help="fail instead of downloading datasets")
     return parser
-
-
-SURFACE_METHODS = ("pca", "random", "line", "exact", "race")
 
 
 def _load_project(args) -> Project:
