@@ -24,7 +24,8 @@ Measured:
 ``--profile FILE`` writes a cProfile of the GUI thread during the measured window run
 (``python -m pstats FILE``), with the 25 costliest functions printed.
 
-Data from ../shared/datasets (Fashion-MNIST), else random images of the same shape. The
+Data: Fashion-MNIST where nnviz.core.datasets.find_data_dir finds it ($NNVIZ_DATA_DIR,
+../shared/datasets, the app's cache), else random images of the same shape. The
 last line reads ``fps=<median> gui/headless=<ratio>``.
 
     python benchmarks/gui_live.py [--steps 15000] [--size 2400x1500] [--default-layout --size 1500x950]
@@ -45,16 +46,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("NNVIZ_JIT_CACHE", "0")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "datasets"
 
 
 def load_data():
     import numpy as np
 
-    from nnviz.core.datasets import Dataset, DatasetError, DatasetSpec, load_dataset
+    from nnviz.core.datasets import Dataset, DatasetError, DatasetSpec, find_data_dir, load_dataset
 
     try:
-        return load_dataset(DatasetSpec("fashion-mnist"), SHARED, download=False), "fashion-mnist"
+        folder = find_data_dir("fashion-mnist")
+        if folder is None:
+            raise DatasetError("no Fashion-MNIST files")
+        return load_dataset(DatasetSpec("fashion-mnist"), folder, download=False), "fashion-mnist"
     except DatasetError:
         rng = np.random.default_rng(0)
         x = rng.random((12000, 28, 28, 1), dtype=np.float32)
@@ -69,7 +72,7 @@ def load_data():
             y[10000:],
             tuple(str(i) for i in range(10)),
             "image",
-        ), "random (no ../shared/datasets)"
+        ), "random (no Fashion-MNIST in $NNVIZ_DATA_DIR, ../shared/datasets or the cache)"
 
 
 class ProgressClock:

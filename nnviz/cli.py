@@ -12,9 +12,11 @@ import math
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from .core.datasets import IMAGE_DATASETS, TOY_DATASETS, DatasetError, DatasetSpec, load_dataset
+from .core import datasets
+from .core.datasets import DatasetError, DatasetSpec, load_dataset
 from .core.graph import analyze
 from .core.layers import Context, shape_text
 from .core.presets import load_preset, preset_names
@@ -23,8 +25,6 @@ from .engine.surface.results import METHODS
 from .subcommands import SUBCOMMANDS
 
 EXIT_USAGE = 2
-
-IMAGE_CLASSES = 10
 
 
 class CliError(Exception):
@@ -45,13 +45,26 @@ def checked(project, data_dir):
     return ctx, analysis
 
 
+def _folders_text(names) -> str:
+    """ "a/, b/ and c/": the folders a data directory holds, one per downloaded dataset."""
+    folders = [f"{n}/" for n in names]
+    return ", ".join(folders[:-1]) + " and " + folders[-1] if len(folders) > 1 else "".join(folders)
+
+
 def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("project", nargs="?", help="project file (.json)")
     p.add_argument("--preset", metavar="NAME", help="use a shipped example instead of a file")
     p.add_argument(
+        "--dataset",
+        metavar="NAME",
+        choices=[n for n in datasets.names() if datasets.entry(n).kind != "files"],
+        help="use this dataset instead of the project's (`nnviz datasets` lists them)",
+    )
+    p.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="folder holding mnist/ and fashion-mnist/ (default: $NNVIZ_DATA_DIR or the cache)",
+        help=f"folder holding {_folders_text(datasets.names('image'))} "
+        "(default: $NNVIZ_DATA_DIR or the cache)",
     )
 
 
@@ -74,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source(s)
 
     sub.add_parser("presets", help=SUBCOMMANDS["presets"])
+    sub.add_parser("datasets", help=SUBCOMMANDS["datasets"])
 
     f = sub.add_parser(
         "surface",
@@ -124,18 +138,21 @@ def _load_project(args) -> Project:
     if args.preset and args.project:
         raise CliError("give either a project file or --preset, not both")
     if args.preset:
-        return load_preset(args.preset)
-    if not args.project:
+        project = load_preset(args.preset)
+    elif not args.project:
         raise CliError("give a project file or --preset NAME (see `nnviz presets`)")
-    return Project.load(args.project)
+    else:
+        project = Project.load(args.project)
+    if getattr(args, "dataset", None):
+        project.dataset = replace(project.dataset, name=args.dataset)
+    return project
 
 
 def dataset_context(spec: DatasetSpec, data_dir: str | None) -> Context:
-    """The input shape and class count of a dataset, without loading the big ones."""
-    if spec.name in TOY_DATASETS:
-        return Context((2,), 2, spec.name)
-    if spec.name in IMAGE_DATASETS:
-        return Context((28, 28, 1), IMAGE_CLASSES, "MNIST" if spec.name == "mnist" else "Fashion-MNIST")
+    """The input shape and class count of a dataset: the catalogue's, or user files' once read."""
+    shape = datasets.input_shape(spec.name) if spec.name in datasets.CATALOGUE else None
+    if shape is not None:
+        return Context(shape, datasets.n_classes(spec.name), datasets.title(spec.name))
     ds = load_dataset(spec, data_dir, download=False)
     return Context(tuple(ds.input_shape), ds.n_classes, ds.name)
 
@@ -299,6 +316,16 @@ def cmd_presets(args) -> int:
     for name in preset_names():
         p = load_preset(name)
         print(f"{name:<24} {p.name}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    for name in datasets.names():
+        e = datasets.entry(name)
+        if e.kind == "files":  # a project's own files, not a choice for --dataset
+            continue
+        what = f"input {shape_text(e.sample_shape)}, {e.n_classes} classes"
+        print(f"{name:<16} {e.title:<16} {what:<28} {e.description}")
     return 0
 
 
@@ -527,9 +554,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    handler = {"train": cmd_train, "summary": cmd_summary, "presets": cmd_presets, "surface": cmd_surface}[
-        args.command
-    ]
+    handler = {
+        "train": cmd_train,
+        "summary": cmd_summary,
+        "presets": cmd_presets,
+        "datasets": cmd_datasets,
+        "surface": cmd_surface,
+    }[args.command]
     from .engine.surface import SurfaceError  # numpy only until a surface is computed
 
     try:

@@ -9,5 +9,6 @@ SUBCOMMANDS = {
     "train": "train a project or preset and print its metrics",
     "summary": "print every node, its output shape and parameter count",
     "presets": "list the shipped example projects",
+    "datasets": "list the datasets a project can use (for --dataset)",
     "surface": "train, then draw the loss surface and the path training took on it",
 }

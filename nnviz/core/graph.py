@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .layers import LAYER_TYPES, Context, Shape, ShapeError, layer_type
+from .layers import LAYER_TYPES, Context, LayerType, Role, Shape, ShapeError, layer_type
 
 
 class GraphError(Exception):
@@ -33,8 +33,12 @@ class Node:
     position: tuple[float, float] = (0.0, 0.0)
 
     @property
-    def layer(self):
+    def layer(self) -> LayerType:
         return layer_type(self.type)
+
+    @property
+    def role(self) -> Role:
+        return self.layer.role
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,29 @@ class Network:
 
     def nodes_of_type(self, type_name: str) -> list[Node]:
         return [n for n in self.nodes.values() if n.type == type_name]
+
+    def nodes_of_role(self, role: Role) -> list[Node]:
+        """The nodes whose layer type plays ``role`` (the Input, the Output, every pooling layer...)."""
+        return [n for n in self.nodes.values() if n.role is role]
+
+    def layer_of(self, node_id: str) -> LayerType | None:
+        """The layer type of ``node_id``, or None for an id this network does not have."""
+        node = self.nodes.get(node_id)
+        return node.layer if node is not None else None
+
+    def role_of(self, node_id: str) -> Role | None:
+        """The role of ``node_id``'s layer type, or None for an id this network does not have."""
+        layer = self.layer_of(node_id)
+        return layer.role if layer is not None else None
+
+    def param_of(self, node_id: str, name: str, default: Any = None) -> Any:
+        node = self.nodes.get(node_id)
+        return node.params.get(name, default) if node is not None else default
+
+    def activation_of(self, node_id: str) -> str | None:
+        """The activation ``node_id`` applies (``"relu"``...), or None when its type has none."""
+        node = self.nodes.get(node_id)
+        return node.layer.activation(node.params) if node is not None else None
 
     def has_edge(self, source: str, target: str) -> bool:
         return Edge(source, target) in self.edges
@@ -396,8 +423,8 @@ def analyze(network: Network, context: Context | None = None) -> Analysis:
         )
         return result
 
-    inputs = network.nodes_of_type("Input")
-    outputs = network.nodes_of_type("Output")
+    inputs = network.nodes_of_role(Role.INPUT)
+    outputs = network.nodes_of_role(Role.OUTPUT)
     if not inputs:
         problems.append(
             Problem(None, "the network has no Input node; add one and connect it to the first layer")
@@ -443,11 +470,11 @@ def analyze(network: Network, context: Context | None = None) -> Analysis:
 
     for out in outputs[:1]:
         feeding = [network.nodes[i] for i in network.inputs_of(out.id)]
-        if feeding and feeding[0].type == "Dropout":
+        if feeding and feeding[0].layer.training_only:
             problems.append(
                 Problem(
                     feeding[0].id,
-                    "a Dropout right before the Output would drop the "
+                    f"a {feeding[0].type} right before the Output would drop the "
                     "network's answers themselves; move it before the last layer",
                 )
             )

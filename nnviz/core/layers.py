@@ -2,8 +2,9 @@
 
 Everything here is plain data plus small pure functions, so the editor (tooltips,
 inspector widgets), the validator, the CLI summary and the engine all read the same
-definitions. A new layer type is one ``LayerType`` added to ``LAYER_TYPES``; the
-engine then needs one builder for it in ``nnviz.engine.model``.
+definitions. A new layer type is one ``LayerType`` added to ``LAYER_TYPES``, whose
+traits (role, activation parameter, pooling reduction, card text...) the editor and
+the panels read; the engine then needs one entry for it in ``nnviz.engine.model.BUILDERS``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,21 @@ ACTIVATION_FORMULAS = {
     "softmax": "f(z)_i = e^z_i / sum_j e^z_j",
 }
 LOSSES = ("cross_entropy", "mse")
+# How people write them, on editor cards and in panel titles.
+ACTIVATION_TITLES = {
+    "linear": "linear",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "relu": "ReLU",
+    "leaky_relu": "leaky ReLU",
+    "softmax": "softmax",
+}
+LOSS_TITLES = {"cross_entropy": "cross-entropy", "mse": "MSE"}
+
+
+def activation_title(name: object) -> str:
+    """``"leaky_relu"`` as people write it (``leaky ReLU``); unknown names unchanged."""
+    return ACTIVATION_TITLES.get(str(name), str(name))
 
 
 class ShapeError(Exception):
@@ -110,6 +126,11 @@ class Role(enum.Enum):
     OUTPUT = "output"  # turns the last layer's values into the loss
 
 
+# What a pooling type keeps of each window, and what a merge type does with its inputs.
+REDUCTIONS = ("max", "mean")
+MERGES = ("sum", "concat")
+
+
 @dataclass(frozen=True)
 class LayerType:
     """A kind of node: what it is for, its parameters, and how it maps shapes."""
@@ -127,11 +148,29 @@ class LayerType:
     icon: str = ""
     role: Role = Role.ELEMENTWISE
     activation_param: str | None = None  # the parameter naming the non-linearity, if any
-    spatial: bool = False  # slides over an image and gives feature maps (the conv panels show it)
+    spatial: bool = False  # works on the maps of an image (the conv panels show it)
+    reduce: str | None = None  # POOLING: what it keeps of each window, one of REDUCTIONS
+    merge: str | None = None  # MERGE: how it joins its inputs, one of MERGES
+    training_only: bool = False  # acts only while training and is the identity otherwise (Dropout)
+    card: Callable[[dict], str] | None = None  # the editor card's summary line from the parameters
 
     @property
     def has_weights(self) -> bool:
         return self.role is Role.WEIGHTED
+
+    @property
+    def passes_through(self) -> bool:
+        """Hands on one value per value it gets (reshaped or changed one by one), with no weights."""
+        return self.role in (Role.RESHAPE, Role.ELEMENTWISE)
+
+    def card_text(self, params: dict) -> str:
+        """The few parameter values worth reading on the editor card, e.g. ``128 · sigmoid``."""
+        if self.card is None:
+            return ""
+        try:
+            return self.card(params)
+        except (KeyError, TypeError, ValueError):
+            return "check parameters"
 
     def activation(self, params: dict) -> str | None:
         """The activation these parameters choose, or None for a type without one."""
@@ -321,6 +360,14 @@ LAYER_TYPES: dict[str, LayerType] = {}
 
 
 def _register(t: LayerType) -> LayerType:
+    if (t.role is Role.POOLING) != (t.reduce in REDUCTIONS):
+        raise ValueError(f"{t.name}: a pooling type says what it keeps of a window, one of {REDUCTIONS}")
+    if (t.role is Role.MERGE) != (t.merge in MERGES):
+        raise ValueError(f"{t.name}: a merge type says how it joins its inputs, one of {MERGES}")
+    if t.activation_param is not None and t.activation_param not in {p.name for p in t.params}:
+        raise ValueError(
+            f"{t.name}: its activation parameter {t.activation_param!r} is not one of its parameters"
+        )
     LAYER_TYPES[t.name] = t
     return t
 
@@ -355,6 +402,7 @@ _register(
         _count_dense,
         role=Role.WEIGHTED,
         activation_param="activation",
+        card=lambda p: f"{p['units']} · {activation_title(p['activation'])}",
         icon="dense",
     )
 )
@@ -386,12 +434,16 @@ _register(
         role=Role.WEIGHTED,
         activation_param="activation",
         spatial=True,
+        card=lambda p: (
+            f"{p['filters']} {p['kernel_size']}×{p['kernel_size']} s{p['stride']} {p['padding']} · "
+            f"{activation_title(p['activation'])}"
+        ),
         icon="conv",
     )
 )
-for _pool, _what, _formula in (
-    ("MaxPool2D", "the largest value", "output[i,j,c] = max over the window of x"),
-    ("AvgPool2D", "the average", "output[i,j,c] = mean over the window of x"),
+for _pool, _what, _formula, _reduce in (
+    ("MaxPool2D", "the largest value", "output[i,j,c] = max over the window of x", "max"),
+    ("AvgPool2D", "the average", "output[i,j,c] = mean over the window of x", "mean"),
 ):
     _register(
         LayerType(
@@ -408,6 +460,8 @@ for _pool, _what, _formula in (
             _infer_pool(_pool),
             role=Role.POOLING,
             spatial=True,
+            reduce=_reduce,
+            card=lambda p: f"{p['window']}×{p['window']} s{p['stride']}",
             icon=_pool.lower(),
         )
     )
@@ -436,6 +490,7 @@ _register(
         lambda p, ins, ctx: _only(ins),
         role=Role.ELEMENTWISE,
         activation_param="function",
+        card=lambda p: activation_title(p["function"]),
         icon="activation",
     )
 )
@@ -448,6 +503,8 @@ _register(
         (ParamSpec("rate", "float", 0.5, "Fraction of inputs dropped at each training step.", 0.0, 0.95),),
         lambda p, ins, ctx: _only(ins),
         role=Role.ELEMENTWISE,
+        training_only=True,
+        card=lambda p: f"rate {p['rate']:g}",
         icon="dropout",
     )
 )
@@ -462,6 +519,7 @@ _register(
         min_inputs=2,
         max_inputs=None,
         role=Role.MERGE,
+        merge="sum",
         icon="add",
     )
 )
@@ -476,6 +534,7 @@ _register(
         min_inputs=2,
         max_inputs=None,
         role=Role.MERGE,
+        merge="concat",
         icon="concat",
     )
 )
@@ -498,6 +557,7 @@ _register(
         max_inputs=1,
         has_output=False,
         role=Role.OUTPUT,
+        card=lambda p: LOSS_TITLES.get(p["loss"], str(p["loss"])),
         icon="output",
     )
 )

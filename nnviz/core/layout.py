@@ -8,6 +8,7 @@ keeps branches from crossing in the small graphs people build by hand.
 from __future__ import annotations
 
 from .graph import Network
+from .layers import Role
 
 COLUMN_WIDTH = 200.0
 ROW_HEIGHT = 120.0
@@ -27,7 +28,7 @@ def auto_layout(
     # Pull nodes with no successors towards their inputs' columns only if nothing follows;
     # an Output always sits in the last column so the eye ends there.
     last = max(column.values(), default=0)
-    for node in network.nodes_of_type("Output"):
+    for node in network.nodes_of_role(Role.OUTPUT):
         column[node.id] = last
     columns: dict[int, list[str]] = {}
     for nid in order:

@@ -12,8 +12,10 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from .datasets import DatasetError, DatasetSpec
@@ -32,8 +34,173 @@ class ProjectError(Exception):
 
 
 @dataclass(frozen=True)
+class Setting:
+    """One training setting: what values a project may hold, how a box steps it, what it means.
+
+    ``TrainingConfig.validate`` checks every field against its ``Setting`` and the
+    settings panel builds its boxes from the same entries, so a value a project file can
+    hold is a value the window can show and keep.
+    """
+
+    name: str  # the TrainingConfig field (and the key in project files)
+    title: str  # the label beside its box
+    label: str  # how messages name it
+    kind: type  # int, float or str
+    help: str  # one line for tooltips
+    minimum: float | None = None  # None: no lower bound
+    maximum: float | None = None  # None: no upper bound
+    above_minimum: bool = False  # the minimum itself is not allowed (a learning rate above 0)
+    below_maximum: bool = False  # nor the maximum (momentum below 1)
+    step: float = 1  # what one arrow press adds
+    adaptive: bool = False  # the step follows the value's magnitude (0.001 steps by 0.0001)
+    special: str = ""  # what the minimum means, shown in its place ("no limit")
+    choices: tuple[str, ...] = ()  # for kind str: the allowed names
+
+    def rule(self) -> str:
+        """The allowed values in words: 'a whole number from 1 to 65536', 'above 0 and at most 100'."""
+        if self.kind is str:
+            return f"one of {', '.join(self.choices)}"
+        lo, hi = self.minimum, self.maximum
+        if self.kind is int:
+            if lo is not None and hi is not None:
+                text = f"a whole number from {_text(lo)} to {_text(hi)}"
+            elif lo is not None:
+                text = f"a whole number of at least {_text(lo)}"
+            else:
+                text = "a whole number"
+            return text + (
+                f", where {_text(lo)} means {self.special}" if self.special and lo is not None else ""
+            )
+        parts = []
+        if lo is not None:
+            parts.append(f"{'above' if self.above_minimum else 'at least'} {_text(lo)}")
+        if hi is not None:
+            parts.append(f"{'below' if self.below_maximum else 'at most'} {_text(hi)}")
+        return " and ".join(parts) or "a number"
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` cannot be this setting, or None when it can."""
+        if self.kind is str:
+            ok = value in self.choices
+        else:
+            ok = _int(value) if self.kind is int else _num(value)
+            if ok and self.minimum is not None:
+                ok = value > self.minimum if self.above_minimum else value >= self.minimum
+            if ok and self.maximum is not None:
+                ok = value < self.maximum if self.below_maximum else value <= self.maximum
+        return None if ok else f"{self.label} must be {self.rule()} (got {value!r})"
+
+
+# Every field of TrainingConfig, in its order. Widgets take their ranges from here and
+# validation its rules, so the two cannot drift apart.
+TRAINING_SETTINGS: Mapping[str, Setting] = MappingProxyType(
+    {
+        s.name: s
+        for s in (
+            Setting(
+                "optimizer",
+                "Optimizer",
+                "optimizer",
+                str,
+                "How the gradient turns into a weight update.",
+                choices=tuple(OPTIMIZERS),
+            ),
+            Setting(
+                "learning_rate",
+                "Learning rate",
+                "learning rate",
+                float,
+                "Size of each step down the gradient. Too high diverges, too low crawls. "
+                "Can be changed while training.",
+                minimum=0,
+                maximum=100,
+                above_minimum=True,
+                step=0.001,
+                adaptive=True,
+            ),
+            Setting(
+                "momentum",
+                "Momentum",
+                "momentum",
+                float,
+                "How much of the previous update carries over (momentum and Nesterov only).",
+                minimum=0,
+                maximum=1,
+                below_maximum=True,
+                step=0.05,
+            ),
+            Setting(
+                "batch_size",
+                "Batch size",
+                "batch size",
+                int,
+                "Samples per gradient step (mini-batch).",
+                minimum=1,
+                maximum=65536,
+            ),
+            Setting(
+                "epochs", "Epochs", "epochs", int, "Passes over the training data.", minimum=1, maximum=100000
+            ),
+            Setting(
+                "max_steps",
+                "Step limit",
+                "max steps",
+                int,
+                "Stop after this many mini-batches (0: when the epochs are done).",
+                minimum=0,
+                step=100,
+                special="no limit",
+            ),
+            Setting(
+                "init",
+                "Initialisation",
+                "initialisation",
+                str,
+                "How the weights start before training.",
+                choices=INITIALIZERS,
+            ),
+            Setting(
+                "l1",
+                "L1",
+                "L1 regularisation",
+                float,
+                "L1 penalty: pushes weights to exactly zero.",
+                minimum=0,
+                maximum=10,
+                step=0.0001,
+                adaptive=True,
+            ),
+            Setting(
+                "l2",
+                "L2",
+                "L2 regularisation",
+                float,
+                "L2 penalty (weight decay): keeps weights small.",
+                minimum=0,
+                maximum=10,
+                step=0.0001,
+                adaptive=True,
+            ),
+            Setting(
+                "seed",
+                "Seed",
+                "seed",
+                int,
+                "Seed of the initial weights and the batch order: the same seed trains the same way again.",
+                minimum=0,
+                maximum=2**32 - 1,
+            ),
+        )
+    }
+)
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
-    """How to train: optimizer, learning rate, batches, epochs, initialisation, regularisation, seed."""
+    """How to train: optimizer, learning rate, batches, epochs, initialisation, regularisation, seed.
+
+    What each field may hold is its entry in ``TRAINING_SETTINGS``.
+    """
 
     optimizer: str = "adam"
     learning_rate: float = 0.001
@@ -48,28 +215,8 @@ class TrainingConfig:
 
     def validate(self) -> list[str]:
         """Human-readable problems with these settings, empty when all is well."""
-        out = []
-        if self.optimizer not in OPTIMIZERS:
-            out.append(f"optimizer must be one of {', '.join(OPTIMIZERS)} (got {self.optimizer!r})")
-        if not _num(self.learning_rate) or not 0 < self.learning_rate <= 100:
-            out.append(f"learning rate must be above 0 and at most 100 (got {self.learning_rate!r})")
-        if not _num(self.momentum) or not 0 <= self.momentum < 1:
-            out.append(f"momentum must be in [0, 1) (got {self.momentum!r})")
-        if not _int(self.batch_size) or not 1 <= self.batch_size <= 65536:
-            out.append(f"batch size must be a whole number from 1 to 65536 (got {self.batch_size!r})")
-        if not _int(self.epochs) or not 1 <= self.epochs <= 100000:
-            out.append(f"epochs must be a whole number from 1 to 100000 (got {self.epochs!r})")
-        if not _int(self.max_steps) or self.max_steps < 0:
-            out.append(f"max steps must be 0 (no limit) or a positive whole number (got {self.max_steps!r})")
-        if self.init not in INITIALIZERS:
-            out.append(f"initialisation must be one of {', '.join(INITIALIZERS)} (got {self.init!r})")
-        for name in ("l1", "l2"):
-            v = getattr(self, name)
-            if not _num(v) or not 0 <= v <= 10:
-                out.append(f"{name.upper()} regularisation must be in [0, 10] (got {v!r})")
-        if not _int(self.seed) or not 0 <= self.seed < 2**32:
-            out.append(f"seed must be a whole number from 0 to 4294967295 (got {self.seed!r})")
-        return out
+        problems = (s.problem(getattr(self, name)) for name, s in TRAINING_SETTINGS.items())
+        return [p for p in problems if p]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,6 +244,11 @@ def _int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _text(bound: float) -> str:
+    """A bound as people write it: 4294967295, not 4.29497e+09; 0.5, not 0.50000."""
+    return str(bound) if isinstance(bound, int) else f"{bound:g}"
+
+
 @dataclass
 class Project:
     """Everything needed to rebuild and retrain a network exactly."""
@@ -106,10 +258,6 @@ class Project:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     name: str = "Untitled"
     description: str = ""
-
-    @property
-    def seed(self) -> int:
-        return self.training.seed
 
     def with_training(self, **changes: Any) -> Project:
         return replace(self, training=replace(self.training, **changes))

@@ -1,15 +1,18 @@
 """A Flax (nnx) module built from a checked network graph, and the loss head.
 
-The module holds one Flax layer per weighted node (``nnx.Linear`` for Dense, ``nnx.Conv``
-for Conv2D, so parameters keep Flax's layouts: Dense kernels (in, out), Conv kernels
-(kh, kw, in, out)) and a static plan: the nodes in topological order. Its forward pass
-walks the plan and can return every node's value, which is what the probes show.
+Every layer type has one entry in ``BUILDERS``: how to make its Flax layer, if it has
+weights (``nnx.Linear`` for Dense, ``nnx.Conv`` for Conv2D, so parameters keep Flax's
+layouts: Dense kernels (in, out), Conv kernels (kh, kw, in, out)), and how to run it
+forward. The module holds one Flax layer per weighted node and a static plan: the
+nodes in topological order. Its forward pass walks the plan and can return every
+node's value, which is what the probes show.
 Convolutions and pooling go through ``nnviz.engine.ops``, which is several times faster
 than ``lax.conv`` + ``reduce_window`` on the CPU (see ops.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +22,7 @@ import optax
 from flax import nnx
 
 from ..core.graph import Analysis, Network
-from ..core.layers import Context
+from ..core.layers import Context, Role, Shape, layer_type
 from . import ops
 
 
@@ -35,6 +38,8 @@ class Step:
     type: str
     inputs: tuple[str, ...]
     params: tuple[tuple[str, Any], ...]
+    index: int = 0  # its place in the plan (Dropout draws its mask from it)
+    activation: str | None = None  # the non-linearity its parameters choose, if its type has one
 
     def p(self, name: str) -> Any:
         return dict(self.params)[name]
@@ -81,6 +86,151 @@ def activate(name: str, z: jax.Array, alpha: float = 0.01, axis: int = -1) -> ja
     raise ValueError(f"unknown activation {name!r}")
 
 
+# ---------------------------------------------------------------- the builders
+
+
+@dataclass
+class Pass:
+    """One forward pass as the builders see it: the batch, the mode, and what is left for the loss."""
+
+    model: GraphModel
+    x: jax.Array
+    train: bool
+    key: jax.Array | None
+    pre: dict[str, jax.Array]  # values before a final softmax/sigmoid, by node id
+
+    def layer(self, step: Step) -> nnx.Module:
+        return self.model.layers[step.node_id]
+
+    def activate(self, step: Step, z: jax.Array) -> jax.Array:
+        """``z`` through the node's activation, keeping it for the loss when that is softmax/sigmoid."""
+        name = step.activation
+        if name in ("softmax", "sigmoid"):
+            self.pre[step.node_id] = z
+        axis = ops.CHANNEL_AXIS if z.ndim == 4 else -1
+        return activate(name, z, step.p("alpha"), axis)
+
+
+Make = Callable[[dict, list[Shape], str, nnx.Rngs], nnx.Module]
+Forward = Callable[[Pass, Step, list[jax.Array]], jax.Array]
+
+
+@dataclass(frozen=True)
+class Builder:
+    """How one layer type becomes part of the model.
+
+    ``make`` (types with weights only) creates its Flax layer from the node's parameters,
+    its input shapes, the initialisation name and the random generators; ``forward``
+    computes the node's value from its inputs' values (images in ops' internal layout).
+    """
+
+    forward: Forward
+    make: Make | None = None
+
+
+def _make_dense(p: dict, ins: list[Shape], init: str, rngs: nnx.Rngs) -> nnx.Module:
+    (n_in,) = ins[0]
+    return nnx.Linear(
+        n_in,
+        p["units"],
+        use_bias=p["use_bias"],
+        rngs=rngs,
+        kernel_init=_kernel_init(init, p["activation"]),
+        bias_init=nnx.initializers.zeros_init(),
+    )
+
+
+def _dense(f: Pass, step: Step, ins: list[jax.Array]) -> jax.Array:
+    layer = f.layer(step)
+    v = ins[0] @ layer.kernel[...]
+    if layer.bias is not None:
+        v = v + layer.bias[...]
+    return f.activate(step, v)
+
+
+def _make_conv(p: dict, ins: list[Shape], init: str, rngs: nnx.Rngs) -> nnx.Module:
+    k = p["kernel_size"]
+    return nnx.Conv(
+        ins[0][-1],
+        p["filters"],
+        kernel_size=(k, k),
+        strides=p["stride"],
+        padding=p["padding"].upper(),
+        use_bias=p["use_bias"],
+        rngs=rngs,
+        kernel_init=_kernel_init(init, p["activation"]),
+        bias_init=nnx.initializers.zeros_init(),
+    )
+
+
+def _conv(f: Pass, step: Step, ins: list[jax.Array]) -> jax.Array:
+    layer = f.layer(step)
+    s = step.p("stride")
+    v = ops.conv2d(
+        ins[0],
+        layer.kernel[...],
+        None if layer.bias is None else layer.bias[...],
+        stride=(s, s),
+        padding=step.p("padding"),
+    )
+    return f.activate(step, v)
+
+
+_POOLS = {"max": ops.max_pool, "mean": ops.avg_pool}
+
+
+def _pool(f: Pass, step: Step, ins: list[jax.Array]) -> jax.Array:
+    w, s = step.p("window"), step.p("stride")
+    return _POOLS[layer_type(step.type).reduce](ins[0], window=(w, w), stride=(s, s))
+
+
+def _flatten(f: Pass, step: Step, ins: list[jax.Array]) -> jax.Array:
+    v = ins[0]
+    if v.ndim == 4:
+        v = ops.to_nhwc(v)
+    return v.reshape(v.shape[0], -1)
+
+
+def _dropout(f: Pass, step: Step, ins: list[jax.Array]) -> jax.Array:
+    v = ins[0]
+    rate = step.p("rate")
+    if f.train and f.key is not None and rate > 0:
+        keep = jax.random.bernoulli(jax.random.fold_in(f.key, step.index), 1.0 - rate, v.shape)
+        v = jnp.where(keep, v / (1.0 - rate), 0.0)
+    return v
+
+
+def _add(f: Pass, step: Step, ins: list[jax.Array]) -> jax.Array:
+    v = ins[0]
+    for other in ins[1:]:
+        v = v + other
+    return v
+
+
+def _concatenate(f: Pass, step: Step, ins: list[jax.Array]) -> jax.Array:
+    axis = ops.CHANNEL_AXIS if ins[0].ndim == 4 else -1
+    return jnp.concatenate(ins, axis=axis)
+
+
+# One entry per registered layer type (tests/engine/test_model.py checks they agree).
+BUILDERS: dict[str, Builder] = {
+    "Input": Builder(lambda f, step, ins: ops.to_internal(f.x) if f.x.ndim == 4 else f.x),
+    "Dense": Builder(_dense, _make_dense),
+    "Conv2D": Builder(_conv, _make_conv),
+    "MaxPool2D": Builder(_pool),
+    "AvgPool2D": Builder(_pool),
+    "Flatten": Builder(_flatten),
+    "Activation": Builder(lambda f, step, ins: f.activate(step, ins[0])),
+    "Dropout": Builder(_dropout),
+    "Add": Builder(_add),
+    "Concatenate": Builder(_concatenate),
+    "Output": Builder(lambda f, step, ins: ins[0]),
+}
+
+
+# ---------------------------------------------------------------- the model
+
+
 class GraphModel(nnx.Module):
     """A network graph as a Flax module; ``__call__`` returns the output and, on request, every node."""
 
@@ -91,37 +241,18 @@ class GraphModel(nnx.Module):
             raise ModelError("the network is not valid:\n" + "\n".join(analysis.messages(network)))
         plan = []
         layers = {}
-        for nid in analysis.order:
+        for i, nid in enumerate(analysis.order):
             node = network.nodes[nid]
+            builder = BUILDERS.get(node.type)
+            if builder is None:
+                raise ModelError(f"no builder for layer type {node.type}; add one to BUILDERS")
             ins = tuple(network.inputs_of(nid))
-            plan.append(Step(nid, node.type, ins, tuple(sorted(node.params.items()))))
-            p = node.params
-            if node.type == "Dense":
-                (n_in,) = analysis.shapes[ins[0]]
-                layers[nid] = nnx.Linear(
-                    n_in,
-                    p["units"],
-                    use_bias=p["use_bias"],
-                    rngs=rngs,
-                    kernel_init=_kernel_init(init, p["activation"]),
-                    bias_init=nnx.initializers.zeros_init(),
-                )
-            elif node.type == "Conv2D":
-                cin = analysis.shapes[ins[0]][-1]
-                k = p["kernel_size"]
-                layers[nid] = nnx.Conv(
-                    cin,
-                    p["filters"],
-                    kernel_size=(k, k),
-                    strides=p["stride"],
-                    padding=p["padding"].upper(),
-                    use_bias=p["use_bias"],
-                    rngs=rngs,
-                    kernel_init=_kernel_init(init, p["activation"]),
-                    bias_init=nnx.initializers.zeros_init(),
-                )
-        out_node = next(s for s in plan if s.type == "Output")
-        src = network.nodes[out_node.inputs[0]].params
+            act = node.layer.activation(node.params)
+            plan.append(Step(nid, node.type, ins, tuple(sorted(node.params.items())), i, act))
+            if builder.make is not None:
+                layers[nid] = builder.make(node.params, [analysis.shapes[s] for s in ins], init, rngs)
+        out_node = next(s for s in plan if network.nodes[s.node_id].role is Role.OUTPUT)
+        src = network.nodes[out_node.inputs[0]]
         self.plan = tuple(plan)
         self.layers = nnx.Dict(layers)
         self.head = Head(
@@ -129,7 +260,7 @@ class GraphModel(nnx.Module):
             out_node.inputs[0],
             analysis.shapes[out_node.inputs[0]][0],
             context.n_classes or 0,
-            src.get("activation", src.get("function", "linear")),
+            src.layer.activation(src.params) or "linear",
         )
 
     def __call__(
@@ -142,70 +273,14 @@ class GraphModel(nnx.Module):
         none), and with ``collect`` every node's value under ``nodes`` (images as NHWC).
         """
         values: dict[str, jax.Array] = {}
-        pre: dict[str, jax.Array] = {}  # pre-activation of nodes that end in softmax/sigmoid
-        for i, step in enumerate(self.plan):
-            ins = [values[s] for s in step.inputs]
-            t = step.type
-            if t == "Input":
-                v = ops.to_internal(x) if x.ndim == 4 else x
-            elif t == "Dense":
-                layer = self.layers[step.node_id]
-                v = ins[0] @ layer.kernel[...]
-                if layer.bias is not None:
-                    v = v + layer.bias[...]
-                v = self._act(step, v, step.p("activation"), pre)
-            elif t == "Conv2D":
-                layer = self.layers[step.node_id]
-                s = step.p("stride")
-                v = ops.conv2d(
-                    ins[0],
-                    layer.kernel[...],
-                    None if layer.bias is None else layer.bias[...],
-                    stride=(s, s),
-                    padding=step.p("padding"),
-                )
-                v = self._act(step, v, step.p("activation"), pre)
-            elif t in ("MaxPool2D", "AvgPool2D"):
-                w, s = step.p("window"), step.p("stride")
-                pool = ops.max_pool if t == "MaxPool2D" else ops.avg_pool
-                v = pool(ins[0], window=(w, w), stride=(s, s))
-            elif t == "Flatten":
-                v = ins[0]
-                if v.ndim == 4:
-                    v = ops.to_nhwc(v)
-                v = v.reshape(v.shape[0], -1)
-            elif t == "Activation":
-                v = self._act(step, ins[0], step.p("function"), pre)
-            elif t == "Dropout":
-                v = ins[0]
-                rate = step.p("rate")
-                if train and key is not None and rate > 0:
-                    keep = jax.random.bernoulli(jax.random.fold_in(key, i), 1.0 - rate, v.shape)
-                    v = jnp.where(keep, v / (1.0 - rate), 0.0)
-            elif t == "Add":
-                v = ins[0]
-                for other in ins[1:]:
-                    v = v + other
-            elif t == "Concatenate":
-                axis = ops.CHANNEL_AXIS if ins[0].ndim == 4 else -1
-                v = jnp.concatenate(ins, axis=axis)
-            elif t == "Output":
-                v = ins[0]
-            else:  # pragma: no cover - the registry and this switch must agree
-                raise ModelError(f"no builder for layer type {t}")
-            values[step.node_id] = v
+        f = Pass(self, x, train, key, {})
+        for step in self.plan:
+            values[step.node_id] = BUILDERS[step.type].forward(f, step, [values[s] for s in step.inputs])
         src = self.head.source
-        out = {"output": values[src], "logits": pre.get(src, values[src])}
+        out = {"output": values[src], "logits": f.pre.get(src, values[src])}
         if collect:
             out["nodes"] = {k: ops.to_nhwc(v) if v.ndim == 4 else v for k, v in values.items()}
         return out
-
-    @staticmethod
-    def _act(step: Step, z: jax.Array, name: str, pre: dict) -> jax.Array:
-        if name in ("softmax", "sigmoid"):
-            pre[step.node_id] = z
-        axis = ops.CHANNEL_AXIS if z.ndim == 4 else -1
-        return activate(name, z, step.p("alpha"), axis)
 
 
 # ---------------------------------------------------------------- the loss head

@@ -37,7 +37,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="folder with mnist/ and fashion-mnist/ (default: $NNVIZ_DATA_DIR or the cache folder)",
+        help="folder with one subfolder per image set, e.g. mnist/ (default: $NNVIZ_DATA_DIR or the cache folder)",
     )
     p.add_argument("--no-download", action="store_true", help="never download datasets")
     return p.parse_args(argv)
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.project:
             window.set_document(ProjectDocument.open(args.project))
-            window._add_recent(args.project)
+            window.add_recent(args.project)
         elif args.preset:
             window.set_document(ProjectDocument(load_preset(args.preset)))
     except ProjectError as exc:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.layers import ACTIVATION_FORMULAS, ParamSpec, layer_type, shape_text
+from ..core.layers import ACTIVATION_FORMULAS, ParamSpec, Role, layer_type, shape_text
 from .document import ProjectDocument
 from .wiring import rewire
 
@@ -168,7 +168,7 @@ class NodeInspector(QWidget):
         )
         self.formula.hide()
         ctx = doc.context
-        outputs = net.nodes_of_type("Output")
+        outputs = net.nodes_of_role(Role.OUTPUT)
         out_shape = analysis.shapes.get(outputs[0].id) if outputs else None
         rows = [
             ("Layers", f"{len(net.nodes)}"),

@@ -107,6 +107,7 @@ class SurfaceController(QObject):
             row.addWidget(w)
         row.addWidget(self.message, 1)
         panel.layout().insertLayout(0, row)
+        panel.snapshot_shown.connect(self.on_shown)
 
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)

@@ -16,7 +16,7 @@ from nnviz.core.datasets import load_dataset
 from nnviz.engine.messages import EpochEnd, Failed, Finished, Progress, Snapshot
 from nnviz.engine.session import TrainingSession
 
-from .test_session import mlp, of, pause_and_settle, project, run, wait_for
+from .test_session import mlp, of, pause_and_settle, project, run, wait_for, wait_until_waiting
 from .test_speed import project as speed_project
 
 
@@ -122,7 +122,7 @@ def test_pause_step_and_stop_with_chunks_started_ahead():
         session.set_learning_rate(0.02)
         session.step(1)
         wait_for(msgs, lambda m: isinstance(m, Progress) and m.step == reached + 3, timeout=20)
-        time.sleep(0.2)
+        wait_until_waiting(session, paused=True)  # the epoch's end after that step is reported too
         after = msgs[mark:]
         assert [p.step for p in of(after, Progress)] == [reached + 1, reached + 2, reached + 3]
         # a Step that ends an epoch is shown again with the epoch's end (10 steps an epoch)

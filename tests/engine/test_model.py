@@ -17,8 +17,15 @@ import pytest
 from flax import nnx
 
 from nnviz.core.graph import Network, analyze
-from nnviz.core.layers import Context
-from nnviz.engine.model import GraphModel, ModelError, build_model, head_losses, head_probabilities
+from nnviz.core.layers import LAYER_TYPES, Context
+from nnviz.engine.model import (
+    BUILDERS,
+    GraphModel,
+    ModelError,
+    build_model,
+    head_losses,
+    head_probabilities,
+)
 
 RTOL, ATOL = 1e-5, 1e-5
 
@@ -444,6 +451,13 @@ def test_named_initialisers_have_their_scale():
         assert abs(k1.std() / want_std - 1) < 0.15, (init, k1.std(), want_std)
         if init == "glorot_uniform":
             assert np.abs(k1).max() <= math.sqrt(6 / 100) + 1e-6
+
+
+def test_every_registered_layer_type_has_one_builder():
+    assert sorted(BUILDERS) == sorted(LAYER_TYPES)
+    for name, t in LAYER_TYPES.items():
+        # Exactly the types with weights make a Flax layer (the parameter counts assume it).
+        assert (BUILDERS[name].make is not None) == t.has_weights, name
 
 
 def test_invalid_network_is_refused():

@@ -8,6 +8,8 @@ call is one step and no chunk is started ahead of a report.
 from __future__ import annotations
 
 import math
+import sys
+import threading
 import time
 
 import numpy as np
@@ -56,12 +58,36 @@ def of(msgs, cls):
     return [m for m in msgs if isinstance(m, cls)]
 
 
-def pause_and_settle(session, msgs, settle: float = 0.2) -> int:
-    """Pause a running session; once it says so and a chunk in flight has reported, the step it stopped at."""
+def pause_and_settle(session, msgs) -> int:
+    """Pause a running session; once it says so and waits for a command, the step it stopped at."""
     session.pause()
     wait_for(msgs, lambda m: isinstance(m, StateChanged) and m.state == "paused")
-    time.sleep(settle)
+    wait_until_waiting(session, paused=True)
     return max(p.step for p in of(msgs, Progress))
+
+
+def wait_until_waiting(session, paused=False, timeout=60.0):
+    """Return once the session's thread is blocked waiting to be told something.
+
+    That is a paused session with nothing to do (``paused``: only that), or one waiting
+    out a slow-motion frame: whatever it trained before is reported, and it trains
+    nothing more until a command comes (or, in slow motion, the frame ends). The thread
+    is seen waiting when its innermost Python frame is ``threading.Condition.wait`` (under
+    ``queue.Queue.get``), with no timeout when it waits for a command alone; training
+    waits for the device in C, never there.
+    """
+    thread = session._thread
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        frame = sys._current_frames().get(thread.ident)
+        if frame is None:
+            raise AssertionError("the session's thread has ended")
+        if frame.f_code is threading.Condition.wait.__code__ and (
+            not paused or frame.f_locals.get("timeout") is None
+        ):
+            return
+        time.sleep(0.002)
+    raise AssertionError(f"the session never waited for a command in {timeout} s (it kept training?)")
 
 
 def wait_for(msgs, pred, timeout=60.0):
@@ -422,12 +448,12 @@ def test_threaded_pause_step_learning_rate_resume_stop():
         p1 = wait_for(msgs, lambda m: isinstance(m, Progress))
         s1 = wait_for(msgs, lambda m: isinstance(m, Snapshot) and m.step > 0)
         assert p1.step == 1 and s1.step == 1 and s1.grad_norms
-        time.sleep(0.3)
+        wait_until_waiting(session, paused=True)
         assert max(p.step for p in of(msgs, Progress)) == 1  # exactly one step, then waits
 
         session.set_learning_rate(0.123)
         session.step(2)
-        wait_for(msgs, lambda m: isinstance(m, Snapshot) and m.step == 3)
+        wait_for(msgs, lambda m: isinstance(m, Progress) and m.step == 3)  # after step 3's snapshot
         p3 = [p for p in of(msgs, Progress) if p.step > 1]
         assert [p.step for p in p3] == [2, 3]
         assert all(p.learning_rate == pytest.approx(0.123) for p in p3)
@@ -442,20 +468,18 @@ def test_threaded_pause_step_learning_rate_resume_stop():
         assert any(isinstance(e, Progress) for e in session.drain_events())
         assert isinstance(session.take_snapshot(), Snapshot)
 
-        # "One step" only means something while paused: pressed while running, it must
-        # not make a later pause run steps on its own.
+        # "One step" only means something while paused: pressed while running (commands
+        # are read in order, so it is read before the pause), it must not make the pause
+        # run steps on its own: the paused session waits, at the step it reported.
         session.step(10**6)
-        time.sleep(0.05)
-        reached = pause_and_settle(session, msgs, settle=0.1)
-        time.sleep(0.4)
+        reached = pause_and_settle(session, msgs)
         assert max(p.step for p in of(msgs, Progress)) == reached
     finally:
-        t0 = time.monotonic()
         session.stop()
         assert session.join(10)
-    assert time.monotonic() - t0 < 5
     result = session.result
     assert isinstance(result, Finished) and result.reason == "stopped", result
+    assert result.step == reached  # nothing trained between the pause and the stop
     assert msgs[-1] is result
     assert result.step > 20 and session.final_params is not None
     assert math.isfinite(result.metrics["test_loss"])

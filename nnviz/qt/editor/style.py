@@ -86,51 +86,15 @@ def layer_icon(layer: LayerType, palette: QPalette | None = None, size: int = 20
 
 # ---------------------------------------------------------------- card texts
 
-_ACT_NAMES = {
-    "leaky_relu": "leaky ReLU",
-    "relu": "ReLU",
-    "tanh": "tanh",
-    "sigmoid": "sigmoid",
-    "softmax": "softmax",
-    "linear": "linear",
-}
-_LOSS_NAMES = {"cross_entropy": "cross-entropy", "mse": "MSE"}
-
-
-def _act(name: object) -> str:
-    return _ACT_NAMES.get(str(name), str(name))
-
 
 def key_params(node: Node) -> str:
-    """The few parameter values worth reading on the card, e.g. ``128 · sigmoid``."""
-    p = node.params
-    try:
-        if node.type == "Dense":
-            return f"{p['units']} · {_act(p['activation'])}"
-        if node.type == "Conv2D":
-            k = p["kernel_size"]
-            return f"{p['filters']} {k}×{k} s{p['stride']} {p['padding']} · {_act(p['activation'])}"
-        if node.type in ("MaxPool2D", "AvgPool2D"):
-            w = p["window"]
-            return f"{w}×{w} s{p['stride']}"
-        if node.type == "Activation":
-            return _act(p["function"])
-        if node.type == "Dropout":
-            return f"rate {p['rate']:g}"
-        if node.type == "Output":
-            return _LOSS_NAMES.get(p["loss"], str(p["loss"]))
-    except (KeyError, TypeError, ValueError):
-        return "check parameters"
-    return ""
-
-
-def has_weights(layer: LayerType) -> bool:
-    return any(spec.name == "use_bias" for spec in layer.params)
+    """The few parameter values worth reading on the card, e.g. ``128 · sigmoid`` (the type says which)."""
+    return node.layer.card_text(node.params)
 
 
 def params_text(layer: LayerType, count: int | None) -> str:
     """``1,290 params``; empty for layers that never have weights."""
-    if not has_weights(layer):
+    if not layer.has_weights:
         return ""
     if count is None:
         return "? params"

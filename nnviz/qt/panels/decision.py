@@ -6,23 +6,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from .base import (
-    BLUE,
-    INK,
-    MUTED,
-    NEUTRAL,
-    ORANGE,
-    Mosaic,
-    Panel,
-    SymmetricLevels,
-    add_label,
-    class_color,
-    colorbar,
-    diverging_cmap,
-    fmt,
-    image_view,
-    style_plot,
-)
+from ...core.layers import Role
+from .description import PanelDescription, has_2d_input
+from .drawing.colors import BLUE, INK, MUTED, NEUTRAL, ORANGE, class_color, diverging_cmap
+from .drawing.mosaic import Mosaic
+from .drawing.plots import add_label, colorbar, fmt, image_view, style_plot
+from .drawing.scales import SymmetricLevels
+from .panel import Panel
 
 THUMB_ROWS = 8  # neurons per column of thumbnails
 
@@ -35,7 +25,13 @@ def boundary_cmap() -> pg.ColorMap:
 class DecisionBoundaryPanel(Panel):
     """The network's class probabilities over the input plane, the train and test points, and neuron thumbnails."""
 
-    title = "Decision boundary"
+    description = PanelDescription(
+        "decision",
+        "Decision boundary",
+        "What the network decides over the input plane (2D datasets)",
+        applies=has_2d_input,
+        leads=3,
+    )
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -130,8 +126,8 @@ class DecisionBoundaryPanel(Panel):
         # neurons stacked, each drawn over the same plane as the big plot. The layer feeding
         # the Output is the decision itself, already drawn large.
         last = (
-            set(self.network.inputs_of(self.network.nodes_of_type("Output")[0].id))
-            if self.network is not None and self.network.nodes_of_type("Output")
+            set(self.network.inputs_of(self.network.nodes_of_role(Role.OUTPUT)[0].id))
+            if self.network is not None and self.network.nodes_of_role(Role.OUTPUT)
             else set()
         )
         self.hidden = [
