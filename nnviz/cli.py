@@ -21,6 +21,8 @@ from .core.graph import analyze
 from .core.layers import Context, shape_text
 from .core.presets import load_preset, preset_names
 from .core.project import Project, ProjectError
+from .engine.surface.results import METHODS
+from .subcommands import SUBCOMMANDS
 
 EXIT_USAGE = 2
 
@@ -73,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a project or preset and print its metrics")
+    t = sub.add_parser("train", help=SUBCOMMANDS["train"])
     _add_source(t)
     t.add_argument("--epochs", type=int, help="override the project's number of epochs")
     t.add_argument("--seed", type=int, help="override the project's random seed")
@@ -81,15 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save-weights", metavar="FILE", help="write the trained weights to FILE")
     t.add_argument("--no-download", action="store_true", help="fail instead of downloading datasets")
 
-    s = sub.add_parser("summary", help="print every node, its output shape and parameter count")
+    s = sub.add_parser("summary", help=SUBCOMMANDS["summary"])
     _add_source(s)
 
-    sub.add_parser("presets", help="list the shipped example projects")
-    sub.add_parser("datasets", help="list the datasets a project can use (for --dataset)")
+    sub.add_parser("presets", help=SUBCOMMANDS["presets"])
+    sub.add_parser("datasets", help=SUBCOMMANDS["datasets"])
 
     f = sub.add_parser(
         "surface",
-        help="train, then draw the loss surface and the path training took on it",
+        help=SUBCOMMANDS["surface"],
         description="Train a project (or load its saved weights), compute its loss surface "
         "on a fixed subset of the training samples and write it as a PNG. Without a project, "
         "--method exact uses a built-in neuron with two weights.",
@@ -97,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source(f)
     f.add_argument(
         "--method",
-        choices=SURFACE_METHODS,
+        choices=tuple(METHODS),
         default="pca",
         help="pca: the plane of the descent (default); random: two filter-normalised random "
         "directions around the weights; line: from the initial to the trained weights; "
@@ -130,9 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--log", action="store_true", help="colour the loss on a log scale")
     f.add_argument("--no-download", action="store_true", help="fail instead of downloading datasets")
     return parser
-
-
-SURFACE_METHODS = ("pca", "random", "line", "exact", "race")
 
 
 def _load_project(args) -> Project:

@@ -19,6 +19,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QColor, QGuiApplication, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from ..subcommands import SUBCOMMANDS  # noqa: E402
+
 ORGANIZATION = "nnviz"
 APPLICATION = "nnviz"
 PROBE_ENV = "NNVIZ_STARTUP_PROBE"
@@ -28,7 +30,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="nnviz",
         description="Build a neural network by drag and drop and watch it learn.",
-        epilog="Sub-commands (headless): nnviz train | summary | presets  (see nnviz --help)",
+        epilog=f"Sub-commands (headless): nnviz {' | '.join(SUBCOMMANDS)}  (see nnviz --help)",
     )
     p.add_argument("project", nargs="?", metavar="PROJECT.json", help="a project file to open")
     p.add_argument("--preset", metavar="NAME", help="open one of the shipped examples")

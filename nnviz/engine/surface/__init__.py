@@ -29,11 +29,9 @@ from .planes import (
     random_directions,
 )
 from .race import race
-from .results import PathOnPlane, RaceResult, Surface, optimizer_label
+from .results import METHODS, PathOnPlane, RaceResult, Surface, optimizer_label
 from .slices import line_surface, random_surface, trajectory_surface
 from .trajectory import Trajectory, TrajectoryRecorder, flatten_layers
-
-METHODS = ("pca", "random", "line", "exact")
 
 __all__ = [
     "METHODS",

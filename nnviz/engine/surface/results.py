@@ -15,6 +15,15 @@ from .errors import SurfaceError
 from .planes import project_onto_plane
 from .trajectory import Trajectory
 
+# Every kind of surface (Surface.method), with the name the window gives it, in the order it lists them.
+METHODS = {
+    "pca": "Descent plane (PCA of the path)",
+    "random": "Random plane around the weights",
+    "line": "Straight line from the start",
+    "race": "Optimizer race",
+    "exact": "Exact surface (two weights)",
+}
+
 
 @dataclass(frozen=True, eq=False)
 class PathOnPlane:
@@ -30,10 +39,6 @@ class PathOnPlane:
     loss: np.ndarray  # (T,)
     off_plane: np.ndarray  # (T,)
     diverged: bool = False
-
-    @property
-    def final_loss(self) -> float:
-        return float(self.loss[-1]) if len(self.loss) else math.nan
 
     @classmethod
     def from_arrays(cls, name, steps, coords, losses, off, diverged=False) -> PathOnPlane:
