@@ -15,8 +15,8 @@ two apart.
 Wire protocol on one duplex pipe (pickled tuples):
 
 - parent to child: ``("warm",)``, ``("run", run_id, project, kwargs)``,
-  ``("cmd", run_id, name, value)`` and ``("quit",)``; commands given before the run was
-  sent (pause, a speed) follow its ``run`` at once;
+  ``("cmd", run_id, SessionCommand, value)`` and ``("quit",)``; commands given before
+  the run was sent (pause, a speed) follow its ``run`` at once;
 - child to parent: ``("dataset", run_id, Dataset)`` once the run has loaded it,
   ``("end", run_id, attributes)`` just before the run's Finished or Failed, and
   ``("msg", run_id, message)`` for every message, snapshots thinned to the newest.
@@ -42,8 +42,9 @@ import threading
 from typing import Any
 
 from ..core.project import Project
+from .commands import Command, SessionCommand
 from .messages import EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
-from .session import Listener, SessionMailbox, check_learning_rate, check_speed
+from .session import Listener, SessionMailbox
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +146,10 @@ def _engine_main(conn) -> None:
                 sessions[run_id] = session
                 runs.put(session)
             elif kind == "cmd":
-                _, run_id, name, value = item
+                _, run_id, command, value = item
                 session = sessions.get(run_id)
                 if session is not None:
-                    _control(session, name, value)
+                    session.command(command, value)
             elif kind == "warm":
                 runs.put(kind)
             elif kind == "quit":
@@ -245,21 +246,6 @@ def _start_jax(threads: int) -> None:
             os.sched_setaffinity(0, cpus)
 
 
-def _control(session, name: str, value) -> None:
-    if name == "pause":
-        session.pause()
-    elif name == "resume":
-        session.resume()
-    elif name == "step":
-        session.step(value)
-    elif name == "stop":
-        session.stop()
-    elif name == "lr":
-        session.set_learning_rate(value)
-    elif name == "speed":
-        session.set_speed(value)
-
-
 # ====================================================================== the parent
 
 
@@ -332,8 +318,8 @@ class Engine:
                 self._sessions.pop(run_id, None)
                 session._lost(None)
                 return run_id
-            for name, value in commands:
-                self._send(("cmd", run_id, name, value))
+            for command, value in commands:
+                self._send(("cmd", run_id, command, value))
         return run_id
 
     def send(self, *item) -> None:
@@ -486,34 +472,15 @@ class ProcessSession(SessionMailbox):
         if self.run_id is not None:
             raise RuntimeError("a session can be started once")
         if paused:
-            self._pending.insert(0, ("pause", None))
+            self._pending.insert(0, (SessionCommand.PAUSE, None))
         self.run_id = self.engine.submit(self, self._pending)
         self._pending = []
 
-    def _command(self, name: str, value=None) -> None:
+    def _deliver(self, command: Command) -> None:
         if self.run_id is None:  # before start: sent right behind the run, as a thread's queue keeps them
-            self._pending.append((name, value))
+            self._pending.append((command.kind, command.value))
         elif not self._done.is_set():
-            self.engine.send("cmd", self.run_id, name, value)
-
-    def pause(self) -> None:
-        self._command("pause")
-
-    def resume(self) -> None:
-        self._command("resume")
-
-    def step(self, n: int = 1) -> None:
-        self._command("step", int(n))
-
-    def stop(self) -> None:
-        self._command("stop")
-
-    def set_learning_rate(self, lr: float) -> None:
-        self._command("lr", check_learning_rate(lr))
-
-    def set_speed(self, steps_per_frame: int | None) -> None:
-        self._speed = check_speed(steps_per_frame)
-        self._command("speed", self._speed)
+            self.engine.send("cmd", self.run_id, command.kind, command.value)
 
     def kill(self) -> None:
         """End a run that does not stop when asked (stuck compiling): its process goes.

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import collections
 import logging
-import math
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..core.datasets import Dataset, DatasetError
 from ..core.project import Project, ProjectError
+from .commands import Command, SessionCommand
 from .messages import EpochEnd, Failed, Finished, Snapshot, StateChanged, drain
 from .training import (  # noqa: F401  (also read from here: the loss surface and the tests)
     CHUNK_CAP,
@@ -39,35 +38,13 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Any], None]
 
 
-@dataclass
-class _Command:
-    name: str
-    value: Any = None
-
-
-def check_learning_rate(lr: float) -> float:
-    """``lr`` as a float; ValueError, written for the user, unless 0 < lr <= 100."""
-    lr = float(lr)
-    if not (math.isfinite(lr) and 0 < lr <= 100):
-        raise ValueError(f"the learning rate must be above 0 and at most 100 (got {lr:g})")
-    return lr
-
-
-def check_speed(steps_per_frame: int | None) -> int | None:
-    """Steps per frame as an int, or None (full speed); ValueError unless a whole number >= 1."""
-    if steps_per_frame is None:
-        return None
-    if isinstance(steps_per_frame, bool) or int(steps_per_frame) != steps_per_frame or steps_per_frame < 1:
-        raise ValueError(f"steps per frame must be a whole number of at least 1 (got {steps_per_frame!r})")
-    return int(steps_per_frame)
-
-
 class SessionMailbox:
-    """What a watcher reads from a session, wherever it trains (a thread, or a child process).
+    """What a watcher reads from a session and tells it, wherever it trains (a thread, or a child process).
 
     Small messages queue up in ``events`` (bounded); snapshots go to a "latest wins"
     slot; ``on_message`` sees everything as it is posted. ``_post`` may be called from
-    any one thread; ``drain_events`` and ``take_snapshot`` from another.
+    any one thread; ``drain_events`` and ``take_snapshot`` from another. Commands
+    (``command``, or pause, step, ... for short) go to the run through ``_deliver``.
     """
 
     def __init__(self, project: Project, on_message: Listener | None = None) -> None:
@@ -91,6 +68,48 @@ class SessionMailbox:
     def speed(self) -> int | None:
         """Steps per frame as last set with set_speed (None: full speed)."""
         return self._speed
+
+    # ------------------------------------------------------------ control (any thread)
+
+    def command(self, kind: SessionCommand, value: Any = None) -> None:
+        """Tell the run ``kind``; ValueError, and nothing sent, unless ``value`` suits it."""
+        value = kind.checked(value)
+        if kind is SessionCommand.SPEED:
+            self._speed = value
+        self._deliver(Command(kind, value))
+
+    def _deliver(self, command: Command) -> None:
+        raise NotImplementedError
+
+    def pause(self) -> None:
+        self.command(SessionCommand.PAUSE)
+
+    def resume(self) -> None:
+        self.command(SessionCommand.RESUME)
+
+    def step(self, n: int = 1) -> None:
+        """While paused: train exactly ``n`` mini-batches, then report."""
+        self.command(SessionCommand.STEP, n)
+
+    def stop(self) -> None:
+        self.command(SessionCommand.STOP)
+
+    def set_learning_rate(self, lr: float) -> None:
+        """Change the learning rate live (no recompilation); ValueError unless 0 < lr <= 100."""
+        self.command(SessionCommand.LEARNING_RATE, lr)
+
+    def set_speed(self, steps_per_frame: int | None) -> None:
+        """Slow motion: at most ``steps_per_frame`` steps per frame, or None for full speed.
+
+        In slow motion the session trains at most that many steps in each frame of
+        ``frame_seconds``, sends a Progress and a Snapshot after each frame and waits out
+        the rest of it, still answering commands. Takes effect at once, recompiles
+        nothing and never changes the result: the same seed gives the same weights at
+        any speed. ValueError unless None or a whole number >= 1.
+        """
+        self.command(SessionCommand.SPEED, steps_per_frame)
+
+    # ------------------------------------------------------------ what the run reported (any thread)
 
     def take_snapshot(self) -> Snapshot | None:
         """The newest snapshot not yet taken, or None."""
@@ -161,7 +180,7 @@ class TrainingSession(SessionMailbox):
         self.eval_batch = eval_batch
         self.plane_resolution = plane_resolution
         self.frame_seconds = frame_seconds
-        self._commands: queue.Queue[_Command] = queue.Queue()
+        self._commands: queue.Queue[Command] = queue.Queue()
         self._thread: threading.Thread | None = None
         # With ``path_points``, the weights of every snapshot made (not only those a busy
         # window took) are recorded for the loss surface's path, at most that many
@@ -180,34 +199,8 @@ class TrainingSession(SessionMailbox):
         self._thread = threading.Thread(target=self.run, name="nnviz-training", daemon=True)
         self._thread.start()
 
-    def pause(self) -> None:
-        self._commands.put(_Command("pause"))
-
-    def resume(self) -> None:
-        self._commands.put(_Command("resume"))
-
-    def step(self, n: int = 1) -> None:
-        """While paused: train exactly ``n`` mini-batches, then report."""
-        self._commands.put(_Command("step", int(n)))
-
-    def stop(self) -> None:
-        self._commands.put(_Command("stop"))
-
-    def set_learning_rate(self, lr: float) -> None:
-        """Change the learning rate live (no recompilation); ValueError unless 0 < lr <= 100."""
-        self._commands.put(_Command("lr", check_learning_rate(lr)))
-
-    def set_speed(self, steps_per_frame: int | None) -> None:
-        """Slow motion: at most ``steps_per_frame`` steps per frame, or None for full speed.
-
-        In slow motion the session trains at most that many steps in each frame of
-        ``frame_seconds``, sends a Progress and a Snapshot after each frame and waits out
-        the rest of it, still answering commands. Takes effect at once, recompiles
-        nothing and never changes the result: the same seed gives the same weights at
-        any speed. ValueError unless None or a whole number >= 1.
-        """
-        self._speed = check_speed(steps_per_frame)
-        self._commands.put(_Command("speed", self._speed))
+    def _deliver(self, command: Command) -> None:
+        self._commands.put(command)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True when it has ended."""
@@ -276,4 +269,4 @@ class TrainingSession(SessionMailbox):
     def _cancel_requested(self) -> bool:
         """A stop is waiting (asked during a download); other commands stay queued, in order."""
         with self._commands.mutex:  # a look, not a take: taking and putting back reordered them
-            return any(cmd.name == "stop" for cmd in self._commands.queue)
+            return any(cmd.kind is SessionCommand.STOP for cmd in self._commands.queue)

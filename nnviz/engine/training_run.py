@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import queue
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from ..core.graph import analyze
 from ..core.layers import Context
 from ..core.optimizers import optimizer
 from .chunking import ChunkSizer
+from .commands import Command, SessionCommand
 from .messages import (
     Compiling,
     EpochEnd,
@@ -396,10 +397,11 @@ class TrainingRun:
 
     # ------------------------------------------------------------ commands
 
-    def _handle(self, cmd: Any) -> None:
-        if cmd.name == "stop":
+    def _handle(self, cmd: Command) -> None:
+        kind = cmd.kind
+        if kind is SessionCommand.STOP:
             raise StopRequested
-        if cmd.name == "pause":
+        if kind is SessionCommand.PAUSE:
             # Show and report the steps trained since the last snapshot and Progress
             # first: a paused window shows the step it really stopped at, and a Step
             # counts on from it.
@@ -408,16 +410,16 @@ class TrainingRun:
             self._emit_progress(time.perf_counter())
             self.paused = True
             self.session._set_state("paused")
-        elif cmd.name == "resume":
+        elif kind is SessionCommand.RESUME:
             self.paused, self.pending_steps = False, 0
             self.session._set_state("running")
-        elif cmd.name == "lr":
+        elif kind is SessionCommand.LEARNING_RATE:
             import jax.numpy as jnp
 
             self.opt_state.hyperparams["learning_rate"] = jnp.asarray(cmd.value, dtype=jnp.float32)
-        elif cmd.name == "step" and self.paused:  # while running there is nothing to step
+        elif kind is SessionCommand.STEP and self.paused:  # while running there is nothing to step
             self.pending_steps += max(0, cmd.value)
-        elif cmd.name == "speed":
+        elif kind is SessionCommand.SPEED:
             self.speed, self.frame_start, self.frame_steps = cmd.value, None, 0
 
     def _wait_for_frame_end(self) -> None:

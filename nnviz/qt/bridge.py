@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from ..engine.commands import SessionCommand
+
 if TYPE_CHECKING:  # importing the session module is light, but nothing needs it before Train
     from ..core.project import Project
     from ..engine.session import TrainingSession
@@ -126,35 +128,34 @@ class SessionBridge(QObject):
         self.state = "paused" if paused else "running"
         if self.document is not None:
             self.document.set_training_lock(True)
-        if self.speed is not None and hasattr(session, "set_speed"):
-            session.set_speed(self.speed)  # queued before the first step
+        if self.speed is not None:
+            session.command(SessionCommand.SPEED, self.speed)  # queued before the first step
         session.start(paused=paused)
         self._timer.start()
         self.active_changed.emit(True)
         self.state_changed.emit(self.state)
 
-    def pause(self) -> None:
+    def command(self, kind: SessionCommand, value: Any = None) -> None:
+        """Tell the running session ``kind`` (nothing without one); ValueError unless ``value`` suits it."""
         if self.session is not None:
-            self.session.pause()
+            self.session.command(kind, value)
+
+    def pause(self) -> None:
+        self.command(SessionCommand.PAUSE)
 
     def resume(self) -> None:
-        if self.session is not None:
-            self.session.resume()
+        self.command(SessionCommand.RESUME)
 
     def step(self, n: int = 1) -> None:
-        if self.session is not None:
-            self.session.step(n)
+        self.command(SessionCommand.STEP, n)
 
     def stop(self) -> None:
-        if self.session is not None:
-            self.session.stop()
+        self.command(SessionCommand.STOP)
 
     def set_learning_rate(self, lr: float) -> str | None:
         """Change the running session's learning rate; the reason when it is refused."""
-        if self.session is None:
-            return None
         try:
-            self.session.set_learning_rate(lr)
+            self.command(SessionCommand.LEARNING_RATE, lr)
         except ValueError as exc:
             return str(exc)
         return None
@@ -162,8 +163,7 @@ class SessionBridge(QObject):
     def set_speed(self, steps_per_frame: int | None) -> None:
         """At most ``steps_per_frame`` training steps per frame (None: full speed), now and for later runs."""
         self.speed = None if steps_per_frame is None else max(1, int(steps_per_frame))
-        if self.session is not None and hasattr(self.session, "set_speed"):
-            self.session.set_speed(self.speed)
+        self.command(SessionCommand.SPEED, self.speed)
 
     def reset(self, timeout: float = 2.0) -> None:
         """Stop any run and forget its results: the next Train starts from fresh weights."""
@@ -177,7 +177,7 @@ class SessionBridge(QObject):
         session = self.session
         if session is None:
             return True
-        session.stop()
+        session.command(SessionCommand.STOP)
         ended = session.join(timeout)
         if not ended and hasattr(session, "kill"):
             session.kill()  # stuck in a long compilation: its process goes (a thread could not)
