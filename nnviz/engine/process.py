@@ -14,7 +14,8 @@ two apart.
 
 Wire protocol on one duplex pipe (pickled tuples):
 
-- parent to child: ``("warm",)``, ``("run", run_id, project, kwargs)``,
+- parent to child: ``("warm",)``,
+  ``("run", run_id, project, SessionOptions, dataset, initial_params)``,
   ``("cmd", run_id, SessionCommand, value)`` and ``("quit",)``; commands given before
   the run was sent (pause, a speed) follow its ``run`` at once;
 - child to parent: ``("dataset", run_id, Dataset)`` once the run has loaded it,
@@ -41,9 +42,11 @@ import sys
 import threading
 from typing import Any
 
+from ..core.datasets import Dataset
 from ..core.project import Project
 from .commands import Command, SessionCommand
 from .messages import EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
+from .options import SessionOptions
 from .session import Listener, SessionMailbox
 
 log = logging.getLogger(__name__)
@@ -135,9 +138,15 @@ def _engine_main(conn) -> None:
                 return
             kind = item[0]
             if kind == "run":  # made here, so the commands right behind it find it
-                _, run_id, project, kwargs = item
+                _, run_id, project, options, dataset, initial_params = item
                 try:
-                    session = TrainingSession(project, on_message=make_forward(run_id, kwargs), **kwargs)
+                    session = TrainingSession(
+                        project,
+                        options,
+                        dataset=dataset,
+                        initial_params=initial_params,
+                        on_message=make_forward(run_id, dataset is not None),
+                    )
                 except Exception as exc:  # this run cannot be made; the engine goes on
                     log.exception("could not make the training session")
                     outbox.put(("msg", run_id, StateChanged("idle")))
@@ -157,8 +166,8 @@ def _engine_main(conn) -> None:
                 runs.put(None)
                 return
 
-    def make_forward(run_id: int, kwargs: dict):
-        sent = {"dataset": kwargs.get("dataset") is not None}  # a dataset it was given goes back unsent
+    def make_forward(run_id: int, given_dataset: bool):
+        sent = {"dataset": given_dataset}  # a dataset it was given goes back unsent
 
         def forward(msg) -> None:
             session = sessions.get(run_id)
@@ -307,7 +316,16 @@ class Engine:
             session._proc = self._proc
             self._sessions[run_id] = session
             try:
-                sent = self._send(("run", run_id, session.project, session.kwargs))
+                sent = self._send(
+                    (
+                        "run",
+                        run_id,
+                        session.project,
+                        session.options,
+                        session.dataset,
+                        session.initial_params,
+                    )
+                )
             except Exception as exc:  # pickling failed before anything was written: the pipe is intact
                 log.exception("could not send a run to the engine process")
                 self._sessions.pop(run_id, None)
@@ -441,23 +459,26 @@ def shared_engine() -> Engine:
 class ProcessSession(SessionMailbox):
     """One training run in the engine process, with TrainingSession's controls and mailbox.
 
-    Takes TrainingSession's keyword arguments (``dataset`` is sent to the child; an
-    ``on_message`` listener is called on the listener thread as messages arrive, and sees
-    only the snapshots that were sent, the newest at each moment).
+    Takes TrainingSession's arguments, sent to the child as they are (a ``dataset`` too);
+    an ``on_message`` listener is called on the listener thread as messages arrive, and
+    sees only the snapshots that were sent, the newest at each moment.
     """
 
     def __init__(
         self,
         project: Project,
+        options: SessionOptions | None = None,
         *,
         engine: Engine | None = None,
+        dataset: Dataset | None = None,
+        initial_params: tuple[dict, dict] | None = None,
         on_message: Listener | None = None,
-        **kwargs: Any,
     ) -> None:
         super().__init__(project, on_message)
         self.engine = engine or shared_engine()
-        self.kwargs = kwargs
-        self.dataset = kwargs.get("dataset")
+        self.options = SessionOptions() if options is None else options
+        self.dataset = dataset
+        self.initial_params = initial_params
         self.run_id: int | None = None
         self._proc = None
         self._done = threading.Event()

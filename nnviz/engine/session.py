@@ -24,6 +24,7 @@ from ..core.datasets import Dataset, DatasetError
 from ..core.project import Project, ProjectError
 from .commands import Command, SessionCommand
 from .messages import EpochEnd, Failed, Finished, Snapshot, StateChanged, drain
+from .options import SessionOptions
 from .training import (  # noqa: F401  (also read from here: the loss surface and the tests)
     CHUNK_CAP,
     REPORT_SAMPLES,
@@ -147,46 +148,28 @@ class TrainingSession(SessionMailbox):
     def __init__(
         self,
         project: Project,
+        options: SessionOptions | None = None,
         *,
         dataset: Dataset | None = None,
-        data_dir: str | None = None,
-        download: bool = True,
+        initial_params: tuple[dict, dict] | None = None,
         on_message: Listener | None = None,
-        probe_size: int = 32,
-        snapshot_interval: float = 0.1,
-        progress_interval: float = 0.1,
-        chunk_seconds: float = 0.2,
-        max_chunk: int = 256,
-        initial_params: dict | None = None,
-        eval_batch: int = 1000,
-        epochs: int | None = None,
-        plane_resolution: int = 64,
-        frame_seconds: float = 1 / 30,
-        path_points: int = 0,
     ) -> None:
+        """``dataset``: train on it instead of loading the project's; ``initial_params``:
+        (weights, node types) as ``load_weights`` reads them, to start from instead of the
+        project's initialisation."""
         super().__init__(project, on_message)
+        options = SessionOptions() if options is None else options
+        if not isinstance(options, SessionOptions):
+            raise TypeError(f"options must be SessionOptions, not {options!r}")
+        self.options = options
         self.config = project.training
-        if epochs is not None:  # an explicit epoch count replaces a step limit
-            self.config = project.with_training(epochs=epochs, max_steps=0).training
+        if options.epochs is not None:  # an explicit epoch count replaces a step limit
+            self.config = project.with_training(epochs=options.epochs, max_steps=0).training
         self.dataset = dataset
-        self.data_dir = data_dir
-        self.download = download
-        self.probe_size = probe_size
-        self.snapshot_interval = snapshot_interval
-        self.progress_interval = progress_interval
-        self.chunk_seconds = chunk_seconds
-        self.max_chunk = max_chunk
         self.initial_params = initial_params
-        self.eval_batch = eval_batch
-        self.plane_resolution = plane_resolution
-        self.frame_seconds = frame_seconds
         self._commands: queue.Queue[Command] = queue.Queue()
         self._thread: threading.Thread | None = None
-        # With ``path_points``, the weights of every snapshot made (not only those a busy
-        # window took) are recorded for the loss surface's path, at most that many
-        # points and training_run.PATH_BYTES, thinned evenly as the run goes on.
-        self.path_points = path_points
-        self._path = None
+        self._path = None  # records the loss surface's path, with options.path_points
 
     # ------------------------------------------------------------ control (any thread)
 

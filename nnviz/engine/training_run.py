@@ -74,6 +74,7 @@ class TrainingRun:
 
     def __init__(self, session: TrainingSession) -> None:
         self.session = session
+        self.options = session.options
         self.cfg = session.config
 
     # ------------------------------------------------------------ the whole run
@@ -117,8 +118,8 @@ class TrainingRun:
             session._send(Loading(f"Loading {session.project.dataset.name}"))
             session.dataset = load_dataset(
                 session.project.dataset,
-                session.data_dir,
-                download=session.download,
+                self.options.data_dir,
+                download=self.options.download,
                 progress=lambda name, done, total: session._send(Loading(f"Downloading {name}", done, total)),
                 cancel=session._cancel_requested,
             )
@@ -131,10 +132,10 @@ class TrainingRun:
         if len(ds.x_train) == 0:
             return Failed(f"The dataset {ds.name} has no training samples.")
         session.param_count = analysis.total_params
-        if session.path_points:
+        if self.options.path_points:
             from .surface import TrajectoryRecorder
 
-            points = min(session.path_points, PATH_BYTES // (4 * max(1, session.param_count)))
+            points = min(self.options.path_points, PATH_BYTES // (4 * max(1, session.param_count)))
             session._path = TrajectoryRecorder(points) if points >= 4 else None
         return None
 
@@ -198,8 +199,8 @@ class TrainingRun:
             "test": self._eval_arrays(ds.x_test, ds.y_test),
         }
         probe_src = (ds.x_test, ds.y_test) if len(ds.x_test) else (ds.x_train, ds.y_train)
-        self.probe_x = np.asarray(probe_src[0][: session.probe_size])
-        self.probe_y = np.asarray(probe_src[1][: session.probe_size]).astype(np.int32)
+        self.probe_x = np.asarray(probe_src[0][: self.options.probe_size])
+        self.probe_y = np.asarray(probe_src[1][: self.options.probe_size]).astype(np.int32)
         self.probe_xj, self.probe_yj = jnp.asarray(self.probe_x), jnp.asarray(self.probe_y)
         # The epoch-end report looks at the test split, else the validation split.
         self.report_split = (
@@ -213,8 +214,8 @@ class TrainingRun:
             everything = np.concatenate([ds.x_train, ds.x_test])
             lo, hi = everything.min(axis=0), everything.max(axis=0)
             pad = 0.1 * np.maximum(hi - lo, 1e-6)
-            gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], session.plane_resolution, dtype=np.float32)
-            gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], session.plane_resolution, dtype=np.float32)
+            gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], self.options.plane_resolution, dtype=np.float32)
+            gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], self.options.plane_resolution, dtype=np.float32)
             mx, my = np.meshgrid(gx, gy)  # rows along y
             self.plane = (
                 gx,
@@ -253,7 +254,9 @@ class TrainingRun:
         self.since_accs: list[np.ndarray] = []
         self.last_progress = self.last_snapshot = 0.0
         self.shown_step = -1  # the step of the newest snapshot
-        self.sizer = ChunkSizer(session.chunk_seconds, int(np.clip(session.max_chunk, 1, CHUNK_CAP)))
+        self.sizer = ChunkSizer(
+            self.options.chunk_seconds, int(np.clip(self.options.max_chunk, 1, CHUNK_CAP))
+        )
         self.ahead: _Call | None = None  # a chunk started and not yet collected
         self.paused = False
         self.pending_steps = 0  # single steps asked for while paused
@@ -380,7 +383,7 @@ class TrainingRun:
         """After a chunk at full speed (or a single step): start the next one, then report this one."""
         now = time.perf_counter()
         started = None
-        if self.paused or now - self.last_snapshot >= self.session.snapshot_interval:
+        if self.paused or now - self.last_snapshot >= self.options.snapshot_interval:
             started = self._start_snapshot()
         # Start the next chunk (behind the snapshot's probes) before this one is
         # reported, so the computation never waits for the Python below; not past the
@@ -392,7 +395,7 @@ class TrainingRun:
         # snapshot already there.
         if started is not None:
             self._send_snapshot(started)
-        if self.paused or now - self.last_progress >= self.session.progress_interval:
+        if self.paused or now - self.last_progress >= self.options.progress_interval:
             self._emit_progress(now)
 
     # ------------------------------------------------------------ commands
@@ -426,7 +429,7 @@ class TrainingRun:
         """Wait out the slow-motion frame, applying commands as they come."""
         commands = self.session._commands
         while self.speed is not None and not self.paused and self.frame_start is not None:
-            left = self.frame_start + self.session.frame_seconds - time.perf_counter()
+            left = self.frame_start + self.options.frame_seconds - time.perf_counter()
             if left <= 0:
                 return
             try:
@@ -542,7 +545,7 @@ class TrainingRun:
         """A split as equal padded batches with masks, and its size; None when it is empty."""
         if len(x) == 0:
             return None
-        return (*padded_batches(x, y, min(self.session.eval_batch, len(x))), len(x))
+        return (*padded_batches(x, y, min(self.options.eval_batch, len(x))), len(x))
 
     def evaluate(self, p, which: str, report_at: tuple[int, int] | None = None):
         """(loss, accuracy) on a split; with ``report_at=(epoch, step)`` also its EvalReport."""

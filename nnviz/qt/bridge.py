@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from ..engine.commands import SessionCommand
+from ..engine.options import SessionOptions
 
 if TYPE_CHECKING:  # importing the session module is light, but nothing needs it before Train
     from ..core.project import Project
@@ -107,21 +109,25 @@ class SessionBridge(QObject):
         *,
         download: bool = True,
         paused: bool = False,
-        **session_kwargs: Any,
+        options: SessionOptions | None = None,
     ) -> None:
-        """Train ``project`` (a snapshot: later edits of the document cannot reach it)."""
+        """Train ``project`` (a snapshot: later edits of the document cannot reach it).
+
+        ``options`` (the window's ``LIVE_SESSION``) with ``data_dir`` and ``download`` in them.
+        """
         if self.active:
             raise RuntimeError("a training session is already running; stop it first")
+        options = replace(options or SessionOptions(), data_dir=data_dir, download=download)
         if self._session_factory is not None:
-            session = self._session_factory(project, data_dir=data_dir, download=download, **session_kwargs)
+            session = self._session_factory(project, options=options)
         elif self.uses_process():
             from ..engine.process import ProcessSession  # light: no jax in this process
 
-            session = ProcessSession(project, data_dir=data_dir, download=download, **session_kwargs)
+            session = ProcessSession(project, options)
         else:
             from ..engine.session import TrainingSession  # light: jax is imported on its thread
 
-            session = TrainingSession(project, data_dir=data_dir, download=download, **session_kwargs)
+            session = TrainingSession(project, options)
         self.session = session
         self.run_project, self.run_dataset, self.run_trajectory = project, None, None
         self.last_progress = self.last_epoch = self.result = None

@@ -39,6 +39,7 @@ from ..core.layers import LAYER_TYPES, shape_text
 from ..core.optimizers import OPTIMIZERS
 from ..core.presets import load_preset, preset_names
 from ..core.project import Project, ProjectError
+from ..engine.options import SessionOptions
 from .bridge import SessionBridge
 from .document import ProjectDocument
 from .editor import NetworkEditor
@@ -57,7 +58,8 @@ FILE_FILTER = "nnviz projects (*.json);;All files (*)"
 # with its report comes every ~28 ms (at 30 ms, every ~33: 30 a second at best).
 # path_points: the session records the weights of every snapshot it makes for the loss
 # surface's path; a toy run of 4,650 steps in 1.5 s left only 2-12 in the window's history.
-LIVE_SESSION = {"chunk_seconds": 0.025, "snapshot_interval": 0.025, "path_points": 240}
+# (The keyword arguments of bridge.start: ``**LIVE_SESSION`` gives it these options.)
+LIVE_SESSION = {"options": SessionOptions(chunk_seconds=0.025, snapshot_interval=0.025, path_points=240)}
 # Training speeds a user can pick while watching: steps per frame (a frame is 1/30 s).
 SPEEDS = (
     ("Full speed", None),

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from nnviz.core.presets import load_preset
 from nnviz.engine.commands import SessionCommand
 from nnviz.engine.messages import Compiling, EpochEnd, Failed, Finished, Loading, Progress, StateChanged
+from nnviz.engine.options import SessionOptions
 from nnviz.qt.bridge import SessionBridge
 from nnviz.qt.document import ProjectDocument
 
@@ -100,7 +101,7 @@ def test_messages_become_signals_and_the_lock_follows_the_run(qtbot, doc):
         getattr(bridge, name).connect(lambda *a, n=name: got[n].append(a))
     bridge.start(doc.snapshot_project(), "/data", download=False)
     s = sessions[0]
-    assert s.kwargs == {"data_dir": "/data", "download": False} and doc.training_lock
+    assert s.kwargs == {"options": SessionOptions(data_dir="/data", download=False)} and doc.training_lock
     assert doc.add_node("Dense", (0, 0)) is None  # structural edits are refused while training
     s.events.extend(
         [
