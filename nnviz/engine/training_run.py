@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core.datasets import load_dataset
 from ..core.graph import analyze
-from ..core.layers import Context
+from ..core.layers import Context, LayerType, Role
 from ..core.optimizers import optimizer
 from .chunking import ChunkSizer
 from .commands import Command, SessionCommand
@@ -67,6 +67,18 @@ class _Call(NamedTuple):
     n: int  # its steps
     started: float  # when it was dispatched (the sizer's clock)
     results: tuple  # train_steps' outputs, still on the device
+
+
+def _drawn_over_plane(layer: LayerType) -> bool:
+    """Whether the decision plane's probe keeps a node's values: the hidden nodes that make new ones.
+
+    Those are flat (not sliding over an image) and learn weights, apply an activation or
+    merge inputs: Dense, Activation, Add, Concatenate today. Nodes that only pass values
+    on (Dropout, Flatten), the input and the output are left out.
+    """
+    return not layer.spatial and (
+        layer.has_weights or layer.activation_param is not None or layer.role is Role.MERGE
+    )
 
 
 class TrainingRun:
@@ -223,11 +235,7 @@ class TrainingRun:
                 jnp.asarray(np.stack([mx.ravel(), my.ravel()], axis=1)),
                 jnp.zeros(mx.size, jnp.int32),
             )
-        self.hidden = [
-            nid
-            for nid in self.analysis.order
-            if network.nodes[nid].type in ("Dense", "Activation", "Add", "Concatenate")
-        ]
+        self.hidden = [nid for nid in self.analysis.order if _drawn_over_plane(network.nodes[nid].layer)]
 
     def _start_loop(self) -> None:
         """The loop's state at step 0; the first snapshot, and evaluation compiled now, not in epoch 1."""
