@@ -144,11 +144,15 @@ def slope_per_1000(points: list[tuple[int, float]]) -> float:
     return 1000 * sxy / sxx if sxx else float("nan")
 
 
-def headless(project, ds, **kw) -> float:
+def headless(project, ds, options=None) -> float:
+    from dataclasses import replace
+
+    from nnviz.engine.options import SessionOptions
     from nnviz.engine.session import TrainingSession
 
     clock = ProgressClock()
-    TrainingSession(project, dataset=ds, on_message=clock, download=False, **kw).run()
+    options = replace(options or SessionOptions(), download=False)
+    TrainingSession(project, options, dataset=ds, on_message=clock).run()
     return clock.samples_per_second(project.training.batch_size)
 
 
@@ -170,6 +174,8 @@ def main() -> int:
         "--profile", metavar="FILE", help="cProfile the GUI thread during the measured run into FILE"
     )
     args = p.parse_args()
+
+    from dataclasses import replace
 
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -197,7 +203,8 @@ def main() -> int:
 
         def engine_alone(project_):
             clock_ = ProgressClock()
-            s = ProcessSession(project_, dataset=ds, on_message=clock_, download=False, **LIVE_SESSION)
+            options = replace(LIVE_SESSION["options"], download=False)
+            s = ProcessSession(project_, options, dataset=ds, on_message=clock_)
             s.start()
             s.join()
             return clock_.samples_per_second(batch)
@@ -373,7 +380,7 @@ def main() -> int:
     print(f"panels in view: {', '.join(in_view)}")
     print(
         f"headless: {sps_headless:,.0f} samples/s (default session); {sps_headless_live:,.0f} samples/s "
-        f"with the window's settings {LIVE_SESSION}"
+        f"with the window's settings {LIVE_SESSION['options']}"
     )
     if sps_engine is not None:
         print(

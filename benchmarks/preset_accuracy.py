@@ -46,13 +46,15 @@ def main() -> int:
 
     from nnviz.core.presets import load_preset
     from nnviz.engine.messages import Finished
+    from nnviz.engine.options import SessionOptions
     from nnviz.engine.session import TrainingSession
 
     rows, ok = [], True
     for name in args.names:
         project = load_preset(name)
         t0 = time.perf_counter()
-        session = TrainingSession(project, data_dir=data_dir, download=False, snapshot_interval=float("inf"))
+        options = SessionOptions(data_dir=data_dir, download=False, snapshot_interval=float("inf"))
+        session = TrainingSession(project, options)
         result = session.run()
         wall = time.perf_counter() - t0
         if not isinstance(result, Finished):

@@ -108,12 +108,16 @@ def run_nnviz(project, ds, batch: int, epochs: int) -> dict:
     import time
 
     from nnviz.engine.messages import EpochEnd, Finished, Progress
+    from nnviz.engine.options import SessionOptions
     from nnviz.engine.session import TrainingSession
 
     proj = project.with_training(batch_size=batch, epochs=epochs, max_steps=0)
     log: list[tuple[float, object]] = []
     session = TrainingSession(
-        proj, dataset=ds, snapshot_interval=0.1, on_message=lambda m: log.append((time.perf_counter(), m))
+        proj,
+        SessionOptions(snapshot_interval=0.1),
+        dataset=ds,
+        on_message=lambda m: log.append((time.perf_counter(), m)),
     )
     result = session.run()
     if not isinstance(result, Finished) or result.reason != "completed":

@@ -252,6 +252,7 @@ class _ProgressBar:
 
 def cmd_train(args) -> int:
     from .engine.messages import Failed
+    from .engine.options import SessionOptions
     from .engine.session import TrainingSession
 
     project = _load_project(args)
@@ -268,13 +269,10 @@ def cmd_train(args) -> int:
         if not target.is_dir() or not os.access(target, os.W_OK):
             raise CliError(f"cannot write weights to {args.save_weights}: {target} is not a writable folder")
     bar = None if args.json else _ProgressBar(sys.stderr, project.training)
-    session = TrainingSession(
-        project,
-        data_dir=args.data_dir,
-        download=not args.no_download,
-        on_message=bar,
-        snapshot_interval=math.inf,
+    options = SessionOptions(
+        data_dir=args.data_dir, download=not args.no_download, snapshot_interval=math.inf
     )
+    session = TrainingSession(project, options, on_message=bar)
     result = session.run()
     if isinstance(result, Failed):
         raise CliError(result.reason)
@@ -393,6 +391,7 @@ def cmd_surface(args) -> int:
     from .core.project import WEIGHTS_SUFFIX
     from .engine import surface as sf
     from .engine.messages import Failed
+    from .engine.options import SessionOptions
     from .engine.session import TrainingSession
 
     if not 2 <= args.grid <= 501:
@@ -450,14 +449,10 @@ def cmd_surface(args) -> int:
     if weights_path is not None or args.method == "race":
         dataset = load_dataset(project.dataset, args.data_dir, download=not args.no_download)
     else:
-        session = TrainingSession(
-            project,
-            data_dir=args.data_dir,
-            download=not args.no_download,
-            on_message=recorder,
-            snapshot_interval=0.0,
-            chunk_seconds=0.02,
+        options = SessionOptions(
+            data_dir=args.data_dir, download=not args.no_download, snapshot_interval=0.0, chunk_seconds=0.02
         )
+        session = TrainingSession(project, options, on_message=recorder)
         result = session.run()
         if isinstance(result, Failed):
             raise CliError(result.reason)

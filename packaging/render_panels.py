@@ -31,6 +31,7 @@ from nnviz.core.graph import analyze  # noqa: E402
 from nnviz.core.layers import Context  # noqa: E402
 from nnviz.core.presets import load_preset  # noqa: E402
 from nnviz.engine.messages import EpochEnd, Progress, Snapshot  # noqa: E402
+from nnviz.engine.options import SessionOptions  # noqa: E402
 from nnviz.engine.session import TrainingSession  # noqa: E402
 
 
@@ -57,12 +58,11 @@ def mnist(limit: int = 6000, test: int = 1000, name: str = "mnist") -> Dataset:
     )
 
 
-def train(project, dataset=None, **kw):
+def train(project, dataset=None, **options):
     msgs: list = []
-    kw.setdefault("snapshot_interval", 0.0)
-    session = TrainingSession(
-        project, dataset=dataset, on_message=msgs.append, download=False, data_dir=find_data_dir(), **kw
-    )
+    options.setdefault("snapshot_interval", 0.0)
+    options = SessionOptions(download=False, data_dir=find_data_dir(), **options)
+    session = TrainingSession(project, options, dataset=dataset, on_message=msgs.append)
     t = time.perf_counter()
     result = session.run()
     print(f"  trained {project.name!r}: {result} in {time.perf_counter() - t:.1f}s")

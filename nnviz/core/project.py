@@ -280,12 +280,6 @@ class Project:
         return cls.from_dict(data, source=str(path))
 
 
-def weights_path(project_path: str | os.PathLike) -> Path:
-    """Where the trained weights of a project file live: beside it, same stem."""
-    p = Path(project_path)
-    return p.with_name(p.stem + WEIGHTS_SUFFIX)
-
-
 def _current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

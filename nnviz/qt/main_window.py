@@ -22,6 +22,7 @@ from ..core.layers import shape_text
 from ..core.optimizers import OPTIMIZERS
 from ..core.presets import load_preset
 from ..core.project import ProjectError
+from ..engine.options import SessionOptions
 from .bridge import SessionBridge
 from .document import ProjectDocument
 from .editor import NetworkEditor
@@ -41,7 +42,8 @@ from .window.status import TrainingStatus
 # with its report comes every ~28 ms (at 30 ms, every ~33: 30 a second at best).
 # path_points: the session records the weights of every snapshot it makes for the loss
 # surface's path; a toy run of 4,650 steps in 1.5 s left only 2-12 in the window's history.
-LIVE_SESSION = {"chunk_seconds": 0.025, "snapshot_interval": 0.025, "path_points": 240}
+# (The keyword arguments of bridge.start: ``**LIVE_SESSION`` gives it these options.)
+LIVE_SESSION = {"options": SessionOptions(chunk_seconds=0.025, snapshot_interval=0.025, path_points=240)}
 
 
 class MainWindow(QMainWindow):

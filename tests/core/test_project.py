@@ -19,7 +19,6 @@ from nnviz.core.project import (
     ProjectError,
     TrainingConfig,
     atomic_write,
-    weights_path,
 )
 
 PRESETS = preset_names()
@@ -111,10 +110,6 @@ def test_preset_contents_match_the_issue():
 def test_unknown_preset_lists_known_names():
     with pytest.raises(ProjectError, match="no preset called 'nope'.*xor-one-hidden"):
         load_preset("nope")
-
-
-def test_weights_path_is_beside_project(tmp_path):
-    assert weights_path(tmp_path / "a.json") == tmp_path / "a.weights.msgpack"
 
 
 # ---------------------------------------------------------------- bad files

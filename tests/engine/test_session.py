@@ -21,6 +21,7 @@ from nnviz.core.optimizers import OPTIMIZERS
 from nnviz.core.presets import load_preset
 from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import Compiling, EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import TrainingSession
 from nnviz.engine.weights import WeightsError, check_compatible, load_weights, save_weights
 
@@ -46,10 +47,10 @@ def project(net=None, dataset="xor", n_samples=200, validation_split=0.0, **trai
     )
 
 
-def run(proj, **kw):
+def run(proj, dataset=None, **kw):
     msgs: list = []
     kw.setdefault("max_chunk", 1)
-    session = TrainingSession(proj, on_message=msgs.append, **kw)
+    session = TrainingSession(proj, SessionOptions(**kw), dataset=dataset, on_message=msgs.append)
     result = session.run()
     return session, result, msgs
 
@@ -121,7 +122,9 @@ def l2(params, node_ids=None):
 def xor_run():
     proj = load_preset("xor-one-hidden").with_training(epochs=12)
     msgs: list = []
-    session = TrainingSession(proj, on_message=msgs.append, snapshot_interval=0.0, probe_size=16)
+    session = TrainingSession(
+        proj, SessionOptions(snapshot_interval=0.0, probe_size=16), on_message=msgs.append
+    )
     result = session.run()
     return proj, session, result, msgs
 
@@ -201,7 +204,7 @@ def test_weights_round_trip_bit_exact_and_reproduce_eval_loss(xor_run, tmp_path)
             assert params[nid][k].dtype == v.dtype
             assert params[nid][k].tobytes() == v.tobytes()
     # A new session starting from them, stopped before its first step, evaluates the same.
-    again = TrainingSession(proj, initial_params=(params, types), max_chunk=1)
+    again = TrainingSession(proj, SessionOptions(max_chunk=1), initial_params=(params, types))
     again.stop()
     res = again.run()
     assert isinstance(res, Finished) and res.reason == "stopped" and res.step == 0
@@ -434,7 +437,9 @@ def test_threaded_pause_step_learning_rate_resume_stop():
     proj = project(dataset="circle", epochs=1000, learning_rate=0.01)
     msgs: list = []
     session = TrainingSession(
-        proj, on_message=msgs.append, snapshot_interval=0.05, progress_interval=0.02, max_chunk=1
+        proj,
+        SessionOptions(snapshot_interval=0.05, progress_interval=0.02, max_chunk=1),
+        on_message=msgs.append,
     )
     session.start(paused=True)
     try:
@@ -531,7 +536,9 @@ def test_network_without_weights_runs(tmp_path):
     path = tmp_path / "none.msgpack"
     session.save_weights(path)
     params, types, _ = load_weights(path)
-    again = TrainingSession(project(net, epochs=1), initial_params=(params, types), max_chunk=1).run()
+    again = TrainingSession(
+        project(net, epochs=1), SessionOptions(max_chunk=1), initial_params=(params, types)
+    ).run()
     assert isinstance(again, Finished), again
 
 
@@ -546,7 +553,7 @@ def test_set_learning_rate_refuses_impossible_values(bad):
 def test_explicit_epochs_replace_a_step_limit():
     project = load_preset("mnist-mlp-sgd")
     assert project.training.max_steps == 1000
-    session = TrainingSession(project, epochs=1)
+    session = TrainingSession(project, SessionOptions(epochs=1))
     assert session.config.epochs == 1 and session.config.max_steps == 0
 
 
@@ -555,7 +562,7 @@ def test_2d_snapshots_carry_the_decision_plane():
     snaps = []
     session = TrainingSession(
         project,
-        plane_resolution=16,
+        SessionOptions(plane_resolution=16),
         on_message=lambda m: snaps.append(m) if isinstance(m, Snapshot) else None,
     )
     session.run()

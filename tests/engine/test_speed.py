@@ -11,6 +11,7 @@ from nnviz.core.datasets import DatasetSpec
 from nnviz.core.graph import Network
 from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import EpochEnd, Finished, Progress, Snapshot
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import TrainingSession
 
 from .test_session import pause_and_settle, wait_for, wait_until_waiting
@@ -48,7 +49,7 @@ def test_slow_motion_limits_steps_per_frame_and_gives_the_same_weights():
         # chunks of up to 8 at full speed (and 25 = 8 + 8 + 8 + 1 per epoch): slow
         # motion must give the same weights through its shorter calls.
         session = TrainingSession(
-            proj, on_message=msgs.append, max_chunk=8, chunk_seconds=10.0, frame_seconds=0.004
+            proj, SessionOptions(max_chunk=8, chunk_seconds=10.0, frame_seconds=0.004), on_message=msgs.append
         )
         session.set_speed(speed)
         assert session.speed == speed
@@ -79,7 +80,7 @@ def test_slow_motion_limits_steps_per_frame_and_gives_the_same_weights():
 
 def test_frames_take_their_time():
     proj = project(epochs=1, n_samples=160)  # 80 training points, 8 steps
-    session = TrainingSession(proj, max_chunk=1, frame_seconds=0.1)
+    session = TrainingSession(proj, SessionOptions(max_chunk=1, frame_seconds=0.1))
     session.set_speed(2)
     t0 = time.perf_counter()
     result = session.run()
@@ -100,12 +101,14 @@ def test_live_change_from_slow_to_full_speed_and_back():
     msgs: list = []
     session = TrainingSession(
         proj,
+        SessionOptions(
+            max_chunk=8,
+            chunk_seconds=10.0,
+            frame_seconds=0.05,
+            snapshot_interval=0.05,
+            progress_interval=0.02,
+        ),
         on_message=msgs.append,
-        max_chunk=8,
-        chunk_seconds=10.0,
-        frame_seconds=0.05,
-        snapshot_interval=0.05,
-        progress_interval=0.02,
     )
     session.set_speed(1)
     session.start()
@@ -137,7 +140,7 @@ def test_live_change_from_slow_to_full_speed_and_back():
 def test_pause_step_learning_rate_and_stop_in_slow_motion():
     proj = project(epochs=100000)
     msgs: list = []
-    session = TrainingSession(proj, on_message=msgs.append, max_chunk=1, frame_seconds=0.05)
+    session = TrainingSession(proj, SessionOptions(max_chunk=1, frame_seconds=0.05), on_message=msgs.append)
     session.set_speed(2)
     session.start()
     try:
@@ -163,7 +166,7 @@ def test_pause_step_learning_rate_and_stop_in_slow_motion():
 def test_stop_does_not_wait_for_a_long_frame():
     msgs: list = []
     session = TrainingSession(
-        project(epochs=100000), on_message=msgs.append, max_chunk=1, frame_seconds=3600.0
+        project(epochs=100000), SessionOptions(max_chunk=1, frame_seconds=3600.0), on_message=msgs.append
     )
     session.set_speed(1)
     session.start()

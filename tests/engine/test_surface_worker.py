@@ -10,6 +10,7 @@ import pytest
 from nnviz.core.datasets import load_dataset
 from nnviz.core.presets import load_preset
 from nnviz.engine.messages import Snapshot
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import TrainingSession
 from nnviz.engine.surface import Trajectory, flatten_layers
 from nnviz.engine.surface_worker import (
@@ -29,9 +30,8 @@ def run():
     snaps = []
     TrainingSession(
         project,
+        SessionOptions(snapshot_interval=0.0, max_chunk=1),
         dataset=ds,
-        snapshot_interval=0.0,
-        max_chunk=1,
         on_message=lambda m: snaps.append(m) if isinstance(m, Snapshot) else None,
     ).run()
     traj = Trajectory(

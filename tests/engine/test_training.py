@@ -53,3 +53,11 @@ def test_with_penalty_adds_l2_then_l1_over_the_kernels():
     assert float(with_penalty(1.0, [k1, k2], 0.0, 0.0)) == 1.0
     assert float(with_penalty(1.0, [k1, k2], 0.0, 0.5)) == pytest.approx(1 + 0.5 * 14)
     assert float(with_penalty(1.0, [k1, k2], 0.1, 0.5)) == pytest.approx(1 + 0.5 * 14 + 0.1 * 6)
+
+
+def test_the_plane_probe_keeps_the_hidden_nodes_that_make_new_values():
+    from nnviz.core.layers import LAYER_TYPES
+    from nnviz.engine.training_run import _drawn_over_plane
+
+    kept = {name for name, t in LAYER_TYPES.items() if _drawn_over_plane(t)}
+    assert kept == {"Dense", "Activation", "Add", "Concatenate"}

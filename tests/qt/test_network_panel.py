@@ -12,6 +12,7 @@ from nnviz.core.layers import Context
 from nnviz.core.presets import load_preset
 from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import Snapshot
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import TrainingSession
 
 
@@ -22,7 +23,9 @@ class Run:
         msgs: list = []
         kw.setdefault("snapshot_interval", 0.0)
         kw.setdefault("max_chunk", 1)
-        session = TrainingSession(project, dataset=dataset, on_message=msgs.append, download=False, **kw)
+        session = TrainingSession(
+            project, SessionOptions(download=False, **kw), dataset=dataset, on_message=msgs.append
+        )
         session.run()
         ds = session.dataset
         self.network = project.network

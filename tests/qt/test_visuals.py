@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 
@@ -173,7 +174,9 @@ def test_small_cnn_shows_the_convolution_panels(qtbot, make_window):
     w.document.set_loaded_dataset_shape((28, 28, 1), 2)
     assert not w.problem_text()
     ds = tiny_digits()
-    w.bridge._session_factory = lambda p, **kw: TrainingSession(p, dataset=ds, probe_size=8, **kw)
+    w.bridge._session_factory = lambda p, options: TrainingSession(
+        p, dataclasses.replace(options, probe_size=8), dataset=ds
+    )
     v = w.visuals
     assert not v.docks["conv"].isHidden() and v.docks["decision"].isHidden()
     qtbot.waitUntil(lambda: v.panels["conv"].isVisible(), timeout=2000)  # convolution leads for a CNN

@@ -320,7 +320,7 @@ def test_download_progress_can_be_cancelled_and_the_learning_rate_follows_live(q
     w.bridge._session_factory = lambda p, **kw: sessions.append(FakeSession(p, **kw)) or sessions[-1]
     w.action_train.trigger()
     s = sessions[0]
-    assert s.kwargs["download"] is False and s.project is not w.document.project  # a snapshot
+    assert s.kwargs["options"].download is False and s.project is not w.document.project  # a snapshot
     s.events.append(Loading("Downloading train-images-idx3-ubyte.gz", 2_000_000, 9_900_000))
     qtbot.waitUntil(lambda: w.cancel_button.isVisible(), timeout=2000)
     assert "Downloading" in w.status_label.text() and w.progress_bar.format() == "2.0 / 9.9 MB"
