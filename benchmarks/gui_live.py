@@ -194,16 +194,16 @@ def main() -> int:
 
     # ---- headless, after a warm-up that compiles the training loop and the evaluation
     headless(warm, ds)
-    headless(warm, ds, **LIVE_SESSION)
+    headless(warm, ds, LIVE_SESSION)
     sps_headless = headless(project, ds)
-    sps_headless_live = headless(project, ds, **LIVE_SESSION)
+    sps_headless_live = headless(project, ds, LIVE_SESSION)
     sps_engine = None
     if not args.thread:  # the engine process alone: what its thread count costs before any window
         from nnviz.engine.process import ProcessSession, engine_threads, shared_engine
 
         def engine_alone(project_):
             clock_ = ProgressClock()
-            options = replace(LIVE_SESSION["options"], download=False)
+            options = replace(LIVE_SESSION, download=False)
             s = ProcessSession(project_, options, dataset=ds, on_message=clock_)
             s.start()
             s.join()
@@ -380,7 +380,7 @@ def main() -> int:
     print(f"panels in view: {', '.join(in_view)}")
     print(
         f"headless: {sps_headless:,.0f} samples/s (default session); {sps_headless_live:,.0f} samples/s "
-        f"with the window's settings {LIVE_SESSION['options']}"
+        f"with the window's settings {LIVE_SESSION}"
     )
     if sps_engine is not None:
         print(

@@ -9,9 +9,10 @@ value the run reads, or raises ValueError with a message written for the user.
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass
 from typing import Any
+
+from ..core.project import TRAINING_SETTINGS
 
 
 class SessionCommand(enum.Enum):
@@ -44,8 +45,9 @@ class Command:
 def check_learning_rate(lr: float) -> float:
     """``lr`` as a float; ValueError, written for the user, unless 0 < lr <= 100."""
     lr = float(lr)
-    if not (math.isfinite(lr) and 0 < lr <= 100):
-        raise ValueError(f"the learning rate must be above 0 and at most 100 (got {lr:g})")
+    problem = TRAINING_SETTINGS["learning_rate"].problem(lr)  # the rule project files follow
+    if problem:
+        raise ValueError(problem)
     return lr
 
 

@@ -15,9 +15,9 @@ two apart.
 Wire protocol on one duplex pipe (pickled tuples):
 
 - parent to child: ``("warm",)``,
-  ``("run", run_id, project, SessionOptions, dataset, initial_params)``,
-  ``("cmd", run_id, SessionCommand, value)`` and ``("quit",)``; commands given before
-  the run was sent (pause, a speed) follow its ``run`` at once;
+  ``("run", run_id, project, SessionOptions, dataset, initial_params, commands)`` (the
+  commands given before start, applied before the run can take its first step),
+  ``("cmd", run_id, SessionCommand, value)`` and ``("quit",)``;
 - child to parent: ``("dataset", run_id, Dataset)`` once the run has loaded it,
   ``("end", run_id, attributes)`` just before the run's Finished or Failed, and
   ``("msg", run_id, message)`` for every message, snapshots thinned to the newest.
@@ -138,7 +138,7 @@ def _engine_main(conn) -> None:
                 return
             kind = item[0]
             if kind == "run":  # made here, so the commands right behind it find it
-                _, run_id, project, options, dataset, initial_params = item
+                _, run_id, project, options, dataset, initial_params, commands = item
                 try:
                     session = TrainingSession(
                         project,
@@ -153,6 +153,8 @@ def _engine_main(conn) -> None:
                     outbox.put(("msg", run_id, Failed(f"Training stopped by an internal error: {exc}")))
                     continue
                 sessions[run_id] = session
+                for command, value in commands:  # given before start: they precede the first step
+                    session.command(command, value)
                 runs.put(session)
             elif kind == "cmd":
                 _, run_id, command, value = item
@@ -324,6 +326,7 @@ class Engine:
                         session.options,
                         session.dataset,
                         session.initial_params,
+                        list(commands),
                     )
                 )
             except Exception as exc:  # pickling failed before anything was written: the pipe is intact
@@ -336,8 +339,6 @@ class Engine:
                 self._sessions.pop(run_id, None)
                 session._lost(None)
                 return run_id
-            for command, value in commands:
-                self._send(("cmd", run_id, command, value))
         return run_id
 
     def send(self, *item) -> None:

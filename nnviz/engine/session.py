@@ -25,12 +25,6 @@ from ..core.project import Project, ProjectError
 from .commands import Command, SessionCommand
 from .messages import EpochEnd, Failed, Finished, Snapshot, StateChanged, drain
 from .options import SessionOptions
-from .training import (  # noqa: F401  (also read from here: the loss surface and the tests)
-    CHUNK_CAP,
-    REPORT_SAMPLES,
-    compiled_steps,
-    make_optimizer,
-)
 from .training_run import StopRequested, TrainingRun
 
 log = logging.getLogger(__name__)

@@ -41,6 +41,7 @@ from .messages import (
     Progress,
     Snapshot,
 )
+from .surface.trajectory import TrajectoryRecorder
 from .training import (
     CHUNK_CAP,
     batching,
@@ -145,8 +146,6 @@ class TrainingRun:
             return Failed(f"The dataset {ds.name} has no training samples.")
         session.param_count = analysis.total_params
         if self.options.path_points:
-            from .surface import TrajectoryRecorder
-
             points = min(self.options.path_points, PATH_BYTES // (4 * max(1, session.param_count)))
             session._path = TrajectoryRecorder(points) if points >= 4 else None
         return None

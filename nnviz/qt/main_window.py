@@ -42,8 +42,7 @@ from .window.status import TrainingStatus
 # with its report comes every ~28 ms (at 30 ms, every ~33: 30 a second at best).
 # path_points: the session records the weights of every snapshot it makes for the loss
 # surface's path; a toy run of 4,650 steps in 1.5 s left only 2-12 in the window's history.
-# (The keyword arguments of bridge.start: ``**LIVE_SESSION`` gives it these options.)
-LIVE_SESSION = {"options": SessionOptions(chunk_seconds=0.025, snapshot_interval=0.025, path_points=240)}
+LIVE_SESSION = SessionOptions(chunk_seconds=0.025, snapshot_interval=0.025, path_points=240)
 
 
 class MainWindow(QMainWindow):
@@ -486,7 +485,7 @@ class MainWindow(QMainWindow):
         self.status_label.setText("Starting…")
         self.progress_bar.setRange(0, 0)
         self.progress_bar.show()
-        self.bridge.start(project, self.data_dir, download=self.download, paused=paused, **LIVE_SESSION)
+        self.bridge.start(project, self.data_dir, download=self.download, paused=paused, options=LIVE_SESSION)
 
     def pause(self) -> None:
         self.bridge.pause()

@@ -15,7 +15,8 @@ from nnviz.core.layers import Context
 from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import EpochEnd, EvalReport
 from nnviz.engine.options import SessionOptions
-from nnviz.engine.session import REPORT_SAMPLES, TrainingSession
+from nnviz.engine.session import TrainingSession
+from nnviz.engine.training import REPORT_SAMPLES
 
 
 def images(n, seed=0, classes=3):

@@ -54,7 +54,7 @@ def _session_loss(project, landscape, theta):
     """The model's loss as the training session's own evaluation computes it."""
     import jax.numpy as jnp
 
-    from nnviz.engine.session import compiled_steps
+    from nnviz.engine.training import compiled_steps
 
     layers = landscape.unflatten(theta)
     params = {"layers": {nid: {k: jnp.asarray(v) for k, v in lp.items()} for nid, lp in layers.items()}}
