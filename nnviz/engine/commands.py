@@ -42,6 +42,30 @@ class Command:
     value: Any = None
 
 
+class Controls:
+    """pause(), resume(), step() and stop() as commands: for anything with ``command(kind, value)``.
+
+    The sessions (thread and process) and the window's bridge all give their callers
+    these, so the shorthand is written once.
+    """
+
+    def command(self, kind: SessionCommand, value: Any = None) -> Any:
+        raise NotImplementedError
+
+    def pause(self) -> None:
+        self.command(SessionCommand.PAUSE)
+
+    def resume(self) -> None:
+        self.command(SessionCommand.RESUME)
+
+    def step(self, n: int = 1) -> None:
+        """While paused: train exactly ``n`` mini-batches, then report."""
+        self.command(SessionCommand.STEP, n)
+
+    def stop(self) -> None:
+        self.command(SessionCommand.STOP)
+
+
 def check_learning_rate(lr: float) -> float:
     """``lr`` as a float; ValueError, written for the user, unless 0 < lr <= 100."""
     lr = float(lr)

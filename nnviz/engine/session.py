@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.datasets import Dataset, DatasetError
 from ..core.project import Project, ProjectError
-from .commands import Command, SessionCommand
+from .commands import Command, Controls, SessionCommand
 from .messages import EpochEnd, Failed, Finished, Snapshot, StateChanged, drain
 from .options import SessionOptions
 from .training_run import StopRequested, TrainingRun
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Any], None]
 
 
-class SessionMailbox:
+class SessionMailbox(Controls):
     """What a watcher reads from a session and tells it, wherever it trains (a thread, or a child process).
 
     Small messages queue up in ``events`` (bounded); snapshots go to a "latest wins"
@@ -75,19 +75,6 @@ class SessionMailbox:
 
     def _deliver(self, command: Command) -> None:
         raise NotImplementedError
-
-    def pause(self) -> None:
-        self.command(SessionCommand.PAUSE)
-
-    def resume(self) -> None:
-        self.command(SessionCommand.RESUME)
-
-    def step(self, n: int = 1) -> None:
-        """While paused: train exactly ``n`` mini-batches, then report."""
-        self.command(SessionCommand.STEP, n)
-
-    def stop(self) -> None:
-        self.command(SessionCommand.STOP)
 
     def set_learning_rate(self, lr: float) -> None:
         """Change the learning rate live (no recompilation); ValueError unless 0 < lr <= 100."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from ..engine.commands import SessionCommand
+from ..engine.commands import Controls, SessionCommand
 from ..engine.options import SessionOptions
 
 if TYPE_CHECKING:  # importing the session module is light, but nothing needs it before Train
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # importing the session module is light, but nothing needs it
 POLL_MS = 25  # 40 polls a second, so ~30 snapshots a second reach the panels (33 ms gave ~24)
 
 
-class SessionBridge(QObject):
+class SessionBridge(QObject, Controls):
     """Owns the current TrainingSession and re-emits what it reports as Qt signals."""
 
     loading = Signal(str, int, int)  # what, done, total (0: unknown)
@@ -145,18 +145,6 @@ class SessionBridge(QObject):
         """Tell the running session ``kind`` (nothing without one); ValueError unless ``value`` suits it."""
         if self.session is not None:
             self.session.command(kind, value)
-
-    def pause(self) -> None:
-        self.command(SessionCommand.PAUSE)
-
-    def resume(self) -> None:
-        self.command(SessionCommand.RESUME)
-
-    def step(self, n: int = 1) -> None:
-        self.command(SessionCommand.STEP, n)
-
-    def stop(self) -> None:
-        self.command(SessionCommand.STOP)
 
     def set_learning_rate(self, lr: float) -> str | None:
         """Change the running session's learning rate; the reason when it is refused."""
