@@ -19,8 +19,9 @@ from .core import datasets
 from .core.datasets import DatasetError, DatasetSpec, load_dataset
 from .core.graph import analyze
 from .core.layers import Context, shape_text
+from .core.optimizers import OPTIMIZERS
 from .core.presets import load_preset, preset_names
-from .core.project import Project, ProjectError
+from .core.project import TRAINING_SETTINGS, Project, ProjectError
 from .engine.surface.results import METHODS
 from .subcommands import SUBCOMMANDS
 
@@ -68,6 +69,39 @@ def _add_source(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_training_overrides(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--epochs", type=int, help="override the project's number of epochs")
+    p.add_argument("--seed", type=int, help="override the project's random seed")
+    p.add_argument(
+        "--optimizer",
+        choices=list(OPTIMIZERS),
+        help="override the project's optimizer: "
+        + ", ".join(f"{o.name} ({o.title})" for o in OPTIMIZERS.values()),
+    )
+    p.add_argument("--learning-rate", type=float, metavar="LR", help="override the project's learning rate")
+
+
+def _apply_training_overrides(project: Project, args) -> Project:
+    """The project with the overrides given on the command line, checked as a project file's are."""
+    changes = {
+        name: value
+        for name, value in (
+            ("epochs", args.epochs),
+            ("seed", args.seed),
+            ("optimizer", args.optimizer),
+            ("learning_rate", args.learning_rate),
+        )
+        if value is not None
+    }
+    for name, value in changes.items():
+        problem = TRAINING_SETTINGS[name].problem(value)
+        if problem:
+            raise CliError(f"--{name.replace('_', '-')}: {problem}")
+    if "epochs" in changes:
+        changes["max_steps"] = 0
+    return project.with_training(**changes) if changes else project
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nnviz",
@@ -77,8 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help=SUBCOMMANDS["train"])
     _add_source(t)
-    t.add_argument("--epochs", type=int, help="override the project's number of epochs")
-    t.add_argument("--seed", type=int, help="override the project's random seed")
+    _add_training_overrides(t)
     t.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     t.add_argument("--save-weights", metavar="FILE", help="write the trained weights to FILE")
     t.add_argument("--no-download", action="store_true", help="fail instead of downloading datasets")
@@ -119,11 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the picture here (default: <project>-<method>.png; none with --json unless given)",
     )
     f.add_argument("--json", action="store_true", help="print one JSON object: the grid, the path, seconds")
-    f.add_argument("--epochs", type=int, help="override the project's number of epochs")
+    _add_training_overrides(f)
     f.add_argument(
         "--steps", type=int, help="train only this many steps (race: steps per optimizer, default 200)"
     )
-    f.add_argument("--seed", type=int, help="override the project's random seed")
     f.add_argument(
         "--saved-weights",
         action="store_true",
@@ -255,13 +287,7 @@ def cmd_train(args) -> int:
     from .engine.options import SessionOptions
     from .engine.session import TrainingSession
 
-    project = _load_project(args)
-    if args.seed is not None:
-        project = project.with_training(seed=args.seed)
-    if args.epochs is not None:
-        if args.epochs < 1:
-            raise CliError("--epochs must be at least 1")
-        project = project.with_training(epochs=args.epochs, max_steps=0)
+    project = _apply_training_overrides(_load_project(args), args)
     ctx, analysis = checked(project, args.data_dir)
 
     if args.save_weights:  # find out now, not after a long training run
@@ -398,15 +424,10 @@ def cmd_surface(args) -> int:
         raise CliError("--grid must be from 2 to 501")
     if args.samples < 1:
         raise CliError("--samples must be at least 1")
-    if args.epochs is not None and args.epochs < 1:
-        raise CliError("--epochs must be at least 1")
     if args.steps is not None and args.steps < 1:
         raise CliError("--steps must be at least 1")
     project, project_path = _surface_project(args)
-    if args.seed is not None:
-        project = project.with_training(seed=args.seed)
-    if args.epochs is not None:
-        project = project.with_training(epochs=args.epochs, max_steps=0)
+    project = _apply_training_overrides(project, args)
     if args.steps is not None and args.method != "race":
         project = project.with_training(max_steps=args.steps)
     ctx, analysis = checked(project, args.data_dir)

@@ -39,6 +39,18 @@ def test_summary_of_project_file_and_cnn(capsys, tmp_path):
     assert "Conv2D" in out and "MaxPool2D" in out and "28×28×1" in out
 
 
+def test_train_takes_any_optimizer_of_the_table(capsys):
+    code, out, err = cli(
+        capsys, "train", "--preset", "xor-one-hidden", "--epochs", "2", "--optimizer", "adamw",
+        "--learning-rate", "0.03", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["epochs"] == 2
+    with pytest.raises(SystemExit) as exit_:
+        cli(capsys, "train", "--preset", "xor-one-hidden", "--optimizer", "lion")
+    assert exit_.value.code == 2 and "adamw" in capsys.readouterr().err  # argparse lists the table's names
+
+
 def test_presets_lists_every_preset(capsys):
     code, out, _ = cli(capsys, "presets")
     assert code == 0
@@ -81,8 +93,15 @@ def test_train_table_and_saved_weights(capsys, tmp_path):
         (["summary", "--preset", "no-such-preset"], "known presets"),
         (["train"], "give a project file or --preset"),
         (["train", "a.json", "--preset", "xor-one-hidden"], "not both"),
-        (["train", "--preset", "xor-one-hidden", "--epochs", "0"], "--epochs must be at least 1"),
+        (
+            ["train", "--preset", "xor-one-hidden", "--epochs", "0"],
+            "--epochs: epochs must be a whole number from 1",
+        ),
         (["train", "--preset", "xor-one-hidden", "--seed", "-1"], "seed"),
+        (
+            ["train", "--preset", "xor-one-hidden", "--learning-rate", "0"],
+            "--learning-rate: learning rate must",
+        ),
         (
             ["train", "--preset", "xor-one-hidden", "--save-weights", "/no/such/folder/w.msgpack"],
             "is not a writable folder",
