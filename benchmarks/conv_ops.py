@@ -1,8 +1,9 @@
 """Training throughput of the small CNN: reference NHWC ops vs nnviz.engine.ops.
 
 Net: conv8 3x3 same + relu - maxpool 2 - conv16 3x3 same + relu - maxpool 2 - flatten -
-dense10, softmax cross-entropy, Adam(1e-3), 28x28x1 inputs (MNIST from
-../shared/datasets when present, else random).
+dense10, softmax cross-entropy, Adam(1e-3), 28x28x1 inputs (MNIST where
+nnviz.core.datasets.find_data_dir finds it: $NNVIZ_DATA_DIR, ../shared/datasets, the
+app's cache; else random).
 
 Variants, all with the same initial parameters and batches:
   ref-step   lax.conv_general_dilated NHWC + flax.linen.max_pool (reduce_window), one
@@ -20,7 +21,6 @@ and without GLIBC_TUNABLES (which glibc reads only at process start), alternated
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import statistics
@@ -31,7 +31,6 @@ from pathlib import Path
 
 GLIBC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295"
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets" / "mnist"
 SCAN = 50
 TARGET_SAMPLES = 6400  # per timed measurement, so B32 and B128 measurements last alike
 
@@ -42,14 +41,12 @@ TARGET_SAMPLES = 6400  # per timed measurement, so B32 and B128 measurements las
 def _load_data(n):
     import numpy as np
 
-    img = DATASETS / "train-images-idx3-ubyte.gz"
-    lab = DATASETS / "train-labels-idx1-ubyte.gz"
-    if img.exists() and lab.exists():
-        with gzip.open(img) as f:
-            x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28, 1)[:n]
-        with gzip.open(lab) as f:
-            y = np.frombuffer(f.read(), np.uint8, offset=8)[:n]
-        return x.astype(np.float32) / 255.0, y.astype(np.int32), "mnist"
+    from nnviz.core.datasets import DatasetSpec, find_data_dir, load_dataset
+
+    folder = find_data_dir("mnist")
+    if folder is not None:
+        d = load_dataset(DatasetSpec("mnist"), folder, download=False)
+        return d.x_train[:n], d.y_train[:n], "mnist"
     rng = np.random.default_rng(0)
     return rng.random((n, 28, 28, 1), np.float32), rng.integers(0, 10, n).astype(np.int32), "random"
 

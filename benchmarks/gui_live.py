@@ -24,7 +24,8 @@ Measured:
 ``--profile FILE`` writes a cProfile of the GUI thread during the measured window run
 (``python -m pstats FILE``), with the 25 costliest functions printed.
 
-Data from ../shared/datasets (Fashion-MNIST), else random images of the same shape. The
+Data: Fashion-MNIST where nnviz.core.datasets.find_data_dir finds it ($NNVIZ_DATA_DIR,
+../shared/datasets, the app's cache), else random images of the same shape. The
 last line reads ``fps=<median> gui/headless=<ratio>``.
 
     python benchmarks/gui_live.py [--steps 15000] [--size 2400x1500] [--default-layout --size 1500x950]
@@ -45,16 +46,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("NNVIZ_JIT_CACHE", "0")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "datasets"
 
 
 def load_data():
     import numpy as np
 
-    from nnviz.core.datasets import Dataset, DatasetError, DatasetSpec, load_dataset
+    from nnviz.core.datasets import Dataset, DatasetError, DatasetSpec, find_data_dir, load_dataset
 
     try:
-        return load_dataset(DatasetSpec("fashion-mnist"), SHARED, download=False), "fashion-mnist"
+        folder = find_data_dir("fashion-mnist")
+        if folder is None:
+            raise DatasetError("no Fashion-MNIST files")
+        return load_dataset(DatasetSpec("fashion-mnist"), folder, download=False), "fashion-mnist"
     except DatasetError:
         rng = np.random.default_rng(0)
         x = rng.random((12000, 28, 28, 1), dtype=np.float32)
@@ -69,7 +72,7 @@ def load_data():
             y[10000:],
             tuple(str(i) for i in range(10)),
             "image",
-        ), "random (no ../shared/datasets)"
+        ), "random (no Fashion-MNIST in $NNVIZ_DATA_DIR, ../shared/datasets or the cache)"
 
 
 class ProgressClock:
@@ -141,11 +144,15 @@ def slope_per_1000(points: list[tuple[int, float]]) -> float:
     return 1000 * sxy / sxx if sxx else float("nan")
 
 
-def headless(project, ds, **kw) -> float:
+def headless(project, ds, options=None) -> float:
+    from dataclasses import replace
+
+    from nnviz.engine.options import SessionOptions
     from nnviz.engine.session import TrainingSession
 
     clock = ProgressClock()
-    TrainingSession(project, dataset=ds, on_message=clock, download=False, **kw).run()
+    options = replace(options or SessionOptions(), download=False)
+    TrainingSession(project, options, dataset=ds, on_message=clock).run()
     return clock.samples_per_second(project.training.batch_size)
 
 
@@ -167,6 +174,8 @@ def main() -> int:
         "--profile", metavar="FILE", help="cProfile the GUI thread during the measured run into FILE"
     )
     args = p.parse_args()
+
+    from dataclasses import replace
 
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -194,7 +203,8 @@ def main() -> int:
 
         def engine_alone(project_):
             clock_ = ProgressClock()
-            s = ProcessSession(project_, dataset=ds, on_message=clock_, download=False, **LIVE_SESSION)
+            options = replace(LIVE_SESSION["options"], download=False)
+            s = ProcessSession(project_, options, dataset=ds, on_message=clock_)
             s.start()
             s.join()
             return clock_.samples_per_second(batch)
@@ -370,7 +380,7 @@ def main() -> int:
     print(f"panels in view: {', '.join(in_view)}")
     print(
         f"headless: {sps_headless:,.0f} samples/s (default session); {sps_headless_live:,.0f} samples/s "
-        f"with the window's settings {LIVE_SESSION}"
+        f"with the window's settings {LIVE_SESSION['options']}"
     )
     if sps_engine is not None:
         print(

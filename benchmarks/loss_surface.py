@@ -12,7 +12,8 @@ benchmarks use (PERF_NOTES.md), so XLA's per-call buffers do not page-fault.
 
 Usage:
   .venv/bin/python benchmarks/loss_surface.py [--repeats 5] [--cnn-repeats 3] [--grid 51] [--samples 1000]
-Environment: NNVIZ_BENCH_DATA (dataset folder, default ../shared/datasets beside the checkout).
+Environment: NNVIZ_BENCH_DATA (dataset folder; by default the first of $NNVIZ_DATA_DIR,
+../shared/datasets beside the checkout and the app's cache that has the files).
 The last line printed is ``mlp_51x51_s=<median> cnn_51x51_s=<median>`` (goal: MLP <= 3 s).
 """
 
@@ -39,7 +40,9 @@ def _parse_args(argv=None):
     ap.add_argument("--grid", type=int, default=51)
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument(
-        "--data", default=os.environ.get("NNVIZ_BENCH_DATA", str(ROOT.parent / "shared" / "datasets"))
+        "--data",
+        default=os.environ.get("NNVIZ_BENCH_DATA"),
+        help="folder holding mnist/ and fashion-mnist/ (default: nnviz.core.datasets.find_data_dir)",
     )
     ap.add_argument("--no-allocator-env", action="store_true")
     return ap.parse_args(argv)
@@ -49,9 +52,12 @@ def _dataset(project, folder: str, samples: int):
     """The preset's dataset from ``folder``, or random images of the same shape."""
     import numpy as np
 
-    from nnviz.core.datasets import Dataset, DatasetError, load_dataset
+    from nnviz.core.datasets import Dataset, DatasetError, find_data_dir, load_dataset
 
+    folder = folder or find_data_dir(project.dataset.name)
     try:
+        if folder is None:
+            raise DatasetError(f"no {project.dataset.name} files")
         return load_dataset(project.dataset, folder, download=False), "real"
     except DatasetError:
         rng = np.random.default_rng(0)

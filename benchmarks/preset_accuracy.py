@@ -1,7 +1,8 @@
 """Train the presets that carry an accuracy target and print what they reach.
 
 Each preset is trained exactly as shipped (its epochs, batch, optimizer and seed) through
-nnviz's own TrainingSession on the official files in ../shared/datasets, and the table
+nnviz's own TrainingSession on the official files (where nnviz.core.datasets.find_data_dir
+finds them: $NNVIZ_DATA_DIR, ../shared/datasets, the app's cache), and the table
 shows test accuracy against the target and the seconds per epoch (training only: the
 mean of the epochs after the first, which also pays for compiling).
 
@@ -35,21 +36,25 @@ TARGETS = {  # preset -> minimum test accuracy (issue 2, "Done when")
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", default=list(TARGETS))
-    ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "datasets"))
+    ap.add_argument("--data-dir", help="folder holding mnist/ and fashion-mnist/ (default: find_data_dir)")
     args = ap.parse_args()
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+    from nnviz.core.datasets import find_data_dir
+
+    data_dir = args.data_dir or find_data_dir()
+
     from nnviz.core.presets import load_preset
     from nnviz.engine.messages import Finished
+    from nnviz.engine.options import SessionOptions
     from nnviz.engine.session import TrainingSession
 
     rows, ok = [], True
     for name in args.names:
         project = load_preset(name)
         t0 = time.perf_counter()
-        session = TrainingSession(
-            project, data_dir=args.data_dir, download=False, snapshot_interval=float("inf")
-        )
+        options = SessionOptions(data_dir=data_dir, download=False, snapshot_interval=float("inf"))
+        session = TrainingSession(project, options)
         result = session.run()
         wall = time.perf_counter() - t0
         if not isinstance(result, Finished):

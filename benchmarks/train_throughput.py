@@ -24,7 +24,9 @@ re-executes itself once with GLIBC_TUNABLES set (unless it is already set, or
 Usage:
   .venv/bin/python benchmarks/train_throughput.py [--rounds 5] [--epochs 3] [--batches 128,32]
 Environment equivalents: NNVIZ_BENCH_ROUNDS, NNVIZ_BENCH_EPOCHS, NNVIZ_BENCH_BATCHES,
-NNVIZ_BENCH_DATA (dataset folder, default /work/shared/datasets). Without the dataset the
+NNVIZ_BENCH_DATA (dataset folder; by default the first of $NNVIZ_DATA_DIR,
+../shared/datasets beside the checkout and the app's cache that has Fashion-MNIST,
+as nnviz.core.datasets.find_data_dir finds it). Without the dataset the
 benchmark uses random data of the same shape (the speed does not depend on the values).
 
 The last line printed is ``nnviz/bare_jax=<median ratio at batch 128>``.
@@ -52,7 +54,11 @@ def _parse_args(argv=None):
     ap.add_argument(
         "--batches", default=env("NNVIZ_BENCH_BATCHES", "128,32"), help="comma-separated batch sizes"
     )
-    ap.add_argument("--data", default=env("NNVIZ_BENCH_DATA", "/work/shared/datasets"))
+    ap.add_argument(
+        "--data",
+        default=env("NNVIZ_BENCH_DATA"),
+        help="folder holding fashion-mnist/ (default: nnviz.core.datasets.find_data_dir)",
+    )
     ap.add_argument("--scan-chunk", type=int, default=200, help="steps per lax.scan call in bare_jax")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument(
@@ -69,8 +75,9 @@ def load_data(folder: str):
     """(x_train, y_train, x_test, y_test, description): Fashion-MNIST or random stand-ins."""
     import numpy as np
 
-    from nnviz.core.datasets import Dataset, DatasetSpec, load_dataset
+    from nnviz.core.datasets import Dataset, DatasetSpec, find_data_dir, load_dataset
 
+    folder = folder or find_data_dir("fashion-mnist")
     if folder and os.path.isdir(os.path.join(folder, "fashion-mnist")):
         try:
             ds = load_dataset(DatasetSpec("fashion-mnist"), folder, download=False)
@@ -101,12 +108,16 @@ def run_nnviz(project, ds, batch: int, epochs: int) -> dict:
     import time
 
     from nnviz.engine.messages import EpochEnd, Finished, Progress
+    from nnviz.engine.options import SessionOptions
     from nnviz.engine.session import TrainingSession
 
     proj = project.with_training(batch_size=batch, epochs=epochs, max_steps=0)
     log: list[tuple[float, object]] = []
     session = TrainingSession(
-        proj, dataset=ds, snapshot_interval=0.1, on_message=lambda m: log.append((time.perf_counter(), m))
+        proj,
+        SessionOptions(snapshot_interval=0.1),
+        dataset=ds,
+        on_message=lambda m: log.append((time.perf_counter(), m)),
     )
     result = session.run()
     if not isinstance(result, Finished) or result.reason != "completed":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-COMMANDS = {"train", "summary", "presets", "surface", "-h", "--help"}
+from .subcommands import SUBCOMMANDS
+
+COMMANDS = {*SUBCOMMANDS, "-h", "--help"}  # what goes to the CLI instead of the window
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,17 +12,19 @@ import math
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from .core.datasets import IMAGE_DATASETS, TOY_DATASETS, DatasetError, DatasetSpec, load_dataset
+from .core import datasets
+from .core.datasets import DatasetError, DatasetSpec, load_dataset
 from .core.graph import analyze
 from .core.layers import Context, shape_text
 from .core.presets import load_preset, preset_names
 from .core.project import Project, ProjectError
+from .engine.surface.results import METHODS
+from .subcommands import SUBCOMMANDS
 
 EXIT_USAGE = 2
-
-IMAGE_CLASSES = 10
 
 
 class CliError(Exception):
@@ -43,13 +45,26 @@ def checked(project, data_dir):
     return ctx, analysis
 
 
+def _folders_text(names) -> str:
+    """ "a/, b/ and c/": the folders a data directory holds, one per downloaded dataset."""
+    folders = [f"{n}/" for n in names]
+    return ", ".join(folders[:-1]) + " and " + folders[-1] if len(folders) > 1 else "".join(folders)
+
+
 def _add_source(p: argparse.ArgumentParser) -> None:
     p.add_argument("project", nargs="?", help="project file (.json)")
     p.add_argument("--preset", metavar="NAME", help="use a shipped example instead of a file")
     p.add_argument(
+        "--dataset",
+        metavar="NAME",
+        choices=[n for n in datasets.names() if datasets.entry(n).kind != "files"],
+        help="use this dataset instead of the project's (`nnviz datasets` lists them)",
+    )
+    p.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="folder holding mnist/ and fashion-mnist/ (default: $NNVIZ_DATA_DIR or the cache)",
+        help=f"folder holding {_folders_text(datasets.names('image'))} "
+        "(default: $NNVIZ_DATA_DIR or the cache)",
     )
 
 
@@ -60,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a project or preset and print its metrics")
+    t = sub.add_parser("train", help=SUBCOMMANDS["train"])
     _add_source(t)
     t.add_argument("--epochs", type=int, help="override the project's number of epochs")
     t.add_argument("--seed", type=int, help="override the project's random seed")
@@ -68,14 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save-weights", metavar="FILE", help="write the trained weights to FILE")
     t.add_argument("--no-download", action="store_true", help="fail instead of downloading datasets")
 
-    s = sub.add_parser("summary", help="print every node, its output shape and parameter count")
+    s = sub.add_parser("summary", help=SUBCOMMANDS["summary"])
     _add_source(s)
 
-    sub.add_parser("presets", help="list the shipped example projects")
+    sub.add_parser("presets", help=SUBCOMMANDS["presets"])
+    sub.add_parser("datasets", help=SUBCOMMANDS["datasets"])
 
     f = sub.add_parser(
         "surface",
-        help="train, then draw the loss surface and the path training took on it",
+        help=SUBCOMMANDS["surface"],
         description="Train a project (or load its saved weights), compute its loss surface "
         "on a fixed subset of the training samples and write it as a PNG. Without a project, "
         "--method exact uses a built-in neuron with two weights.",
@@ -83,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source(f)
     f.add_argument(
         "--method",
-        choices=SURFACE_METHODS,
+        choices=tuple(METHODS),
         default="pca",
         help="pca: the plane of the descent (default); random: two filter-normalised random "
         "directions around the weights; line: from the initial to the trained weights; "
@@ -118,25 +134,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-SURFACE_METHODS = ("pca", "random", "line", "exact", "race")
-
-
 def _load_project(args) -> Project:
     if args.preset and args.project:
         raise CliError("give either a project file or --preset, not both")
     if args.preset:
-        return load_preset(args.preset)
-    if not args.project:
+        project = load_preset(args.preset)
+    elif not args.project:
         raise CliError("give a project file or --preset NAME (see `nnviz presets`)")
-    return Project.load(args.project)
+    else:
+        project = Project.load(args.project)
+    if getattr(args, "dataset", None):
+        project.dataset = replace(project.dataset, name=args.dataset)
+    return project
 
 
 def dataset_context(spec: DatasetSpec, data_dir: str | None) -> Context:
-    """The input shape and class count of a dataset, without loading the big ones."""
-    if spec.name in TOY_DATASETS:
-        return Context((2,), 2, spec.name)
-    if spec.name in IMAGE_DATASETS:
-        return Context((28, 28, 1), IMAGE_CLASSES, "MNIST" if spec.name == "mnist" else "Fashion-MNIST")
+    """The input shape and class count of a dataset: the catalogue's, or user files' once read."""
+    shape = datasets.input_shape(spec.name) if spec.name in datasets.CATALOGUE else None
+    if shape is not None:
+        return Context(shape, datasets.n_classes(spec.name), datasets.title(spec.name))
     ds = load_dataset(spec, data_dir, download=False)
     return Context(tuple(ds.input_shape), ds.n_classes, ds.name)
 
@@ -236,6 +252,7 @@ class _ProgressBar:
 
 def cmd_train(args) -> int:
     from .engine.messages import Failed
+    from .engine.options import SessionOptions
     from .engine.session import TrainingSession
 
     project = _load_project(args)
@@ -252,13 +269,10 @@ def cmd_train(args) -> int:
         if not target.is_dir() or not os.access(target, os.W_OK):
             raise CliError(f"cannot write weights to {args.save_weights}: {target} is not a writable folder")
     bar = None if args.json else _ProgressBar(sys.stderr, project.training)
-    session = TrainingSession(
-        project,
-        data_dir=args.data_dir,
-        download=not args.no_download,
-        on_message=bar,
-        snapshot_interval=math.inf,
+    options = SessionOptions(
+        data_dir=args.data_dir, download=not args.no_download, snapshot_interval=math.inf
     )
+    session = TrainingSession(project, options, on_message=bar)
     result = session.run()
     if isinstance(result, Failed):
         raise CliError(result.reason)
@@ -300,6 +314,16 @@ def cmd_presets(args) -> int:
     for name in preset_names():
         p = load_preset(name)
         print(f"{name:<24} {p.name}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    for name in datasets.names():
+        e = datasets.entry(name)
+        if e.kind == "files":  # a project's own files, not a choice for --dataset
+            continue
+        what = f"input {shape_text(e.sample_shape)}, {e.n_classes} classes"
+        print(f"{name:<16} {e.title:<16} {what:<28} {e.description}")
     return 0
 
 
@@ -367,6 +391,7 @@ def cmd_surface(args) -> int:
     from .core.project import WEIGHTS_SUFFIX
     from .engine import surface as sf
     from .engine.messages import Failed
+    from .engine.options import SessionOptions
     from .engine.session import TrainingSession
 
     if not 2 <= args.grid <= 501:
@@ -424,14 +449,10 @@ def cmd_surface(args) -> int:
     if weights_path is not None or args.method == "race":
         dataset = load_dataset(project.dataset, args.data_dir, download=not args.no_download)
     else:
-        session = TrainingSession(
-            project,
-            data_dir=args.data_dir,
-            download=not args.no_download,
-            on_message=recorder,
-            snapshot_interval=0.0,
-            chunk_seconds=0.02,
+        options = SessionOptions(
+            data_dir=args.data_dir, download=not args.no_download, snapshot_interval=0.0, chunk_seconds=0.02
         )
+        session = TrainingSession(project, options, on_message=recorder)
         result = session.run()
         if isinstance(result, Failed):
             raise CliError(result.reason)
@@ -528,9 +549,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    handler = {"train": cmd_train, "summary": cmd_summary, "presets": cmd_presets, "surface": cmd_surface}[
-        args.command
-    ]
+    handler = {
+        "train": cmd_train,
+        "summary": cmd_summary,
+        "presets": cmd_presets,
+        "datasets": cmd_datasets,
+        "surface": cmd_surface,
+    }[args.command]
     from .engine.surface import SurfaceError  # numpy only until a surface is computed
 
     try:

@@ -1,5 +1,4 @@
 import os
-from pathlib import Path
 
 # Before Qt or JAX is imported anywhere: headless Qt, CPU JAX, deterministic tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -8,15 +7,20 @@ os.environ["NNVIZ_JIT_CACHE"] = "0"  # no compiled-code files left in the user's
 
 import pytest
 
-SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-
 
 @pytest.fixture
-def shared_datasets():
-    """The official MNIST / Fashion-MNIST files when this checkout has them, else skip."""
-    if not (SHARED_DATASETS / "mnist" / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("../shared/datasets is not present")
-    return SHARED_DATASETS
+def real_data_dir():
+    """A folder with the official MNIST and Fashion-MNIST files, else skip.
+
+    $NNVIZ_DATA_DIR, then ../shared/datasets beside the checkout, then the app's cache
+    (nnviz.core.datasets.find_data_dir, which the benchmarks and packaging scripts use too).
+    """
+    from nnviz.core.datasets import data_dir_candidates, find_data_dir
+
+    folder = find_data_dir("mnist", "fashion-mnist")
+    if folder is None:
+        pytest.skip("no MNIST / Fashion-MNIST files in " + ", ".join(map(str, data_dir_candidates())))
+    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,6 @@
-"""The layering rule: core never imports JAX or Qt, engine never imports Qt."""
+"""The layering rule: core never imports JAX or Qt, engine never imports Qt, the window never imports JAX."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,4 +22,17 @@ def test_core_imports_without_jax_or_qt():
         "print(bad); sys.exit(1 if bad else 0)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_window_imports_no_jax():
+    """Every nnviz.qt module imports, and JAX stays out of the window's process until a surface is computed."""
+    code = (
+        "import pkgutil, importlib, sys, nnviz.qt;"
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages(nnviz.qt.__path__, 'nnviz.qt.')];"
+        "bad = [m for m in ('jax', 'flax', 'optax') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -192,3 +192,29 @@ def test_progress_bar_counts_steps_when_a_step_limit_ends_the_run():
     assert by_steps._epoch(1, p) == "Epoch 1 · step 120/1,000"
     by_epochs = _ProgressBar(io.StringIO(), load_preset("fashion-mlp-sigmoid").training)
     assert by_epochs._epoch(2, p) == f"Epoch 2/{load_preset('fashion-mlp-sigmoid').training.epochs}"
+
+
+def test_every_sub_command_is_in_both_helps_and_goes_to_the_cli(capsys, monkeypatch):
+    """`nnviz --help` and the window's own --help (`nnviz PROJECT --help`) name every sub-command."""
+    import argparse
+
+    import nnviz.__main__ as entry
+    import nnviz.cli
+    from nnviz.qt.app import parse_args
+    from nnviz.subcommands import SUBCOMMANDS
+
+    parser = nnviz.cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub.choices) == list(SUBCOMMANDS)
+    for argv, show in ((["--help"], entry.main), (["x.json", "--help"], parse_args)):
+        with pytest.raises(SystemExit) as exit_:
+            show(argv)
+        out = capsys.readouterr().out
+        assert exit_.value.code == 0
+        for name in SUBCOMMANDS:
+            assert name in out, (argv, name)
+    routed = []
+    monkeypatch.setattr(nnviz.cli, "main", lambda argv: routed.append(argv[0]) or 0)
+    for name in SUBCOMMANDS:
+        assert entry.main([name]) == 0
+    assert routed == list(SUBCOMMANDS)

@@ -9,16 +9,18 @@ truncated project behind.
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from .datasets import DatasetError, DatasetSpec
 from .graph import GraphError, Network
 from .optimizers import OPTIMIZERS
+from .settings import Setting, is_whole
 
 FORMAT = "nnviz-project"
 FORMAT_VERSION = 1
@@ -31,9 +33,116 @@ class ProjectError(Exception):
     """A project file that cannot be read or written; the message names the file."""
 
 
+# Every field of TrainingConfig, in its order. Widgets take their ranges from here and
+# validation its rules, so the two cannot drift apart.
+TRAINING_SETTINGS: Mapping[str, Setting] = MappingProxyType(
+    {
+        s.name: s
+        for s in (
+            Setting(
+                "optimizer",
+                "Optimizer",
+                "optimizer",
+                str,
+                "How the gradient turns into a weight update.",
+                choices=tuple(OPTIMIZERS),
+            ),
+            Setting(
+                "learning_rate",
+                "Learning rate",
+                "learning rate",
+                float,
+                "Size of each step down the gradient. Too high diverges, too low crawls. "
+                "Can be changed while training.",
+                minimum=0,
+                maximum=100,
+                above_minimum=True,
+                step=0.001,
+                adaptive=True,
+            ),
+            Setting(
+                "momentum",
+                "Momentum",
+                "momentum",
+                float,
+                "How much of the previous update carries over (momentum and Nesterov only).",
+                minimum=0,
+                maximum=1,
+                below_maximum=True,
+                step=0.05,
+            ),
+            Setting(
+                "batch_size",
+                "Batch size",
+                "batch size",
+                int,
+                "Samples per gradient step (mini-batch).",
+                minimum=1,
+                maximum=65536,
+            ),
+            Setting(
+                "epochs", "Epochs", "epochs", int, "Passes over the training data.", minimum=1, maximum=100000
+            ),
+            Setting(
+                "max_steps",
+                "Step limit",
+                "max steps",
+                int,
+                "Stop after this many mini-batches (0: when the epochs are done).",
+                minimum=0,
+                step=100,
+                special="no limit",
+            ),
+            Setting(
+                "init",
+                "Initialisation",
+                "initialisation",
+                str,
+                "How the weights start before training.",
+                choices=INITIALIZERS,
+            ),
+            Setting(
+                "l1",
+                "L1",
+                "L1 regularisation",
+                float,
+                "L1 penalty: pushes weights to exactly zero.",
+                minimum=0,
+                maximum=10,
+                step=0.0001,
+                adaptive=True,
+            ),
+            Setting(
+                "l2",
+                "L2",
+                "L2 regularisation",
+                float,
+                "L2 penalty (weight decay): keeps weights small.",
+                minimum=0,
+                maximum=10,
+                step=0.0001,
+                adaptive=True,
+            ),
+            Setting(
+                "seed",
+                "Seed",
+                "seed",
+                int,
+                "Seed of the initial weights and the batch order: the same seed trains the same way again.",
+                minimum=0,
+                maximum=2**32 - 1,
+            ),
+        )
+    }
+)
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How to train: optimizer, learning rate, batches, epochs, initialisation, regularisation, seed."""
+    """How to train: optimizer, learning rate, batches, epochs, initialisation, regularisation, seed.
+
+    What each field may hold is its entry in ``TRAINING_SETTINGS``.
+    """
 
     optimizer: str = "adam"
     learning_rate: float = 0.001
@@ -48,28 +157,8 @@ class TrainingConfig:
 
     def validate(self) -> list[str]:
         """Human-readable problems with these settings, empty when all is well."""
-        out = []
-        if self.optimizer not in OPTIMIZERS:
-            out.append(f"optimizer must be one of {', '.join(OPTIMIZERS)} (got {self.optimizer!r})")
-        if not _num(self.learning_rate) or not 0 < self.learning_rate <= 100:
-            out.append(f"learning rate must be above 0 and at most 100 (got {self.learning_rate!r})")
-        if not _num(self.momentum) or not 0 <= self.momentum < 1:
-            out.append(f"momentum must be in [0, 1) (got {self.momentum!r})")
-        if not _int(self.batch_size) or not 1 <= self.batch_size <= 65536:
-            out.append(f"batch size must be a whole number from 1 to 65536 (got {self.batch_size!r})")
-        if not _int(self.epochs) or not 1 <= self.epochs <= 100000:
-            out.append(f"epochs must be a whole number from 1 to 100000 (got {self.epochs!r})")
-        if not _int(self.max_steps) or self.max_steps < 0:
-            out.append(f"max steps must be 0 (no limit) or a positive whole number (got {self.max_steps!r})")
-        if self.init not in INITIALIZERS:
-            out.append(f"initialisation must be one of {', '.join(INITIALIZERS)} (got {self.init!r})")
-        for name in ("l1", "l2"):
-            v = getattr(self, name)
-            if not _num(v) or not 0 <= v <= 10:
-                out.append(f"{name.upper()} regularisation must be in [0, 10] (got {v!r})")
-        if not _int(self.seed) or not 0 <= self.seed < 2**32:
-            out.append(f"seed must be a whole number from 0 to 4294967295 (got {self.seed!r})")
-        return out
+        problems = (s.problem(getattr(self, name)) for name, s in TRAINING_SETTINGS.items())
+        return [p for p in problems if p]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,14 +178,6 @@ class TrainingConfig:
         return cfg
 
 
-def _num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 @dataclass
 class Project:
     """Everything needed to rebuild and retrain a network exactly."""
@@ -106,10 +187,6 @@ class Project:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     name: str = "Untitled"
     description: str = ""
-
-    @property
-    def seed(self) -> int:
-        return self.training.seed
 
     def with_training(self, **changes: Any) -> Project:
         return replace(self, training=replace(self.training, **changes))
@@ -131,7 +208,7 @@ class Project:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ProjectError(f'{source} is not an nnviz project (it lacks "format": "{FORMAT}")')
         version = data.get("format_version")
-        if not _int(version) or version < 1:
+        if not is_whole(version) or version < 1:
             raise ProjectError(f"{source} has no valid format_version")
         if version > FORMAT_VERSION:
             raise ProjectError(
@@ -201,12 +278,6 @@ class Project:
                 f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}{hint}"
             ) from None
         return cls.from_dict(data, source=str(path))
-
-
-def weights_path(project_path: str | os.PathLike) -> Path:
-    """Where the trained weights of a project file live: beside it, same stem."""
-    p = Path(project_path)
-    return p.with_name(p.stem + WEIGHTS_SUFFIX)
 
 
 def _current_umask() -> int:

@@ -5,7 +5,8 @@ The model builder uses these instead of ``flax.linen.Conv`` / ``max_pool`` /
 (``lax.conv_general_dilated`` with ``("NHWC", "HWIO", "NHWC")`` plus bias, and
 ``flax.linen.max_pool`` / ``avg_pool`` with VALID padding), gradients included, but
 they are laid out and differentiated in the way that was measured to be fastest on
-XLA's CPU backend (see ``/work/shared/PERF_NOTES.md`` and ``benchmarks/conv_ops.py``):
+XLA's CPU backend (``benchmarks/conv_ops.py`` repeats the measurements against the
+reference ops):
 
 * Image activations are kept as ``(C, H, W, N)``, batch innermost.  Every shifted
   slice, every pooling comparison and the matmul output are then contiguous runs over

@@ -14,9 +14,10 @@ two apart.
 
 Wire protocol on one duplex pipe (pickled tuples):
 
-- parent to child: ``("warm",)``, ``("run", run_id, project, kwargs)``,
-  ``("cmd", run_id, name, value)`` and ``("quit",)``; commands given before the run was
-  sent (pause, a speed) follow its ``run`` at once;
+- parent to child: ``("warm",)``,
+  ``("run", run_id, project, SessionOptions, dataset, initial_params)``,
+  ``("cmd", run_id, SessionCommand, value)`` and ``("quit",)``; commands given before
+  the run was sent (pause, a speed) follow its ``run`` at once;
 - child to parent: ``("dataset", run_id, Dataset)`` once the run has loaded it,
   ``("end", run_id, attributes)`` just before the run's Finished or Failed, and
   ``("msg", run_id, message)`` for every message, snapshots thinned to the newest.
@@ -41,9 +42,12 @@ import sys
 import threading
 from typing import Any
 
+from ..core.datasets import Dataset
 from ..core.project import Project
+from .commands import Command, SessionCommand
 from .messages import EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
-from .session import Listener, SessionMailbox, check_learning_rate, check_speed
+from .options import SessionOptions
+from .session import Listener, SessionMailbox
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +138,15 @@ def _engine_main(conn) -> None:
                 return
             kind = item[0]
             if kind == "run":  # made here, so the commands right behind it find it
-                _, run_id, project, kwargs = item
+                _, run_id, project, options, dataset, initial_params = item
                 try:
-                    session = TrainingSession(project, on_message=make_forward(run_id, kwargs), **kwargs)
+                    session = TrainingSession(
+                        project,
+                        options,
+                        dataset=dataset,
+                        initial_params=initial_params,
+                        on_message=make_forward(run_id, dataset is not None),
+                    )
                 except Exception as exc:  # this run cannot be made; the engine goes on
                     log.exception("could not make the training session")
                     outbox.put(("msg", run_id, StateChanged("idle")))
@@ -145,10 +155,10 @@ def _engine_main(conn) -> None:
                 sessions[run_id] = session
                 runs.put(session)
             elif kind == "cmd":
-                _, run_id, name, value = item
+                _, run_id, command, value = item
                 session = sessions.get(run_id)
                 if session is not None:
-                    _control(session, name, value)
+                    session.command(command, value)
             elif kind == "warm":
                 runs.put(kind)
             elif kind == "quit":
@@ -156,8 +166,8 @@ def _engine_main(conn) -> None:
                 runs.put(None)
                 return
 
-    def make_forward(run_id: int, kwargs: dict):
-        sent = {"dataset": kwargs.get("dataset") is not None}  # a dataset it was given goes back unsent
+    def make_forward(run_id: int, given_dataset: bool):
+        sent = {"dataset": given_dataset}  # a dataset it was given goes back unsent
 
         def forward(msg) -> None:
             session = sessions.get(run_id)
@@ -245,21 +255,6 @@ def _start_jax(threads: int) -> None:
             os.sched_setaffinity(0, cpus)
 
 
-def _control(session, name: str, value) -> None:
-    if name == "pause":
-        session.pause()
-    elif name == "resume":
-        session.resume()
-    elif name == "step":
-        session.step(value)
-    elif name == "stop":
-        session.stop()
-    elif name == "lr":
-        session.set_learning_rate(value)
-    elif name == "speed":
-        session.set_speed(value)
-
-
 # ====================================================================== the parent
 
 
@@ -321,7 +316,16 @@ class Engine:
             session._proc = self._proc
             self._sessions[run_id] = session
             try:
-                sent = self._send(("run", run_id, session.project, session.kwargs))
+                sent = self._send(
+                    (
+                        "run",
+                        run_id,
+                        session.project,
+                        session.options,
+                        session.dataset,
+                        session.initial_params,
+                    )
+                )
             except Exception as exc:  # pickling failed before anything was written: the pipe is intact
                 log.exception("could not send a run to the engine process")
                 self._sessions.pop(run_id, None)
@@ -332,8 +336,8 @@ class Engine:
                 self._sessions.pop(run_id, None)
                 session._lost(None)
                 return run_id
-            for name, value in commands:
-                self._send(("cmd", run_id, name, value))
+            for command, value in commands:
+                self._send(("cmd", run_id, command, value))
         return run_id
 
     def send(self, *item) -> None:
@@ -455,23 +459,26 @@ def shared_engine() -> Engine:
 class ProcessSession(SessionMailbox):
     """One training run in the engine process, with TrainingSession's controls and mailbox.
 
-    Takes TrainingSession's keyword arguments (``dataset`` is sent to the child; an
-    ``on_message`` listener is called on the listener thread as messages arrive, and sees
-    only the snapshots that were sent, the newest at each moment).
+    Takes TrainingSession's arguments, sent to the child as they are (a ``dataset`` too);
+    an ``on_message`` listener is called on the listener thread as messages arrive, and
+    sees only the snapshots that were sent, the newest at each moment.
     """
 
     def __init__(
         self,
         project: Project,
+        options: SessionOptions | None = None,
         *,
         engine: Engine | None = None,
+        dataset: Dataset | None = None,
+        initial_params: tuple[dict, dict] | None = None,
         on_message: Listener | None = None,
-        **kwargs: Any,
     ) -> None:
         super().__init__(project, on_message)
         self.engine = engine or shared_engine()
-        self.kwargs = kwargs
-        self.dataset = kwargs.get("dataset")
+        self.options = SessionOptions() if options is None else options
+        self.dataset = dataset
+        self.initial_params = initial_params
         self.run_id: int | None = None
         self._proc = None
         self._done = threading.Event()
@@ -486,34 +493,15 @@ class ProcessSession(SessionMailbox):
         if self.run_id is not None:
             raise RuntimeError("a session can be started once")
         if paused:
-            self._pending.insert(0, ("pause", None))
+            self._pending.insert(0, (SessionCommand.PAUSE, None))
         self.run_id = self.engine.submit(self, self._pending)
         self._pending = []
 
-    def _command(self, name: str, value=None) -> None:
+    def _deliver(self, command: Command) -> None:
         if self.run_id is None:  # before start: sent right behind the run, as a thread's queue keeps them
-            self._pending.append((name, value))
+            self._pending.append((command.kind, command.value))
         elif not self._done.is_set():
-            self.engine.send("cmd", self.run_id, name, value)
-
-    def pause(self) -> None:
-        self._command("pause")
-
-    def resume(self) -> None:
-        self._command("resume")
-
-    def step(self, n: int = 1) -> None:
-        self._command("step", int(n))
-
-    def stop(self) -> None:
-        self._command("stop")
-
-    def set_learning_rate(self, lr: float) -> None:
-        self._command("lr", check_learning_rate(lr))
-
-    def set_speed(self, steps_per_frame: int | None) -> None:
-        self._speed = check_speed(steps_per_frame)
-        self._command("speed", self._speed)
+            self.engine.send("cmd", self.run_id, command.kind, command.value)
 
     def kill(self) -> None:
         """End a run that does not stop when asked (stuck compiling): its process goes.

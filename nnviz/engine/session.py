@@ -5,257 +5,47 @@ out through a bounded event buffer, a "latest wins" snapshot mailbox and an opti
 callback, so the session never waits for whoever is watching. ``run()`` is the
 synchronous mode (tests, CLI); ``start()`` runs the same code on a daemon thread.
 
-Training runs in chunks: K mini-batch steps inside one jitted loop whose step count is
-an argument, with the dataset and the epoch's batch order on the device and the batches
-gathered inside the jitted code, so Python is visited only once per chunk. K starts at
-one and follows the time the calls themselves take, so that a chunk takes about
-``chunk_seconds``: long enough to hide Python's overhead, short enough that pause, stop
-and the live learning rate answer quickly. Any K runs the same compiled code.
+The run itself (the model, the loop in chunks of steps, the reports) is a
+``TrainingRun`` (training_run.py); the compiled step it calls is in training.py.
 """
 
 from __future__ import annotations
 
 import collections
-import functools
 import logging
-import math
-import os
 import queue
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..core.datasets import Dataset, DatasetError, load_dataset
-from ..core.graph import analyze
-from ..core.layers import Context
-from ..core.optimizers import optimizer
+from ..core.datasets import Dataset, DatasetError
 from ..core.project import Project, ProjectError
-from .messages import (
-    Compiling,
-    EpochEnd,
-    EvalReport,
-    Failed,
-    Finished,
-    Loading,
-    PlaneProbe,
-    Progress,
-    Snapshot,
-    StateChanged,
-    drain,
+from .commands import Command, SessionCommand
+from .messages import EpochEnd, Failed, Finished, Snapshot, StateChanged, drain
+from .options import SessionOptions
+from .training import (  # noqa: F401  (also read from here: the loss surface and the tests)
+    CHUNK_CAP,
+    REPORT_SAMPLES,
+    compiled_steps,
+    make_optimizer,
 )
+from .training_run import StopRequested, TrainingRun
 
 log = logging.getLogger(__name__)
 
-REPORT_SAMPLES = 16  # most confidently wrong samples kept in an EvalReport
-PATH_BYTES = 32 * 2**20  # at most this much of recorded weights for the loss surface's path
 
 Listener = Callable[[Any], None]
 
 
-class _Stop(Exception):
-    """Raised inside the loop when a stop command arrives."""
-
-
-@dataclass
-class _Command:
-    name: str
-    value: Any = None
-
-
-def make_optimizer(name: str, learning_rate: float, momentum: float = 0.9):
-    """An Optax optimizer whose learning rate lives in its state, so it can change live."""
-    import optax
-
-    spec = optimizer(name)
-    kwargs = spec.optax_kwargs({"momentum": momentum})
-    build = getattr(optax, spec.optax)
-    return optax.inject_hyperparams(lambda learning_rate: build(learning_rate, **kwargs))(
-        learning_rate=learning_rate
-    )
-
-
-_cache_enabled = False
-
-
-def enable_compilation_cache() -> None:
-    """Keep XLA's compiled code on disk, so a network trained before starts at once next time.
-
-    Off when NNVIZ_JIT_CACHE=0 (the test suite sets it, to leave no files behind).
-    """
-    global _cache_enabled
-    if _cache_enabled or os.environ.get("NNVIZ_JIT_CACHE", "1") == "0":
-        return
-    _cache_enabled = True
-    import jax
-
-    from ..core.datasets import default_cache_dir
-
-    try:
-        jax.config.update("jax_compilation_cache_dir", str(default_cache_dir() / "jax"))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    except Exception:  # an old jax without these options: compile every time, as before
-        log.info("persistent compilation cache unavailable", exc_info=True)
-
-
-@dataclass(frozen=True)
-class CompiledSteps:
-    """The jitted functions of one architecture + optimizer; shared by every session that fits."""
-
-    train_steps: Callable
-    eval_all: Callable
-    probe: Callable
-
-
-CHUNK_CAP = 256  # the most steps one train_steps call may take: the length of its loss buffers
-
-
-@functools.lru_cache(maxsize=16)
-def compiled_steps(
-    graphdef, head, optimizer: str, momentum: float, l1: float, l2: float, layer_ids: tuple[str, ...]
-) -> CompiledSteps:
-    """Jitted train / eval / probe functions, built once per architecture.
-
-    The key holds everything the traced code depends on; the learning rate lives in the
-    optimizer state (inject_hyperparams), so Reset and Train again, or a new learning
-    rate, reuse the compiled code instead of recompiling.
-    """
-    import jax
-    import jax.numpy as jnp
-    import optax
-    from flax import nnx
-
-    from .model import head_losses, head_probabilities
-
-    tx = make_optimizer(optimizer, 1.0, momentum)  # update() reads the rate from the state
-
-    def loss_fn(p, x, y, key):
-        out = nnx.merge(graphdef, p)(x, train=True, key=key)
-        data_loss = head_losses(head, out, y).mean()
-        loss = data_loss
-        if l1 or l2:
-            kernels = [lp["kernel"] for lp in p["layers"].values()]
-            if l2:
-                loss = loss + l2 * sum(jnp.sum(k * k) for k in kernels)
-            if l1:
-                loss = loss + l1 * sum(jnp.sum(jnp.abs(k)) for k in kernels)
-        acc = jnp.mean(jnp.argmax(head_probabilities(head, out), axis=-1) == y)
-        return loss, (data_loss, acc)
-
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
-    def train_steps(p, o, key, X, Y, order, start, n):
-        """``n`` steps (1 <= n <= CHUNK_CAP) on the batches ``order[start:start + n]``.
-
-        The step count is a traced value, so one compiled loop serves every chunk
-        length, an epoch's tail, a single step and slow motion alike: no length gets a
-        compilation of its own, and as XLA can neither unroll nor inline a loop whose
-        trip count it does not know, every step runs the same code whatever the chunk
-        length, so training is bit-identical however it is cut into calls. (With
-        ``lax.scan`` over a fixed length, each length compiled separately, a scan of one
-        step was inlined and rounded differently, and epoch tails went two steps a call.)
-        The last gradient rides in the carry and its norms are taken once per call:
-        per-step norms cost ~15 % of a small MLP's step (benchmarks/train_throughput.py).
-        """
-
-        def body(i, carry):
-            p, o, key, _, losses, accs = carry
-            key, sub = jax.random.split(key)
-            batch_idx = jax.lax.dynamic_index_in_dim(order, start + i, keepdims=False)
-            (_, (data_loss, acc)), g = grad_fn(p, X[batch_idx], Y[batch_idx], sub)
-            updates, o = tx.update(g, o, p)
-            return (
-                optax.apply_updates(p, updates),
-                o,
-                key,
-                g,
-                losses.at[i].set(data_loss),
-                accs.at[i].set(acc),
-            )
-
-        g0 = jax.tree.map(jnp.zeros_like, p)
-        buf = jnp.zeros(CHUNK_CAP, jnp.float32)
-        p, o, key, g, losses, accs = jax.lax.fori_loop(0, n, body, (p, o, key, g0, buf, buf))
-        norms = (
-            jnp.stack([optax.tree.norm(g["layers"][nid]) for nid in layer_ids])
-            if layer_ids
-            else jnp.zeros((0,))
-        )
-        return p, o, key, losses, accs, norms
-
-    def eval_batch(p, x, y, mask):
-        out = nnx.merge(graphdef, p)(x)
-        per = head_losses(head, out, y)
-        probs = head_probabilities(head, out)
-        pred = jnp.argmax(probs, axis=-1)
-        return jnp.sum(per * mask), jnp.sum((pred == y) * mask), probs, pred
-
-    def eval_all(p, xs, ys, masks):
-        """Loss and correct count of a whole split, and what an EvalReport needs.
-
-        One call (and one sync) for a whole split: per-batch calls cost ~10 % of a
-        Fashion-MNIST MLP epoch in Python overhead alone. The confusion matrix and the
-        most confidently wrong samples come out of the same pass, so the report costs
-        only a scatter-add, a top-k and a gather; callers that do not want them leave
-        them on the device.
-        """
-
-        def body(total, batch):
-            loss, ok, probs, pred = eval_batch(p, *batch)
-            return (total[0] + loss, total[1] + ok), (probs, pred)
-
-        (loss, ok), (probs, pred) = jax.lax.scan(body, (jnp.float32(0), jnp.float32(0)), (xs, ys, masks))
-        n_classes = probs.shape[-1]
-        probs, pred = probs.reshape(-1, n_classes), pred.reshape(-1)
-        y, m = ys.reshape(-1), masks.reshape(-1) > 0
-        confusion = jnp.zeros((n_classes, n_classes), jnp.int32).at[y, pred].add(m.astype(jnp.int32))
-        wrong = m & (pred != y)
-        score = jnp.where(wrong, jnp.max(probs, axis=-1), -jnp.inf)
-        _, idx = jax.lax.top_k(score, min(REPORT_SAMPLES, score.shape[0]))  # ties: lower index first
-        report = (
-            confusion,
-            idx,
-            wrong[idx],
-            y[idx],
-            pred[idx],
-            probs[idx],
-            xs.reshape(-1, *xs.shape[2:])[idx],
-        )
-        return loss, ok, report
-
-    def probe(p, x, y):
-        out = nnx.merge(graphdef, p)(x, collect=True)
-        return out["nodes"], head_probabilities(head, out), head_losses(head, out, y).mean()
-
-    return CompiledSteps(jax.jit(train_steps), jax.jit(eval_all), jax.jit(probe))
-
-
-def check_learning_rate(lr: float) -> float:
-    """``lr`` as a float; ValueError, written for the user, unless 0 < lr <= 100."""
-    lr = float(lr)
-    if not (math.isfinite(lr) and 0 < lr <= 100):
-        raise ValueError(f"the learning rate must be above 0 and at most 100 (got {lr:g})")
-    return lr
-
-
-def check_speed(steps_per_frame: int | None) -> int | None:
-    """Steps per frame as an int, or None (full speed); ValueError unless a whole number >= 1."""
-    if steps_per_frame is None:
-        return None
-    if isinstance(steps_per_frame, bool) or int(steps_per_frame) != steps_per_frame or steps_per_frame < 1:
-        raise ValueError(f"steps per frame must be a whole number of at least 1 (got {steps_per_frame!r})")
-    return int(steps_per_frame)
-
-
 class SessionMailbox:
-    """What a watcher reads from a session, wherever it trains (a thread, or a child process).
+    """What a watcher reads from a session and tells it, wherever it trains (a thread, or a child process).
 
     Small messages queue up in ``events`` (bounded); snapshots go to a "latest wins"
     slot; ``on_message`` sees everything as it is posted. ``_post`` may be called from
-    any one thread; ``drain_events`` and ``take_snapshot`` from another.
+    any one thread; ``drain_events`` and ``take_snapshot`` from another. Commands
+    (``command``, or pause, step, ... for short) go to the run through ``_deliver``.
     """
 
     def __init__(self, project: Project, on_message: Listener | None = None) -> None:
@@ -279,6 +69,48 @@ class SessionMailbox:
     def speed(self) -> int | None:
         """Steps per frame as last set with set_speed (None: full speed)."""
         return self._speed
+
+    # ------------------------------------------------------------ control (any thread)
+
+    def command(self, kind: SessionCommand, value: Any = None) -> None:
+        """Tell the run ``kind``; ValueError, and nothing sent, unless ``value`` suits it."""
+        value = kind.checked(value)
+        if kind is SessionCommand.SPEED:
+            self._speed = value
+        self._deliver(Command(kind, value))
+
+    def _deliver(self, command: Command) -> None:
+        raise NotImplementedError
+
+    def pause(self) -> None:
+        self.command(SessionCommand.PAUSE)
+
+    def resume(self) -> None:
+        self.command(SessionCommand.RESUME)
+
+    def step(self, n: int = 1) -> None:
+        """While paused: train exactly ``n`` mini-batches, then report."""
+        self.command(SessionCommand.STEP, n)
+
+    def stop(self) -> None:
+        self.command(SessionCommand.STOP)
+
+    def set_learning_rate(self, lr: float) -> None:
+        """Change the learning rate live (no recompilation); ValueError unless 0 < lr <= 100."""
+        self.command(SessionCommand.LEARNING_RATE, lr)
+
+    def set_speed(self, steps_per_frame: int | None) -> None:
+        """Slow motion: at most ``steps_per_frame`` steps per frame, or None for full speed.
+
+        In slow motion the session trains at most that many steps in each frame of
+        ``frame_seconds``, sends a Progress and a Snapshot after each frame and waits out
+        the rest of it, still answering commands. Takes effect at once, recompiles
+        nothing and never changes the result: the same seed gives the same weights at
+        any speed. ValueError unless None or a whole number >= 1.
+        """
+        self.command(SessionCommand.SPEED, steps_per_frame)
+
+    # ------------------------------------------------------------ what the run reported (any thread)
 
     def take_snapshot(self) -> Snapshot | None:
         """The newest snapshot not yet taken, or None."""
@@ -316,46 +148,28 @@ class TrainingSession(SessionMailbox):
     def __init__(
         self,
         project: Project,
+        options: SessionOptions | None = None,
         *,
         dataset: Dataset | None = None,
-        data_dir: str | None = None,
-        download: bool = True,
+        initial_params: tuple[dict, dict] | None = None,
         on_message: Listener | None = None,
-        probe_size: int = 32,
-        snapshot_interval: float = 0.1,
-        progress_interval: float = 0.1,
-        chunk_seconds: float = 0.2,
-        max_chunk: int = 256,
-        initial_params: dict | None = None,
-        eval_batch: int = 1000,
-        epochs: int | None = None,
-        plane_resolution: int = 64,
-        frame_seconds: float = 1 / 30,
-        path_points: int = 0,
     ) -> None:
+        """``dataset``: train on it instead of loading the project's; ``initial_params``:
+        (weights, node types) as ``load_weights`` reads them, to start from instead of the
+        project's initialisation."""
         super().__init__(project, on_message)
+        options = SessionOptions() if options is None else options
+        if not isinstance(options, SessionOptions):
+            raise TypeError(f"options must be SessionOptions, not {options!r}")
+        self.options = options
         self.config = project.training
-        if epochs is not None:  # an explicit epoch count replaces a step limit
-            self.config = project.with_training(epochs=epochs, max_steps=0).training
+        if options.epochs is not None:  # an explicit epoch count replaces a step limit
+            self.config = project.with_training(epochs=options.epochs, max_steps=0).training
         self.dataset = dataset
-        self.data_dir = data_dir
-        self.download = download
-        self.probe_size = probe_size
-        self.snapshot_interval = snapshot_interval
-        self.progress_interval = progress_interval
-        self.chunk_seconds = chunk_seconds
-        self.max_chunk = max_chunk
         self.initial_params = initial_params
-        self.eval_batch = eval_batch
-        self.plane_resolution = plane_resolution
-        self.frame_seconds = frame_seconds
-        self._commands: queue.Queue[_Command] = queue.Queue()
+        self._commands: queue.Queue[Command] = queue.Queue()
         self._thread: threading.Thread | None = None
-        # With ``path_points``, the weights of every snapshot made (not only those a busy
-        # window took) are recorded for the loss surface's path, at most that many
-        # points and PATH_BYTES, thinned evenly as the run goes on.
-        self.path_points = path_points
-        self._path = None
+        self._path = None  # records the loss surface's path, with options.path_points
 
     # ------------------------------------------------------------ control (any thread)
 
@@ -368,34 +182,8 @@ class TrainingSession(SessionMailbox):
         self._thread = threading.Thread(target=self.run, name="nnviz-training", daemon=True)
         self._thread.start()
 
-    def pause(self) -> None:
-        self._commands.put(_Command("pause"))
-
-    def resume(self) -> None:
-        self._commands.put(_Command("resume"))
-
-    def step(self, n: int = 1) -> None:
-        """While paused: train exactly ``n`` mini-batches, then report."""
-        self._commands.put(_Command("step", int(n)))
-
-    def stop(self) -> None:
-        self._commands.put(_Command("stop"))
-
-    def set_learning_rate(self, lr: float) -> None:
-        """Change the learning rate live (no recompilation); ValueError unless 0 < lr <= 100."""
-        self._commands.put(_Command("lr", check_learning_rate(lr)))
-
-    def set_speed(self, steps_per_frame: int | None) -> None:
-        """Slow motion: at most ``steps_per_frame`` steps per frame, or None for full speed.
-
-        In slow motion the session trains at most that many steps in each frame of
-        ``frame_seconds``, sends a Progress and a Snapshot after each frame and waits out
-        the rest of it, still answering commands. Takes effect at once, recompiles
-        nothing and never changes the result: the same seed gives the same weights at
-        any speed. ValueError unless None or a whole number >= 1.
-        """
-        self._speed = check_speed(steps_per_frame)
-        self._commands.put(_Command("speed", self._speed))
+    def _deliver(self, command: Command) -> None:
+        self._commands.put(command)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True when it has ended."""
@@ -426,7 +214,7 @@ class TrainingSession(SessionMailbox):
         """Train to the end (or until stopped) in the calling thread; returns the last message."""
         try:
             self.result = self._run()
-        except _Stop:  # stopped before training began
+        except StopRequested:  # stopped before training began
             self.result = Finished("stopped", 0, 0, 0.0, {})
         except (DatasetError, ProjectError) as exc:
             self.result = Failed(str(exc))
@@ -457,505 +245,11 @@ class TrainingSession(SessionMailbox):
         return path if len(path) else None
 
     def _run(self) -> Finished | Failed:
-        self._set_state("running")
-        cfg = self.config
-        problems = cfg.validate()
-        if problems:
-            return Failed("The training settings are not valid: " + "; ".join(problems))
-        if self.dataset is None:
-            self._send(Loading(f"Loading {self.project.dataset.name}"))
-            self.dataset = load_dataset(
-                self.project.dataset,
-                self.data_dir,
-                download=self.download,
-                progress=lambda name, done, total: self._send(Loading(f"Downloading {name}", done, total)),
-                cancel=self._cancel_requested,
-            )
-        ds = self.dataset
-        ctx = Context(tuple(ds.input_shape), ds.n_classes, ds.name)
-        network = self.project.network
-        analysis = analyze(network, ctx)
-        if not analysis.ok:
-            return Failed("The network is not valid:\n" + "\n".join(analysis.messages(network)))
-        if len(ds.x_train) == 0:
-            return Failed(f"The dataset {ds.name} has no training samples.")
-        self.param_count = analysis.total_params
-        if self.path_points:
-            from .surface import TrajectoryRecorder
-
-            points = min(self.path_points, PATH_BYTES // (4 * max(1, self.param_count)))
-            self._path = TrajectoryRecorder(points) if points >= 4 else None
-
-        self._send(Compiling("building the model"))
-        enable_compilation_cache()
-        import jax
-        import jax.numpy as jnp
-        from flax import nnx
-
-        from .model import build_model
-        from .weights import check_compatible
-
-        model = build_model(network, analysis, ctx, init=cfg.init, seed=cfg.seed)
-        graphdef, state = nnx.split(model)
-        params = nnx.to_pure_dict(state)
-        head = model.head
-        self.node_types = {nid: network.nodes[nid].type for nid in params.get("layers", {})}
-        if self.initial_params is not None:
-            layers = params.get("layers", {})  # absent when no node has weights
-            expected = {nid: {k: v.shape for k, v in p.items()} for nid, p in layers.items()}
-            saved, saved_types = self.initial_params
-            check_compatible(
-                saved,
-                saved_types,
-                expected,
-                self.node_types,
-                {n.id: n.name for n in network.nodes.values()},
-                "the saved weights",
-            )
-            if layers:
-                params = {
-                    "layers": {nid: {k: jnp.asarray(saved[nid][k]) for k in p} for nid, p in layers.items()}
-                }
-        layer_ids = list(params.get("layers", {}))
-
-        tx = make_optimizer(cfg.optimizer, cfg.learning_rate, cfg.momentum)
-        opt_state = tx.init(params)
-        steps = compiled_steps(
-            graphdef, head, cfg.optimizer, float(cfg.momentum), float(cfg.l1), float(cfg.l2), tuple(layer_ids)
-        )
-        train_steps, eval_all, probe = steps.train_steps, steps.eval_all, steps.probe
-
-        # ---- data on the device
-        x_train = jnp.asarray(ds.x_train)
-        y_train = jnp.asarray(ds.y_train, dtype=jnp.int32)
-        n_train = len(ds.x_train)
-        batch = min(cfg.batch_size, n_train)
-        steps_per_epoch = max(1, n_train // batch)
-        total_steps = cfg.epochs * steps_per_epoch
-        if cfg.max_steps:
-            total_steps = cfg.max_steps
-        n_epochs = math.ceil(total_steps / steps_per_epoch)
-        eval_sets = {
-            "val": self._eval_arrays(ds.x_val, ds.y_val),
-            "test": self._eval_arrays(ds.x_test, ds.y_test),
-        }
-        probe_src = (ds.x_test, ds.y_test) if len(ds.x_test) else (ds.x_train, ds.y_train)
-        probe_x = np.asarray(probe_src[0][: self.probe_size])
-        probe_y = np.asarray(probe_src[1][: self.probe_size]).astype(np.int32)
-        probe_xj, probe_yj = jnp.asarray(probe_x), jnp.asarray(probe_y)
-
-        # The epoch-end report looks at the test split, else the validation split.
-        report_split = (
-            "test" if eval_sets["test"] is not None else ("val" if eval_sets["val"] is not None else None)
-        )
-
-        def evaluate(p, which, report_at=None):
-            """(loss, accuracy) on a split; with ``report_at=(epoch, step)`` also its EvalReport."""
-            arrays = eval_sets[which]
-            if arrays is None:
-                return math.nan, math.nan, None
-            xs, ys, masks, n = arrays
-            tot_loss, tot_ok, parts = eval_all(p, xs, ys, masks)
-            if report_at is None:
-                tot_loss, tot_ok = jax.device_get((tot_loss, tot_ok))
-                return float(tot_loss) / n, float(tot_ok) / n, None
-            tot_loss, tot_ok, parts = jax.device_get((tot_loss, tot_ok, parts))  # one sync
-            confusion, idx, wrong, y, pred, probs, x = parts
-            keep = np.asarray(wrong, bool)  # fewer than REPORT_SAMPLES wrong: the rest are right ones
-            report = EvalReport(
-                which,
-                report_at[0],
-                report_at[1],
-                np.asarray(confusion, np.int64),
-                np.asarray(idx, np.int64)[keep],
-                np.array(x[keep]),
-                np.asarray(y, np.int64)[keep],
-                np.asarray(pred, np.int64)[keep],
-                np.asarray(probs, np.float32)[keep],
-            )
-            return float(tot_loss) / n, float(tot_ok) / n, report
-
-        def lr_of(o) -> float:
-            return float(o.hyperparams["learning_rate"])
-
-        plane = None
-        if tuple(ds.input_shape) == (2,):  # 2D data: also probe a grid over the input plane
-            everything = np.concatenate([ds.x_train, ds.x_test])
-            lo, hi = everything.min(axis=0), everything.max(axis=0)
-            pad = 0.1 * np.maximum(hi - lo, 1e-6)
-            gx = np.linspace(lo[0] - pad[0], hi[0] + pad[0], self.plane_resolution, dtype=np.float32)
-            gy = np.linspace(lo[1] - pad[1], hi[1] + pad[1], self.plane_resolution, dtype=np.float32)
-            mx, my = np.meshgrid(gx, gy)  # rows along y
-            plane = (
-                gx,
-                gy,
-                jnp.asarray(np.stack([mx.ravel(), my.ravel()], axis=1)),
-                jnp.zeros(mx.size, jnp.int32),
-            )
-        hidden = [
-            nid
-            for nid in analysis.order
-            if network.nodes[nid].type in ("Dense", "Activation", "Add", "Concatenate")
-        ]
-
-        def plane_probe(p):
-            """The network over the input plane, still on the device (None without 2D data)."""
-            if plane is None:
-                return None
-            _, _, points, zeros = plane
-            nodes, probs, _ = probe(p, points, zeros)
-            return {nid: nodes[nid] for nid in hidden}, probs
-
-        shown_step = -1  # the step of the newest snapshot
-        probes_back = 0.0  # when the newest snapshot's probes came back from the device
-
-        def start_snapshot(p, o, norms):
-            """Start the probes of a snapshot: what ``send_snapshot`` fetches, still on the device.
-
-            The snapshot interval counts from here: counted from the send, which may wait
-            behind a chunk started ahead, every other chunk would go unshown.
-            """
-            nonlocal last_snapshot
-            last_snapshot = time.perf_counter()
-            nodes, probs, loss = probe(p, probe_xj, probe_yj)
-            return {
-                "nodes": nodes,
-                "probs": probs,
-                "loss": loss,
-                "layers": p.get("layers", {}),
-                "norms": norms,
-                "lr": o.hyperparams["learning_rate"],
-                "plane": plane_probe(p),
-            }
-
-        def snapshot(p, o, norms, step, epoch):
-            send_snapshot(start_snapshot(p, o, norms), step, epoch)
-
-        def send_snapshot(started, step, epoch):
-            nonlocal shown_step, probes_back
-            shown_step = step
-            norms = started["norms"]
-            # One transfer for everything instead of a wait per array (each one gives the GIL
-            # up and waits to get it back, behind the GUI thread when a window is open).
-            h = jax.device_get(started)
-            probes_back = time.perf_counter()
-            plane_np = None
-            if h["plane"] is not None:
-                g = len(plane[0])
-                plane_nodes, plane_probs = h["plane"]
-                plane_np = PlaneProbe(
-                    plane[0],
-                    plane[1],
-                    np.asarray(plane_probs).reshape(g, g, -1),
-                    {nid: np.asarray(v).reshape(g, g, -1) for nid, v in plane_nodes.items()},
-                )
-            self._send(
-                Snapshot(
-                    step=step,
-                    epoch=epoch,
-                    probe_x=probe_x,
-                    probe_y=probe_y,
-                    activations={k: np.asarray(v) for k, v in h["nodes"].items()},
-                    params={
-                        nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in h["layers"].items()
-                    },
-                    grad_norms={nid: float(v) for nid, v in zip(layer_ids, h["norms"])}
-                    if norms is not None
-                    else {},
-                    probabilities=np.asarray(h["probs"]),
-                    loss=float(h["loss"]),
-                    learning_rate=float(h["lr"]),
-                    plane=plane_np,
-                )
-            )
-
-        # ---- the loop
-        rng = np.random.default_rng(cfg.seed)
-        key = jax.random.PRNGKey(cfg.seed)
-        step = 0
-        t_start = time.perf_counter()
-        train_seconds = 0.0
-        norms = None
-        good = (params, opt_state)  # the weights after the last chunk whose losses were finite
-        # ``losses[i]`` of a chunk is the loss of the weights *before* its i-th update, so
-        # a chunk's final weights are only known good once the next chunk's first loss
-        # is finite. These are the newest weights whose own loss was seen to be finite.
-        verified_params, verified_step = params, 0
-        epoch_losses: list[float] = []
-        epoch_accs: list[float] = []
-        since_losses: list[np.ndarray] = []
-        since_accs: list[np.ndarray] = []
-        last_progress = last_snapshot = 0.0
-        max_chunk = int(np.clip(self.max_chunk, 1, CHUNK_CAP))
-        chunk = 1  # steps per call at full speed: grows (at most doubling) until a call takes chunk_seconds
-        calls = 0
-        ahead = None  # a chunk started and not yet collected
-        paused = False
-        epoch = 1
-        order = jnp.zeros((1, batch), jnp.int32)  # this epoch's batches, on the device
-        pos = 0
-
-        self._send(Compiling(f"{optimizer(cfg.optimizer).title} training step"))
-        snapshot(params, opt_state, None, 0, 1)
-        for which in eval_sets:  # compile evaluation now, not in the middle of epoch 1
-            evaluate(params, which)
-
-        def dispatch(n, p, o, key):
-            """Start ``n`` steps from ``pos``: JAX returns at once, the results come later."""
-            return (
-                n,
-                time.perf_counter(),
-                train_steps(p, o, key, x_train, y_train, order, np.int32(pos), np.int32(n)),
-            )
-
-        def collect(call):
-            """Wait for a chunk: its results, its wall time since it could start, whether it was done already."""
-            n, t0, (p, o, key, losses, accs, nrm) = call
-            waited = not losses.is_ready()
-            losses_np, accs_np = jax.device_get((losses, accs))  # waits for the chunk
-            # A chunk started ahead queued behind the snapshot's probes: it could not
-            # start before they came back.
-            dt = time.perf_counter() - max(t0, probes_back)
-            return p, o, key, np.asarray(losses_np)[:n], np.asarray(accs_np)[:n], nrm, dt, waited
-
-        def emit_progress(now):
-            nonlocal since_losses, since_accs, last_progress
-            if not since_losses:
-                return
-            ls, ac = np.concatenate(since_losses), np.concatenate(since_accs)
-            since_losses, since_accs = [], []
-            sps = (len(ls) * batch) / max(now - last_progress, 1e-9) if last_progress else 0.0
-            last_progress = now
-            self._send(
-                Progress(
-                    step,
-                    epoch,
-                    min(1.0, pos / steps_per_epoch),
-                    total_steps,
-                    float(ls.mean()),
-                    float(ac.mean()),
-                    lr_of(opt_state),
-                    sps,
-                )
-            )
-
-        pending_steps = 0  # single steps asked for while paused
-        speed: int | None = None  # steps per frame in slow motion; None: full speed
-        frame_start: float | None = None  # when the current slow-motion frame began
-        frame_steps = 0  # steps trained in it
-
-        def handle(cmd: _Command) -> None:
-            nonlocal paused, pending_steps, speed, frame_start, frame_steps
-            if cmd.name == "stop":
-                raise _Stop
-            if cmd.name == "pause":
-                # Show and report the steps trained since the last snapshot and Progress
-                # first: a paused window shows the step it really stopped at, and a Step
-                # counts on from it.
-                if shown_step != step:
-                    snapshot(params, opt_state, norms, step, epoch)
-                emit_progress(time.perf_counter())
-                paused = True
-                self._set_state("paused")
-            elif cmd.name == "resume":
-                paused, pending_steps = False, 0
-                self._set_state("running")
-            elif cmd.name == "lr":
-                opt_state.hyperparams["learning_rate"] = jnp.asarray(cmd.value, dtype=jnp.float32)
-            elif cmd.name == "step" and paused:  # while running there is nothing to step
-                pending_steps += max(0, cmd.value)
-            elif cmd.name == "speed":
-                speed, frame_start, frame_steps = cmd.value, None, 0
-
-        def wait_for_frame_end() -> None:
-            """Wait out the slow-motion frame, applying commands as they come."""
-            while speed is not None and not paused and frame_start is not None:
-                left = frame_start + self.frame_seconds - time.perf_counter()
-                if left <= 0:
-                    return
-                try:
-                    handle(self._commands.get(timeout=left))
-                except queue.Empty:
-                    return
-
-        def next_command_wait() -> None:
-            """Apply every queued command; while paused with nothing to do, wait for one."""
-            while True:
-                try:
-                    handle(self._commands.get(block=paused and pending_steps == 0))
-                except queue.Empty:
-                    return
-                if not (paused and pending_steps == 0) and self._commands.empty():
-                    return
-
-        stopped = False
-        try:
-            for epoch in range(1, n_epochs + 1):
-                perm = rng.permutation(n_train)[: steps_per_epoch * batch]
-                order = jnp.asarray(perm.reshape(steps_per_epoch, batch).astype(np.int32))
-                pos = 0
-                epoch_losses, epoch_accs = [], []
-                t_epoch = 0.0
-                while pos < steps_per_epoch and step < total_steps:
-                    if ahead is not None:  # started while the last chunk was reported
-                        call, ahead, slow = ahead, None, False
-                        n = call[0]
-                    else:
-                        next_command_wait()
-                        slow = speed is not None and not paused
-                        if slow and frame_steps >= speed:  # this frame's steps are done: show them, wait
-                            emit_progress(time.perf_counter())
-                            if shown_step != step:  # an epoch's end may just have shown it
-                                snapshot(params, opt_state, norms, step, epoch)
-                            wait_for_frame_end()
-                            frame_start, frame_steps = None, 0
-                            continue  # commands may have come in meanwhile
-                        left = min(steps_per_epoch - pos, total_steps - step)
-                        if slow:  # slow motion: never more than the frame has room for
-                            left = min(left, speed - frame_steps)
-                            if frame_start is None:
-                                frame_start = time.perf_counter()
-                        # One step while paused; else a chunk, or what is left of the epoch
-                        # (or of a slow-motion frame): the same compiled loop takes any length.
-                        n = 1 if paused else min(chunk, left)
-                        if paused:
-                            pending_steps -= 1
-                        call = dispatch(n, params, opt_state, key)
-                    p0, o0 = params, opt_state
-                    params, opt_state, key, losses, accs, norms, dt, waited = collect(call)
-                    calls += 1
-                    if n == chunk and calls > 1 and not paused:  # the first call compiles
-                        # Grow towards chunk_seconds a call, at most doubling, as a short
-                        # call's time is mostly overhead; shrink at once if a call was long.
-                        # A chunk that was done before it was looked for was timed with the
-                        # report made meanwhile, not its own work: the device waited on the
-                        # report, so a longer chunk costs nothing and it may grow.
-                        ideal = self.chunk_seconds * n / max(dt, 1e-6) if waited else math.inf
-                        chunk = int(np.clip(ideal, 1, min(2 * n, max_chunk)))
-                        self.chunk_steps = chunk
-                    if not np.all(np.isfinite(losses)):
-                        bad = int(np.argmin(np.isfinite(losses)))
-                        # The chunk's starting weights are good only if their loss (the
-                        # first) was finite; else fall back to the last verified ones.
-                        kept, kept_step = (p0, step) if bad > 0 else (verified_params, verified_step)
-                        params, opt_state = kept, o0
-                        self.final_params = self._to_numpy(params)
-                        return Failed(
-                            f"The loss became {'NaN' if np.isnan(losses[bad]) else 'infinite'} "
-                            f"at step {step + 1 + bad}: training diverged, "
-                            f"probably because the learning rate ({lr_of(opt_state):g}) is too high. "
-                            f"Training stopped; the weights from step {kept_step} are kept.",
-                            kept_step,
-                        )
-                    verified_params, verified_step = p0, step  # its loss, losses[0], was finite
-                    good = (params, opt_state)
-                    step += n
-                    pos += n
-                    t_epoch += dt
-                    train_seconds += dt
-                    epoch_losses.append(losses)
-                    epoch_accs.append(accs)
-                    since_losses.append(losses)
-                    since_accs.append(accs)
-                    if slow:
-                        frame_steps += n
-                        continue  # reported when the frame is full or the epoch ends
-                    now = time.perf_counter()
-                    started = None
-                    if paused or now - last_snapshot >= self.snapshot_interval:
-                        started = start_snapshot(params, opt_state, norms)
-                    # Start the next chunk (behind the snapshot's probes) before this one is
-                    # reported, so the computation never waits for the Python below; not
-                    # past the epoch, nor past a command, which is read before the chunk after.
-                    left = min(steps_per_epoch - pos, total_steps - step)
-                    if not paused and left > 0 and self._commands.empty():
-                        ahead = dispatch(min(chunk, left), params, opt_state, key)
-                    # The snapshot first: whoever sees a step's Progress (a Step's, say)
-                    # finds its snapshot already there.
-                    if started is not None:
-                        send_snapshot(started, step, epoch)
-                    if paused or now - last_progress >= self.progress_interval:
-                        emit_progress(now)
-                emit_progress(time.perf_counter())
-                self._epoch_end(
-                    epoch, step, epoch_losses, epoch_accs, t_epoch, params, evaluate, report_split
-                )
-                snapshot(params, opt_state, norms, step, epoch)
-        except _Stop:
-            stopped = True
-            params, opt_state = good
-        self._set_state("stopping" if stopped else "running")
-        self.final_params = self._to_numpy(params)
-        metrics = self._final_metrics(params, evaluate, epoch_losses, epoch_accs, stopped, step, epoch)
-        metrics["seconds"] = time.perf_counter() - t_start
-        metrics["train_seconds"] = train_seconds
-        return Finished("stopped" if stopped else "completed", step, epoch, metrics["seconds"], metrics)
+        return TrainingRun(self).execute()
 
     # ------------------------------------------------------------ helpers (training thread)
 
     def _cancel_requested(self) -> bool:
         """A stop is waiting (asked during a download); other commands stay queued, in order."""
         with self._commands.mutex:  # a look, not a take: taking and putting back reordered them
-            return any(cmd.name == "stop" for cmd in self._commands.queue)
-
-    def _eval_arrays(self, x: np.ndarray, y: np.ndarray):
-        """Split a set into equal padded batches (one compiled shape) with masks."""
-        import jax.numpy as jnp
-
-        n = len(x)
-        if n == 0:
-            return None
-        b = min(self.eval_batch, n)
-        n_batches = math.ceil(n / b)
-        pad = n_batches * b - n
-        xp = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else x
-        yp = np.concatenate([y, np.zeros(pad, y.dtype)]) if pad else y
-        mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
-        xs = jnp.asarray(xp.reshape(n_batches, b, *x.shape[1:]))
-        ys = jnp.asarray(yp.astype(np.int32).reshape(n_batches, b))
-        ms = jnp.asarray(mask.reshape(n_batches, b))
-        return xs, ys, ms, n
-
-    def _epoch_end(self, epoch, step, losses, accs, seconds, params, evaluate, report_split) -> None:
-        tl = float(np.concatenate(losses).mean()) if losses else math.nan
-        ta = float(np.concatenate(accs).mean()) if accs else math.nan
-        at = (epoch, step)
-        vl, va, vr = evaluate(params, "val", at if report_split == "val" else None)
-        sl, sa, sr = evaluate(params, "test", at if report_split == "test" else None)
-        msg = EpochEnd(epoch, step, tl, ta, vl, va, sl, sa, seconds, vr or sr)
-        self.history.append(msg)
-        self._send(msg)
-
-    def _final_metrics(self, params, evaluate, losses, accs, stopped, step, epoch) -> dict[str, float]:
-        if self.history and not stopped and self.history[-1].step == step:
-            last = self.history[-1]
-            tl, ta, vl, va, sl, sa = (
-                last.train_loss,
-                last.train_accuracy,
-                last.val_loss,
-                last.val_accuracy,
-                last.test_loss,
-                last.test_accuracy,
-            )
-        else:
-            tl = float(np.concatenate(losses).mean()) if losses else math.nan
-            ta = float(np.concatenate(accs).mean()) if accs else math.nan
-            vl, va, _ = evaluate(params, "val")
-            sl, sa, _ = evaluate(params, "test")
-        return {
-            "train_loss": tl,
-            "train_accuracy": ta,
-            "val_loss": vl,
-            "val_accuracy": va,
-            "test_loss": sl,
-            "test_accuracy": sa,
-            "steps": step,
-            "epochs": epoch,
-            "params": self.param_count,
-        }
-
-    @staticmethod
-    def _to_numpy(params) -> dict[str, dict[str, np.ndarray]]:
-        return {
-            nid: {k: np.asarray(v) for k, v in lp.items()} for nid, lp in params.get("layers", {}).items()
-        }
+            return any(cmd.kind is SessionCommand.STOP for cmd in self._commands.queue)

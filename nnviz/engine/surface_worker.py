@@ -22,6 +22,7 @@ from ..core.datasets import Dataset
 from ..core.project import Project
 from .messages import drain
 from .surface import (
+    METHODS,
     LossLandscape,
     Surface,
     SurfaceCancelled,
@@ -36,14 +37,6 @@ from .surface import (
 )
 
 log = logging.getLogger(__name__)
-
-METHOD_NAMES = {
-    "pca": "Descent plane (PCA of the path)",
-    "random": "Random plane around the weights",
-    "line": "Straight line from the start",
-    "race": "Optimizer race",
-    "exact": "Exact surface (two weights)",
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,7 +246,7 @@ class SurfaceWorker:
             return line_surface(
                 landscape, traj.thetas[0], traj.thetas[-1], max(request.resolution, 41), trajectory=traj, **kw
             )
-        raise SurfaceError(f"unknown method {method!r}; known: {', '.join(METHOD_NAMES)}")
+        raise SurfaceError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
 
     def _answer_point(self) -> None:
         with self._lock:

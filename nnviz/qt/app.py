@@ -19,6 +19,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QColor, QGuiApplication, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from ..subcommands import SUBCOMMANDS  # noqa: E402
+
 ORGANIZATION = "nnviz"
 APPLICATION = "nnviz"
 PROBE_ENV = "NNVIZ_STARTUP_PROBE"
@@ -28,14 +30,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="nnviz",
         description="Build a neural network by drag and drop and watch it learn.",
-        epilog="Sub-commands (headless): nnviz train | summary | presets  (see nnviz --help)",
+        epilog=f"Sub-commands (headless): nnviz {' | '.join(SUBCOMMANDS)}  (see nnviz --help)",
     )
     p.add_argument("project", nargs="?", metavar="PROJECT.json", help="a project file to open")
     p.add_argument("--preset", metavar="NAME", help="open one of the shipped examples")
     p.add_argument(
         "--data-dir",
         metavar="DIR",
-        help="folder with mnist/ and fashion-mnist/ (default: $NNVIZ_DATA_DIR or the cache folder)",
+        help="folder with one subfolder per image set, e.g. mnist/ (default: $NNVIZ_DATA_DIR or the cache folder)",
     )
     p.add_argument("--no-download", action="store_true", help="never download datasets")
     return p.parse_args(argv)
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.project:
             window.set_document(ProjectDocument.open(args.project))
-            window._add_recent(args.project)
+            window.add_recent(args.project)
         elif args.preset:
             window.set_document(ProjectDocument(load_preset(args.preset)))
     except ProjectError as exc:

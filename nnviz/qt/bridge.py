@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from ..engine.commands import SessionCommand
+from ..engine.options import SessionOptions
 
 if TYPE_CHECKING:  # importing the session module is light, but nothing needs it before Train
     from ..core.project import Project
@@ -105,56 +109,59 @@ class SessionBridge(QObject):
         *,
         download: bool = True,
         paused: bool = False,
-        **session_kwargs: Any,
+        options: SessionOptions | None = None,
     ) -> None:
-        """Train ``project`` (a snapshot: later edits of the document cannot reach it)."""
+        """Train ``project`` (a snapshot: later edits of the document cannot reach it).
+
+        ``options`` (the window's ``LIVE_SESSION``) with ``data_dir`` and ``download`` in them.
+        """
         if self.active:
             raise RuntimeError("a training session is already running; stop it first")
+        options = replace(options or SessionOptions(), data_dir=data_dir, download=download)
         if self._session_factory is not None:
-            session = self._session_factory(project, data_dir=data_dir, download=download, **session_kwargs)
+            session = self._session_factory(project, options=options)
         elif self.uses_process():
             from ..engine.process import ProcessSession  # light: no jax in this process
 
-            session = ProcessSession(project, data_dir=data_dir, download=download, **session_kwargs)
+            session = ProcessSession(project, options)
         else:
             from ..engine.session import TrainingSession  # light: jax is imported on its thread
 
-            session = TrainingSession(project, data_dir=data_dir, download=download, **session_kwargs)
+            session = TrainingSession(project, options)
         self.session = session
         self.run_project, self.run_dataset, self.run_trajectory = project, None, None
         self.last_progress = self.last_epoch = self.result = None
         self.state = "paused" if paused else "running"
         if self.document is not None:
             self.document.set_training_lock(True)
-        if self.speed is not None and hasattr(session, "set_speed"):
-            session.set_speed(self.speed)  # queued before the first step
+        if self.speed is not None:
+            session.command(SessionCommand.SPEED, self.speed)  # queued before the first step
         session.start(paused=paused)
         self._timer.start()
         self.active_changed.emit(True)
         self.state_changed.emit(self.state)
 
-    def pause(self) -> None:
+    def command(self, kind: SessionCommand, value: Any = None) -> None:
+        """Tell the running session ``kind`` (nothing without one); ValueError unless ``value`` suits it."""
         if self.session is not None:
-            self.session.pause()
+            self.session.command(kind, value)
+
+    def pause(self) -> None:
+        self.command(SessionCommand.PAUSE)
 
     def resume(self) -> None:
-        if self.session is not None:
-            self.session.resume()
+        self.command(SessionCommand.RESUME)
 
     def step(self, n: int = 1) -> None:
-        if self.session is not None:
-            self.session.step(n)
+        self.command(SessionCommand.STEP, n)
 
     def stop(self) -> None:
-        if self.session is not None:
-            self.session.stop()
+        self.command(SessionCommand.STOP)
 
     def set_learning_rate(self, lr: float) -> str | None:
         """Change the running session's learning rate; the reason when it is refused."""
-        if self.session is None:
-            return None
         try:
-            self.session.set_learning_rate(lr)
+            self.command(SessionCommand.LEARNING_RATE, lr)
         except ValueError as exc:
             return str(exc)
         return None
@@ -162,8 +169,7 @@ class SessionBridge(QObject):
     def set_speed(self, steps_per_frame: int | None) -> None:
         """At most ``steps_per_frame`` training steps per frame (None: full speed), now and for later runs."""
         self.speed = None if steps_per_frame is None else max(1, int(steps_per_frame))
-        if self.session is not None and hasattr(self.session, "set_speed"):
-            self.session.set_speed(self.speed)
+        self.command(SessionCommand.SPEED, self.speed)
 
     def reset(self, timeout: float = 2.0) -> None:
         """Stop any run and forget its results: the next Train starts from fresh weights."""
@@ -177,7 +183,7 @@ class SessionBridge(QObject):
         session = self.session
         if session is None:
             return True
-        session.stop()
+        session.command(SessionCommand.STOP)
         ended = session.join(timeout)
         if not ended and hasattr(session, "kill"):
             session.kill()  # stuck in a long compilation: its process goes (a thread could not)

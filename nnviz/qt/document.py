@@ -13,26 +13,27 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from ..core.datasets import IMAGE_DATASETS, TOY_DATASETS, DatasetSpec
+from ..core import datasets
+from ..core.datasets import DatasetSpec
 from ..core.graph import Analysis, Network, Node, analyze
 from ..core.layers import Context
 from ..core.layout import auto_layout
 from ..core.project import Project, TrainingConfig
 from . import commands as cmd
 
-IMAGE_CONTEXT = {"mnist": ("MNIST", 10), "fashion-mnist": ("Fashion-MNIST", 10)}
 LOCKED = "Stop training before changing the network's structure."
 
 
 def context_for(
     spec: DatasetSpec, loaded_shape: tuple | None = None, n_classes: int | None = None
 ) -> Context:
-    """The input shape and classes a dataset will give, without loading the big ones."""
-    if spec.name in TOY_DATASETS:
-        return Context((2,), 2, spec.name)
-    if spec.name in IMAGE_DATASETS:
-        name, k = IMAGE_CONTEXT[spec.name]
-        return Context((28, 28, 1), k, name)
+    """The input shape and classes a dataset will give, from the catalogue, without loading it.
+
+    User files say their shape only once read: ``loaded_shape`` and ``n_classes`` are theirs.
+    """
+    shape = datasets.input_shape(spec.name) if spec.name in datasets.CATALOGUE else None
+    if shape is not None:
+        return Context(shape, datasets.n_classes(spec.name), datasets.title(spec.name))
     return Context(loaded_shape, n_classes, Path(spec.path).name or "your files")
 
 

@@ -2,7 +2,9 @@
 
 Every widget mirrors one field of the project's DatasetSpec or TrainingConfig; a change
 goes through ``document.set_dataset`` / ``set_training`` (undoable) and a refused one is
-undone on screen by refreshing from the document. Imported files are read on a worker
+undone on screen by refreshing from the document. The training rows are built from
+``TRAINING_SETTINGS``, the table validation uses, and an edit writes only the setting that
+was edited: the others keep the exact values the project holds. Imported files are read on a worker
 thread with numpy only, to learn their shape; a QTimer collects the result.
 """
 
@@ -10,13 +12,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -25,27 +26,19 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.datasets import IMAGE_DATASETS, TOY_DATASETS, DatasetSpec
+from ..core import datasets
+from ..core.datasets import DatasetSpec
 from ..core.optimizers import OPTIMIZERS
-from ..core.project import INITIALIZERS, TrainingConfig
+from ..core.project import INITIALIZERS, TRAINING_SETTINGS, TrainingConfig
 from .document import ProjectDocument
+from .number_box import NumberBox
 from .wiring import rewire
 
-DATASET_TEXT = {
-    "circle": "Circle (toy 2D)",
-    "xor": "XOR (toy 2D)",
-    "gauss": "Two Gaussians (toy 2D)",
-    "spiral": "Spiral (toy 2D)",
-    "mnist": "MNIST digits (28×28)",
-    "fashion-mnist": "Fashion-MNIST (28×28)",
-    "files": "Your files",
-}
 INIT_TEXT = {
     "auto": "Automatic (He for ReLU, else Glorot)",
     "glorot_uniform": "Glorot uniform",
@@ -55,27 +48,6 @@ INIT_TEXT = {
     "lecun_normal": "LeCun normal",
     "zeros": "All zeros (to see why not)",
 }
-
-
-def _spin(lo: int, hi: int, tip: str, special: str = "") -> QSpinBox:
-    w = QSpinBox()
-    w.setRange(lo, hi)
-    w.setKeyboardTracking(False)
-    w.setAccelerated(True)
-    w.setToolTip(tip)
-    if special:
-        w.setSpecialValueText(special)
-    return w
-
-
-def _dspin(lo: float, hi: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
-    w = QDoubleSpinBox()
-    w.setRange(lo, hi)
-    w.setDecimals(decimals)
-    w.setSingleStep(step)
-    w.setKeyboardTracking(False)
-    w.setToolTip(tip)
-    return w
 
 
 class TrainingSettingsPanel(QWidget):
@@ -110,18 +82,19 @@ class TrainingSettingsPanel(QWidget):
         data = QGroupBox("Data")
         df = QFormLayout(data)
         self.dataset = QComboBox()
-        for name in TOY_DATASETS + IMAGE_DATASETS:
-            self.dataset.addItem(DATASET_TEXT[name], name)
+        for name in datasets.names():  # the catalogue's order; "files" only once imported
+            if datasets.entry(name).kind != "files":
+                self._add_dataset_item(name)
         self.dataset.setToolTip(
             "What the network learns from. The toy sets are 2D points in two "
-            "classes (as in TensorFlow Playground); MNIST and Fashion-MNIST are "
-            "28×28 grey images in ten classes, downloaded on first use."
+            "classes (as in TensorFlow Playground); the image sets are downloaded "
+            "on first use. Each entry's tooltip says what it holds."
         )
         self.import_button = QToolButton()
         self.import_button.setText("Import…")
         self.import_button.setToolTip(
             "Train on your own data: a folder of IDX files, a Keras-style "
-            ".npz (x_train, y_train, x_test, y_test) or a CSV whose last "
+            ".npz (x_train, y_train, x_test, y_test) or a CSV whose first "
             "column is the label."
         )
         self.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -137,85 +110,53 @@ class TrainingSettingsPanel(QWidget):
         self.path_label.setWordWrap(True)
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         df.addRow("Files", self.path_label)
-        self.noise = _dspin(0.0, 0.5, 0.05, 2, "How far points stray from their class's shape (0 to 0.5).")
-        df.addRow("Noise", self.noise)
-        self.samples = _spin(4, 1_000_000, "How many points to generate.")
-        self.samples.setSingleStep(100)
-        df.addRow("Samples", self.samples)
-        self.test_ratio = _dspin(
-            0.05, 0.95, 0.05, 2, "Fraction of the points held out to test on (never trained on)."
+        self.data_boxes: dict[str, NumberBox] = {}
+        for setting in datasets.DATASET_SETTINGS.values():
+            box = NumberBox(setting)
+            box.valueChanged.connect(partial(self._commit_dataset, setting.name))
+            box.refused.connect(self.edited)
+            self.data_boxes[setting.name] = box
+            df.addRow(setting.title, box)
+        boxes = self.data_boxes
+        self.noise, self.samples, self.test_ratio = boxes["noise"], boxes["n_samples"], boxes["test_ratio"]
+        self.data_seed, self.validation, self.train_limit = (
+            boxes["seed"],
+            boxes["validation_split"],
+            boxes["train_limit"],
         )
-        df.addRow("Test ratio", self.test_ratio)
-        self.data_seed = _spin(0, 2**31 - 1, "Seed that generates the toy points and shuffles the split.")
-        df.addRow("Data seed", self.data_seed)
-        self.validation = _dspin(
-            0.0,
-            0.9,
-            0.05,
-            2,
-            "Fraction of the training data held out to validate on after each epoch (0: none).",
-        )
-        df.addRow("Validation split", self.validation)
-        self.train_limit = _spin(
-            0,
-            10_000_000,
-            "Train on only this many samples (0: all). Small numbers make over-fitting easy to see.",
-            "all",
-        )
-        self.train_limit.setSingleStep(100)
-        df.addRow("Training samples", self.train_limit)
         self.toy_rows = [self.noise, self.samples, self.data_seed]
         lay.addWidget(data)
 
-        # ---- training
+        # ---- training: one row per TrainingConfig field, built from its Setting
         train = QGroupBox("Training")
         tf = QFormLayout(train)
         self.optimizer = QComboBox()
         for opt in OPTIMIZERS.values():
             self.optimizer.addItem(opt.title, opt.name)
             self.optimizer.setItemData(self.optimizer.count() - 1, opt.help, Qt.ItemDataRole.ToolTipRole)
-        self.optimizer.setToolTip("How the gradient turns into a weight update.")
-        tf.addRow("Optimizer", self.optimizer)
-        self.learning_rate = _dspin(
-            0.00001,
-            100.0,
-            0.001,
-            5,
-            "Size of each step down the gradient. "
-            "Too high diverges, too low crawls. Can be changed while training.",
-        )
-        self.learning_rate.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        tf.addRow("Learning rate", self.learning_rate)
-        self.momentum = _dspin(
-            0.0, 0.99, 0.05, 2, "How much of the previous update carries over (momentum and Nesterov only)."
-        )
-        tf.addRow("Momentum", self.momentum)
-        self.batch_size = _spin(1, 65536, "Samples per gradient step (mini-batch).")
-        tf.addRow("Batch size", self.batch_size)
-        self.epochs = _spin(1, 100000, "Passes over the training data.")
-        tf.addRow("Epochs", self.epochs)
-        self.max_steps = _spin(
-            0, 100_000_000, "Stop after this many mini-batches (0: when the epochs are done).", "no limit"
-        )
-        self.max_steps.setSingleStep(100)
-        tf.addRow("Step limit", self.max_steps)
         self.init = QComboBox()
         for name in INITIALIZERS:
             self.init.addItem(INIT_TEXT.get(name, name), name)
-        self.init.setToolTip("How the weights start before training.")
-        tf.addRow("Initialisation", self.init)
-        self.l1 = _dspin(0.0, 10.0, 0.0001, 5, "L1 penalty: pushes weights to exactly zero.")
-        self.l1.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        tf.addRow("L1", self.l1)
-        self.l2 = _dspin(0.0, 10.0, 0.0001, 5, "L2 penalty (weight decay): keeps weights small.")
-        self.l2.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-        tf.addRow("L2", self.l2)
-        self.seed = _spin(
-            0,
-            2**31 - 1,
-            "Seed of the initial weights and the batch order: the same seed trains the same way again.",
+        self.training_boxes: dict[str, QComboBox | NumberBox] = {}
+        for setting in TRAINING_SETTINGS.values():
+            if setting.kind is str:
+                box = {"optimizer": self.optimizer, "init": self.init}[setting.name]
+                box.setToolTip(setting.help)
+                box.activated.connect(partial(self._on_choice_activated, setting.name))
+            else:
+                box = NumberBox(setting)
+                box.valueChanged.connect(partial(self._commit_training, setting.name))
+                box.refused.connect(self.edited)
+            self.training_boxes[setting.name] = box
+            tf.addRow(setting.title, box)
+        boxes = self.training_boxes
+        self.learning_rate, self.momentum = boxes["learning_rate"], boxes["momentum"]
+        self.batch_size, self.epochs, self.max_steps = (
+            boxes["batch_size"],
+            boxes["epochs"],
+            boxes["max_steps"],
         )
-        tf.addRow("Seed", self.seed)
+        self.l1, self.l2, self.seed = boxes["l1"], boxes["l2"], boxes["seed"]
         self.defaults_button = QPushButton("Restore defaults")
         self.defaults_button.setToolTip("Set the training settings (not the data) to nnviz's defaults.")
         self.defaults_button.clicked.connect(self._on_defaults_button_clicked)
@@ -228,28 +169,6 @@ class TrainingSettingsPanel(QWidget):
             box.setMinimumContentsLength(6)
 
         self.dataset.activated.connect(self._on_dataset_activated)
-        for w in (
-            self.noise,
-            self.samples,
-            self.test_ratio,
-            self.validation,
-            self.train_limit,
-            self.data_seed,
-        ):
-            w.valueChanged.connect(self._commit_dataset)
-        for w in (self.optimizer, self.init):
-            w.activated.connect(self._commit_training)
-        for w in (
-            self.learning_rate,
-            self.momentum,
-            self.batch_size,
-            self.epochs,
-            self.max_steps,
-            self.l1,
-            self.l2,
-            self.seed,
-        ):
-            w.valueChanged.connect(self._commit_training)
         if document is not None:
             self.set_document(document)
 
@@ -274,74 +193,47 @@ class TrainingSettingsPanel(QWidget):
         if doc is None:
             return
         ds, tr = doc.project.dataset, doc.project.training
-        widgets = [
-            self.dataset,
-            self.noise,
-            self.samples,
-            self.test_ratio,
-            self.validation,
-            self.train_limit,
-            self.data_seed,
-            self.optimizer,
-            self.learning_rate,
-            self.momentum,
-            self.batch_size,
-            self.epochs,
-            self.max_steps,
-            self.init,
-            self.l1,
-            self.l2,
-            self.seed,
-        ]
+        widgets = [self.dataset, *self.data_boxes.values(), *self.training_boxes.values()]
         for w in widgets:
             w.blockSignals(True)
         try:
-            if ds.name == "files" and self.dataset.findData("files") < 0:
-                self.dataset.addItem(DATASET_TEXT["files"], "files")
+            if ds.name in datasets.CATALOGUE and self.dataset.findData(ds.name) < 0:
+                self._add_dataset_item(ds.name)
             self.dataset.setCurrentIndex(self.dataset.findData(ds.name))
-            self.noise.setValue(ds.noise)
-            self.samples.setValue(ds.n_samples)
-            self.test_ratio.setValue(ds.test_ratio)
-            self.validation.setValue(ds.validation_split)
-            self.train_limit.setValue(ds.train_limit)
-            self.data_seed.setValue(min(ds.seed, 2**31 - 1))
-            self.optimizer.setCurrentIndex(self.optimizer.findData(tr.optimizer))
-            self.learning_rate.setValue(tr.learning_rate)
-            self.momentum.setValue(tr.momentum)
-            self.batch_size.setValue(tr.batch_size)
-            self.epochs.setValue(tr.epochs)
-            self.max_steps.setValue(tr.max_steps)
-            self.init.setCurrentIndex(self.init.findData(tr.init))
-            self.l1.setValue(tr.l1)
-            self.l2.setValue(tr.l2)
-            self.seed.setValue(min(tr.seed, 2**31 - 1))
+            for name, box in self.data_boxes.items():
+                value = getattr(ds, name)
+                if box.setting.problem(value) is None:  # an image set's unused toy fields may lie outside
+                    box.setValue(value)
+            for name, box in self.training_boxes.items():
+                value = getattr(tr, name)
+                if isinstance(box, QComboBox):
+                    box.setCurrentIndex(box.findData(value))
+                else:
+                    box.setValue(value)
         finally:
             for w in widgets:
                 w.blockSignals(False)
-        toy = ds.name in TOY_DATASETS
+        kind = datasets.entry(ds.name).kind if ds.name in datasets.CATALOGUE else None
         form = self.noise.parentWidget().layout()
         for w in self.toy_rows:
-            form.setRowVisible(w, toy)
-        form.setRowVisible(self.test_ratio, toy or ds.name == "files")
-        form.setRowVisible(self.path_label, ds.name == "files")
+            form.setRowVisible(w, kind == "toy2d")
+        form.setRowVisible(self.test_ratio, kind in ("toy2d", "files"))
+        form.setRowVisible(self.path_label, kind == "files")
         self.path_label.setText(ds.path)
         self.momentum.setEnabled(tr.optimizer in OPTIMIZERS and OPTIMIZERS[tr.optimizer].uses("momentum"))
         locked = doc.training_lock
-        for w in (
-            self.dataset,
-            self.import_button,
-            self.noise,
-            self.samples,
-            self.test_ratio,
-            self.validation,
-            self.train_limit,
-            self.data_seed,
-        ):
+        for w in (self.dataset, self.import_button, *self.data_boxes.values()):
             w.setEnabled(not locked)
             if locked:
                 w.setToolTip(w.toolTip().split("\n(Stop")[0] + "\n(Stop training to change the data.)")
             else:
                 w.setToolTip(w.toolTip().split("\n(Stop")[0])
+
+    def _add_dataset_item(self, name: str) -> None:
+        """One catalogue entry in the dataset menu, its description as the item's tooltip."""
+        e = datasets.entry(name)
+        self.dataset.addItem(e.menu_text, name)
+        self.dataset.setItemData(self.dataset.count() - 1, e.description, Qt.ItemDataRole.ToolTipRole)
 
     # ------------------------------------------------------------ edits
 
@@ -352,17 +244,12 @@ class TrainingSettingsPanel(QWidget):
             return
         self._set_dataset(replace(spec, name=name))
 
-    def _commit_dataset(self, *_args) -> None:
-        spec = replace(
-            self.document.project.dataset,
-            noise=round(self.noise.value(), 4),
-            n_samples=self.samples.value(),
-            test_ratio=round(self.test_ratio.value(), 4),
-            validation_split=round(self.validation.value(), 4),
-            train_limit=self.train_limit.value(),
-            seed=self.data_seed.value(),
-        )
-        self._set_dataset(spec)
+    def _commit_dataset(self, name: str, value) -> None:
+        """Write the one data setting that was edited; the others stay as the project has them."""
+        old = self.document.project.dataset
+        if getattr(old, name) == value and type(getattr(old, name)) is type(value):
+            return
+        self._set_dataset(replace(old, **{name: value}))
 
     def _set_dataset(self, spec: DatasetSpec) -> None:
         reason = self.document.set_dataset(spec)
@@ -370,26 +257,20 @@ class TrainingSettingsPanel(QWidget):
             self.refresh()
         self.edited.emit(reason or "")
 
-    def _commit_training(self, *_args) -> None:
+    def _on_choice_activated(self, name: str, index: int) -> None:
+        box = self.training_boxes[name]
+        self._commit_training(name, box.itemData(index))
+
+    def _commit_training(self, name: str, value) -> None:
+        """Write the one setting that was edited; the others stay exactly as the project has them."""
         old = self.document.project.training
-        cfg = replace(
-            old,
-            optimizer=self.optimizer.currentData(),
-            learning_rate=self.learning_rate.value(),
-            momentum=round(self.momentum.value(), 4),
-            batch_size=self.batch_size.value(),
-            epochs=self.epochs.value(),
-            max_steps=self.max_steps.value(),
-            init=self.init.currentData(),
-            l1=self.l1.value(),
-            l2=self.l2.value(),
-            seed=self.seed.value(),
-        )
-        reason = self.document.set_training(cfg)
+        if getattr(old, name) == value and type(getattr(old, name)) is type(value):
+            return
+        reason = self.document.set_training(replace(old, **{name: value}))
         if reason:
             self.refresh()
-        elif cfg.learning_rate != old.learning_rate:
-            self.learning_rate_changed.emit(cfg.learning_rate)
+        elif name == "learning_rate":
+            self.learning_rate_changed.emit(value)
         self.edited.emit(reason or "")
 
     def _on_defaults_button_clicked(self) -> None:

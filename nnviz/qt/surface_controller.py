@@ -17,9 +17,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QSpinBox
 
 from ..core.optimizers import OPTIMIZERS
-from ..engine.surface import flatten_layers
+from ..engine.surface.results import METHODS
+from ..engine.surface.trajectory import flatten_layers
 from ..engine.surface_worker import (
-    METHOD_NAMES,
     PointLoss,
     SurfaceFailed,
     SurfaceProgress,
@@ -65,7 +65,7 @@ class SurfaceController(QObject):
         self.method_box.setObjectName("surfaceMethod")
         self.method_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.method_box.setMinimumContentsLength(16)  # long names are cut in the box, whole in the list
-        for key, text in METHOD_NAMES.items():
+        for key, text in METHODS.items():
             self.method_box.addItem(text, key)
         self.method_box.setToolTip(
             "Descent plane: the two directions the path moved most in (PCA), through the trained weights.\n"
@@ -107,6 +107,7 @@ class SurfaceController(QObject):
             row.addWidget(w)
         row.addWidget(self.message, 1)
         panel.layout().insertLayout(0, row)
+        panel.snapshot_shown.connect(self.on_shown)
 
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
@@ -182,7 +183,7 @@ class SurfaceController(QObject):
             self.progress.setRange(0, 0)
             self.progress.show()
             self.cancel_button.show()
-            self._say(f"Computing: {METHOD_NAMES[method].lower()}…")
+            self._say(f"Computing: {METHODS[method].lower()}…")
         self._timer.start()
         return self.job
 

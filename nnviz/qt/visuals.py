@@ -6,71 +6,29 @@ bridge's timer delivers at most one snapshot per tick; it goes only to the panel
 user can see (a dock that is closed, or behind another tab, is skipped and catches up
 with the newest snapshot when it comes to the front). Metrics always reach the curves,
 which need the whole history.
+
+Which panels there are, their docks' titles and tips, when each applies, how often it may
+redraw and whether it draws a history: the panel registry says
+(:data:`nnviz.qt.panels.PANELS`, each class's ``description``).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QTabWidget
 
-from ..core.datasets import CLASS_NAMES, IMAGE_DATASETS, TOY_DATASETS, DatasetError, load_dataset
+from ..core import datasets
+from ..core.datasets import DatasetError, load_dataset
 from ..engine.history import SnapshotHistory
 from .timeline import TimelineBar
 
 if TYPE_CHECKING:
     from .bridge import SessionBridge
     from .document import ProjectDocument
-
-CONV_TYPES = ("Conv2D", "MaxPool2D", "AvgPool2D")
-
-
-@dataclass(frozen=True)
-class PanelSpec:
-    """One visualisation dock: its key, dock title, panel class name and what it is for."""
-
-    key: str
-    title: str
-    class_name: str
-    tip: str
-
-
-# Bottom area, left: the curves. Right: one tab group, most telling first.
-CURVES = PanelSpec("curves", "Curves", "CurvesPanel", "Loss and accuracy while training")
-TABBED = (
-    PanelSpec(
-        "decision",
-        "Decision boundary",
-        "DecisionBoundaryPanel",
-        "What the network decides over the input plane (2D datasets)",
-    ),
-    PanelSpec(
-        "network",
-        "Network",
-        "NetworkPanel",
-        "Every neuron's value for the selected sample, and the weights between them",
-    ),
-    PanelSpec(
-        "prediction", "Prediction", "PredictionPanel", "The selected sample and its class probabilities"
-    ),
-    PanelSpec(
-        "conv", "Convolution", "ConvPanel", "Kernels, feature maps and pooling (networks with convolutions)"
-    ),
-    PanelSpec("weights", "Weights", "WeightsPanel", "Every dense layer's weights as a heatmap"),
-    PanelSpec("activations", "Activations", "ActivationsPanel", "What every layer outputs, and its spread"),
-    PanelSpec("gradients", "Gradients", "GradientsPanel", "How large each layer's gradient is"),
-    PanelSpec(
-        "surface",
-        "Loss surface",
-        "SurfacePanel",
-        "The loss around the weights and the path training takes on it",
-    ),
-)
-PANEL_SPECS = (CURVES, *TABBED)
 
 
 def dataset_info_for(document: ProjectDocument):
@@ -82,14 +40,16 @@ def dataset_info_for(document: ProjectDocument):
     from .panels import DatasetInfo
 
     spec, ctx = document.project.dataset, document.context
-    if spec.name in TOY_DATASETS:
+    entry = datasets.CATALOGUE.get(spec.name)
+    kind = entry.kind if entry is not None else "files"
+    if kind == "toy2d":
         try:
             return DatasetInfo.from_dataset(load_dataset(spec))
         except DatasetError:
             pass
     shape = tuple(ctx.input_shape or ())
-    if spec.name in IMAGE_DATASETS:
-        return DatasetInfo(CLASS_NAMES[spec.name], shape, "image")
+    if kind == "image":
+        return DatasetInfo(entry.class_names, shape, "image")
     names = tuple(str(k) for k in range(ctx.n_classes or 0))
     return DatasetInfo(names, shape, "image" if len(shape) == 3 else "toy2d" if shape == (2,) else "table")
 
@@ -127,14 +87,6 @@ def retire_items(panel) -> None:
     panel.snapshot = None
 
 
-# Heavy panels (large images, many items) redraw at most this often while training; the
-# curves follow every snapshot. A skipped panel catches up with the newest snapshot when
-# its interval has passed, and at once when training stops.
-MIN_INTERVAL = 0.1
-MIN_INTERVALS = {"curves": 0.0}
-# Panels that draw a history over time from snapshots: when they were behind a tab they
-# are given the snapshots they missed (from the timeline's history), oldest first.
-ACCUMULATING = ("gradients",)
 # Heavy panels drawn from one snapshot at most, the most overdue first; the others wait for
 # the next tick. When every heavy panel came due in the same tick, that tick took 30-60 ms
 # and input waited behind it.
@@ -155,6 +107,12 @@ class VisualsController(QObject):
         self.docks: dict[str, QDockWidget] = {}
         self.panels: dict[str, Any] = {}
         self.applicable: dict[str, bool] = {}
+        self.descriptions: dict[str, Any] = {}  # per panel: its class's PanelDescription
+        # Per panel: seconds between redraws while training (from its description). A
+        # skipped panel catches up with the newest snapshot when its interval has passed,
+        # and at once when training stops.
+        self.intervals: dict[str, float] = {}
+        self.info = None  # the DatasetInfo the panels were given
         self.latest = None  # the newest snapshot of the current run
         self.history = SnapshotHistory()  # the run so far, for the timeline
         self._pinned = None  # the history snapshot the user scrubbed to (None: live)
@@ -172,7 +130,7 @@ class VisualsController(QObject):
         self._catch_up.setSingleShot(True)
         self._catch_up.timeout.connect(self._on_catch_up)
         self._auto_hidden: set[str] = set()  # docks hidden because they do not apply
-        self._kind = None  # which group of panels was brought to the front
+        self._front = None  # the panel brought to the front for the current context
         self._run_info_checked = False
         self._doc_connections: list = []
         self.surface = None  # the SurfaceController, once the panels exist
@@ -205,8 +163,9 @@ class VisualsController(QObject):
         w.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         w.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
-        for spec in PANEL_SPECS:
-            panel = getattr(P, spec.class_name)()
+        for cls in P.PANELS:
+            spec = cls.description
+            panel = cls()
             panel.setObjectName(f"{spec.key}Panel")
             panel.setToolTip("")
             dock = QDockWidget(spec.title, w)
@@ -217,23 +176,26 @@ class VisualsController(QObject):
                 | QDockWidget.DockWidgetFeature.DockWidgetClosable
                 | QDockWidget.DockWidgetFeature.DockWidgetFloatable
             )
-            dock.toggleViewAction().setStatusTip(spec.tip)
-            dock.toggleViewAction().setToolTip(spec.tip)
+            dock.toggleViewAction().setStatusTip(spec.tooltip)
+            dock.toggleViewAction().setToolTip(spec.tooltip)
             dock.visibilityChanged.connect(
                 lambda visible, key=spec.key: self._on_dock_visibility_changed(key, visible)
             )
             self.docks[spec.key] = dock
             self.panels[spec.key] = panel
+            self.descriptions[spec.key] = spec
+            self.intervals[spec.key] = spec.min_interval
             panel.graphics.viewport().installEventFilter(self)  # right-click: export
             self.updates[spec.key] = 0
             self.seconds[spec.key] = 0.0
         for dock in self.docks.values():
             w.addDockWidget(bottom, dock)
             dock.show()  # docks added to a shown window start hidden; the context decides which stay
-        first = self.docks[TABBED[0].key]
-        w.splitDockWidget(self.docks["curves"], first, Qt.Orientation.Horizontal)
-        for spec in TABBED[1:]:
-            w.tabifyDockWidget(first, self.docks[spec.key])
+        # The registry's first panel (the curves) beside one tab group of all the others.
+        beside, first, *others = self.docks.values()
+        w.splitDockWidget(beside, first, Qt.Orientation.Horizontal)
+        for dock in others:
+            w.tabifyDockWidget(first, dock)
         w.setTabPosition(bottom, QTabWidget.TabPosition.North)  # tab titles above, where eyes look first
         P.link_samples(self.panels.values())
         from .surface_controller import SurfaceController
@@ -244,8 +206,8 @@ class VisualsController(QObject):
         menu = getattr(w, "visuals_menu", None)
         if menu is not None:
             menu.clear()
-            for spec in PANEL_SPECS:
-                menu.addAction(self.docks[spec.key].toggleViewAction())
+            for dock in self.docks.values():
+                menu.addAction(dock.toggleViewAction())
         self.refresh_context(clear=True)
         self.built.emit()
         if self.current is not None:  # a run started before the docks existed
@@ -279,12 +241,9 @@ class VisualsController(QObject):
             or 530
         )
         centre = max(width - side, 400)
-        w.resizeDocks(
-            [self.docks["curves"], self.docks[TABBED[0].key]],
-            [int(centre * 0.33), int(centre * 0.67)],
-            Qt.Orientation.Horizontal,
-        )
-        w.resizeDocks([self.docks["curves"]], [int(max(w.height(), 600) * 0.5)], Qt.Orientation.Vertical)
+        beside, first = list(self.docks.values())[:2]
+        w.resizeDocks([beside, first], [int(centre * 0.33), int(centre * 0.67)], Qt.Orientation.Horizontal)
+        w.resizeDocks([beside], [int(max(w.height(), 600) * 0.5)], Qt.Orientation.Vertical)
 
     # ------------------------------------------------------------ context
 
@@ -305,6 +264,7 @@ class VisualsController(QObject):
         if doc is None or not self.is_built:
             return
         info = info if info is not None else dataset_info_for(doc)
+        self.info = info
         for key, panel in self.panels.items():
             if clear:
                 retire_items(panel)
@@ -318,11 +278,8 @@ class VisualsController(QObject):
         if doc is None or not self.is_built:
             return
         if info is None:
-            info = self.panels["decision"].info
-        has_conv = any(n.type in CONV_TYPES for n in doc.network.nodes.values())
-        self.applicable = {spec.key: True for spec in PANEL_SPECS}
-        self.applicable["decision"] = info is not None and info.is_2d
-        self.applicable["conv"] = has_conv
+            info = self.info
+        self.applicable = {key: d.applies(doc.network, info) for key, d in self.descriptions.items()}
         for key, ok in self.applicable.items():
             dock = self.docks[key]
             dock.toggleViewAction().setEnabled(ok)
@@ -332,11 +289,11 @@ class VisualsController(QObject):
             elif ok and key in self._auto_hidden:
                 self._auto_hidden.discard(key)
                 dock.show()
-        kind = "2d" if self.applicable["decision"] else "conv" if has_conv else "other"
-        if kind != self._kind:
-            self._kind = kind
-            front = {"2d": "decision", "conv": "conv", "other": "network"}[kind]
-            if not self.docks[front].isHidden():
+        leaders = [k for k, d in self.descriptions.items() if self.applicable[k] and d.leads > 0]
+        front = max(leaders, key=lambda k: self.descriptions[k].leads, default=None)
+        if front != self._front:
+            self._front = front
+            if front is not None and not self.docks[front].isHidden():
                 self.docks[front].raise_()
 
     def _on_document_analysis_changed(self, analysis) -> None:
@@ -477,14 +434,15 @@ class VisualsController(QObject):
         from .panels import DatasetInfo
 
         info = DatasetInfo.from_dataset(ds)
-        current = self.panels["decision"].info
-        if not _same_info(info, current):
+        if not _same_info(info, self.info):
+            self.info = info
             for key, panel in self.panels.items():
-                if key != "curves":  # the curves keep the metrics that came first
-                    retire_items(panel)
-                    panel.set_context(self.document.network, self.document.analysis, info)
-                    self._shown.pop(key, None)
-            self.panels["curves"].info = info
+                if self.descriptions[key].accumulates:  # keeps the history that came first (metrics)
+                    panel.info = info
+                    continue
+                retire_items(panel)
+                panel.set_context(self.document.network, self.document.analysis, info)
+                self._shown.pop(key, None)
             self.update_applicable(info)
 
     def _deliver(self, snapshot, keys=None, throttle: bool = True) -> None:
@@ -500,7 +458,7 @@ class VisualsController(QObject):
         heavy = 0
         for key in keys:
             if throttle:
-                interval = MIN_INTERVALS.get(key, MIN_INTERVAL)
+                interval = self.intervals[key]
                 left = self._last_show.get(key, -1e9) + interval - now
                 if left <= 0 and interval > 0:
                     heavy += 1
@@ -533,11 +491,9 @@ class VisualsController(QObject):
         if self._shown.get(key) is snapshot:
             return False
         t0 = time.perf_counter()
-        if key in ACCUMULATING and snapshot is self.latest:
+        if self.descriptions[key].accumulates and snapshot is self.latest:
             self._replay_missed(key, snapshot)
         self.panels[key].show_snapshot(snapshot)
-        if key == "surface" and self.surface is not None:
-            self.surface.on_shown(snapshot)
         self.seconds[key] += time.perf_counter() - t0
         self._shown[key] = snapshot
         self._last_show[key] = time.perf_counter()
@@ -571,7 +527,7 @@ class VisualsController(QObject):
         """Write a panel as it is on screen to a PNG or SVG file (asks where when ``path`` is None)."""
         panel = self.panels[key]
         if path is None:
-            title = next(s.title for s in PANEL_SPECS if s.key == key)
+            title = self.descriptions[key].title
             suggested = str(
                 Path(self._export_dir or Path.home()) / f"{title.lower().replace(' ', '-')}.{fmt}"
             )

@@ -1,11 +1,12 @@
 """Tests for nnviz.core.datasets: toy generators, splits, file readers, downloads, real data.
 
 No network: downloads are exercised against file:// mirrors and a loopback HTTP server
-in tmp_path, with the pinned checksums table patched so small fake files verify.
+in tmp_path, with the catalogue's mnist entry patched so small fake files verify.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import hashlib
@@ -13,7 +14,6 @@ import http.server
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,9 @@ from nnviz.core.datasets import (
     DatasetError,
     DatasetSpec,
     DownloadCancelled,
+    checksums,
     default_cache_dir,
+    download,
     ensure_image_files,
     load_csv,
     load_dataset,
@@ -85,11 +87,9 @@ def fake_mirror(tmp_path, monkeypatch):
     """A file:// mirror with 4 fake gz files whose checksums are pinned for 'mnist'."""
     mirror = tmp_path / "mirror_good"
     written = fake_mnist(mirror, gz=True)
-    sums = {}
-    for base, data in written.items():
-        sums[base] = {"gz": sha(data), "raw": sha(gzip.decompress(data))}
-    monkeypatch.setitem(D.CHECKSUMS, "mnist", sums)
-    monkeypatch.setattr(D, "_VERIFIED", {})
+    files = tuple(D.DataFile(base, sha(data), sha(gzip.decompress(data))) for base, data in written.items())
+    monkeypatch.setitem(D.CATALOGUE, "mnist", dataclasses.replace(D.entry("mnist"), files=files))
+    monkeypatch.setattr(checksums, "_VERIFIED", {})
     monkeypatch.delenv("NNVIZ_DATA_DIR", raising=False)
     return mirror
 
@@ -199,8 +199,8 @@ def test_toy_noise_scales_like_playground():
 
 
 def test_toy_unknown_name():
-    with pytest.raises(DatasetError, match="moons"):
-        make_toy("moons", 100, 0, 0)
+    with pytest.raises(DatasetError, match="swiss-roll"):
+        make_toy("swiss-roll", 100, 0, 0)
 
 
 def test_spiral_noise0_learnable_by_small_tanh_mlp():
@@ -308,7 +308,7 @@ def test_spec_round_trip_and_errors():
 @pytest.mark.parametrize(
     "kwargs, word",
     [
-        (dict(name="moons"), "moons"),
+        (dict(name="swiss-roll"), "swiss-roll"),
         (dict(n_samples=3), "samples"),
         (dict(noise=-0.1), "Noise"),
         (dict(noise=0.9), "Noise"),
@@ -318,7 +318,7 @@ def test_spec_round_trip_and_errors():
         (dict(validation_split=1.0), "Validation"),
         (dict(validation_split=-0.1), "Validation"),
         (dict(train_limit=-1), "limit"),
-        (dict(seed=-1), "Seed"),
+        (dict(seed=-1), "seed"),
         (dict(name="files"), "path"),
     ],
 )
@@ -351,6 +351,33 @@ def test_resolve_data_dir_precedence(tmp_path, monkeypatch):
     assert resolve_data_dir() == tmp_path / "env"
     monkeypatch.delenv("NNVIZ_DATA_DIR")
     assert resolve_data_dir() == default_cache_dir()
+
+
+def test_find_data_dir_order_env_then_checkout_then_cache(tmp_path, monkeypatch):
+    from nnviz.core.datasets import folders
+
+    checkout = tmp_path / "repo"
+    (checkout / "nnviz").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("")
+    monkeypatch.setattr(folders, "_CHECKOUT", checkout)
+    monkeypatch.setattr(folders, "default_cache_dir", lambda: tmp_path / "cache")
+    env, shared = tmp_path / "env", tmp_path / "shared" / "datasets"
+    monkeypatch.setenv("NNVIZ_DATA_DIR", str(env))
+    assert D.data_dir_candidates() == [env, shared, tmp_path / "cache"]
+    assert D.find_data_dir("mnist") is None
+    fake_mnist(tmp_path / "cache" / "mnist")
+    assert D.find_data_dir("mnist") == tmp_path / "cache"
+    fake_mnist(shared / "mnist", gz=False)  # decompressed files count too
+    assert D.find_data_dir("mnist") == shared
+    fake_mnist(env / "mnist")
+    assert D.find_data_dir("mnist") == env
+    assert D.find_data_dir("mnist", "fashion-mnist") is None and D.find_data_dir() is None
+    fake_mnist(shared / "fashion-mnist")
+    assert D.find_data_dir("fashion-mnist") == shared
+    monkeypatch.delenv("NNVIZ_DATA_DIR")
+    assert D.find_data_dir() == shared  # every image set by default
+    (checkout / "pyproject.toml").unlink()  # an installed nnviz: no checkout beside it
+    assert D.data_dir_candidates() == [tmp_path / "cache"]
 
 
 @pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="XDG applies to Linux")
@@ -589,8 +616,8 @@ def test_local_files_verified_and_cached(tmp_path, fake_mirror, monkeypatch):
     data = tmp_path / "data"
     fake_mnist(data / "mnist", gz=True)  # same seed -> same bytes as the mirror
     calls = []
-    real = D._sha256_file
-    monkeypatch.setattr(D, "_sha256_file", lambda p: calls.append(p) or real(p))
+    real = checksums.sha256_file
+    monkeypatch.setattr(checksums, "sha256_file", lambda p: calls.append(p) or real(p))
     assert ensure_image_files("mnist", data, download=False) == data / "mnist"
     assert len(calls) == 4
     ensure_image_files("mnist", data, download=False)
@@ -622,7 +649,7 @@ def test_local_corrupt_file_refused_without_download(tmp_path, fake_mirror):
     with pytest.raises(DatasetError) as ei:
         ensure_image_files("mnist", tmp_path / "data", download=False)
     msg = str(ei.value)
-    assert "t10k-labels-idx1-ubyte" in msg and D.CHECKSUMS["mnist"]["t10k-labels-idx1-ubyte"]["gz"] in msg
+    assert "t10k-labels-idx1-ubyte" in msg and D.entry("mnist").file("t10k-labels-idx1-ubyte").sha256 in msg
 
 
 def test_missing_without_download_says_how_to_fix(tmp_path, fake_mirror):
@@ -647,19 +674,21 @@ def test_download_success_with_progress(tmp_path, fake_mirror):
         progress=lambda f, done, total: calls.append((f, done, total)),
     )
     assert folder == data / "mnist"
-    for base in D.IMAGE_FILES:
+    for base in D.IDX_FILES:
         got = (folder / (base + ".gz")).read_bytes()
         assert got == (fake_mirror / (base + ".gz")).read_bytes()
         mine = [c for c in calls if c[0] == base + ".gz"]
         assert mine[0][1] == 0 and mine[-1][1] == mine[-1][2] == len(got)
         assert [c[1] for c in mine] == sorted(c[1] for c in mine)
-    assert not list(folder.glob("*.part"))
+    assert sorted(p.name for p in folder.iterdir()) == sorted(b + ".gz" for b in D.IDX_FILES)  # no temp files
     d = load_dataset(DatasetSpec(name="mnist"), data, download=False)
     assert len(d.x_train) == 40
 
 
 def test_download_through_load_dataset_uses_mirrors_table(tmp_path, fake_mirror, monkeypatch):
-    monkeypatch.setitem(D.MIRRORS, "mnist", [uri(fake_mirror)])
+    monkeypatch.setitem(
+        D.CATALOGUE, "mnist", dataclasses.replace(D.entry("mnist"), mirrors=(uri(fake_mirror),))
+    )
     monkeypatch.setenv("NNVIZ_DATA_DIR", str(tmp_path / "envdir"))
     d = load_dataset(DatasetSpec(name="mnist"))
     assert len(d.x_test) == 20
@@ -678,10 +707,10 @@ def test_download_checksum_mismatch_falls_through(tmp_path, fake_mirror):
         assert not (data / "mnist" / f).exists()
 
     folder = ensure_image_files("mnist", data, mirrors=[uri(bad), uri(fake_mirror)], progress=progress)
-    for base in D.IMAGE_FILES:
+    for base in D.IDX_FILES:
         assert (folder / (base + ".gz")).read_bytes() == (fake_mirror / (base + ".gz")).read_bytes()
     assert seen.count("train-images-idx3-ubyte.gz") >= 2  # tried the bad mirror first
-    assert not list(folder.glob("*.part")) and not list(folder.glob(".*"))
+    assert sorted(p.name for p in folder.iterdir()) == sorted(b + ".gz" for b in D.IDX_FILES)  # no temp files
 
 
 def test_download_all_mirrors_fail(tmp_path, fake_mirror):
@@ -694,20 +723,22 @@ def test_download_all_mirrors_fail(tmp_path, fake_mirror):
     msg = str(ei.value)
     assert uri(bad) in msg and uri(nowhere) in msg
     assert "checksum mismatch" in msg and "train-images-idx3-ubyte.gz" in msg
-    expected = D.CHECKSUMS["mnist"]["train-images-idx3-ubyte"]["gz"]
+    expected = D.entry("mnist").file("train-images-idx3-ubyte").sha256
     got = sha((bad / "train-images-idx3-ubyte.gz").read_bytes())
     assert expected in msg and got in msg
     assert list((data / "mnist").iterdir()) == []  # nothing half-written left behind
 
 
 def test_download_cancel_removes_partial(tmp_path, fake_mirror, monkeypatch):
-    monkeypatch.setattr(D, "_CHUNK", 256)
+    monkeypatch.setattr(download, "CHUNK", 256)
     data = tmp_path / "cache"
     chunks = []
 
     def progress(f, done, total):
         chunks.append(done)
-        assert list((data / "mnist").glob(".*.part"))  # streaming into a temp file
+        # streaming into a temp file beside the target; the final name does not exist yet
+        names = [p.name for p in (data / "mnist").iterdir()]
+        assert len(names) == 1 and f not in names
 
     with pytest.raises(DownloadCancelled) as ei:
         ensure_image_files(
@@ -782,6 +813,51 @@ def test_download_over_http(tmp_path, fake_mirror, http_server):
         ensure_image_files("mnist", tmp_path / "cache2", mirrors=[base + "missing/"])
 
 
+def test_download_cancel_over_http_removes_partial(tmp_path, fake_mirror, http_server, monkeypatch):
+    monkeypatch.setattr(download, "CHUNK", 256)
+    root, base = http_server
+    for f in fake_mirror.iterdir():
+        (root / f.name).write_bytes(f.read_bytes())
+    seen = []
+    with pytest.raises(DownloadCancelled):
+        ensure_image_files(
+            "mnist",
+            tmp_path / "cache",
+            mirrors=[base],
+            progress=lambda f, d, t: seen.append(d),
+            cancel=lambda: len(seen) >= 4,
+        )
+    assert 0 < max(seen) < (root / "train-images-idx3-ubyte.gz").stat().st_size  # stopped midway
+    assert list((tmp_path / "cache" / "mnist").iterdir()) == []
+
+
+def test_progress_object_pooch_drives():
+    """pooch sets total, updates by its chunk size, then resets and fills to the total."""
+    calls = []
+    bar = download._Progress("f.gz", lambda f, d, t: calls.append((d, t)), None)
+    bar.total = 1000
+    for _ in range(3):
+        bar.update(400)  # the last chunk is shorter than pooch's chunk size
+    bar.reset()
+    bar.update(1000)
+    bar.close()
+    assert calls == [(0, 1000), (400, 1000), (800, 1000), (1000, 1000), (1000, 1000)]
+    unknown = []
+    bar = download._Progress("f.gz", lambda f, d, t: unknown.append((d, t)), None)
+    bar.total = 0  # no Content-Length
+    bar.update(10)
+    bar.reset()
+    bar.update(0)
+    assert unknown == [(0, 0), (10, 0), (10, 0)]  # never goes backwards
+
+
+def test_progress_object_raises_when_cancelled():
+    bar = download._Progress("f.gz", None, lambda: True)
+    bar.total = 10
+    with pytest.raises(DownloadCancelled, match="f.gz"):
+        bar.update(5)
+
+
 # ------------------------------------------------------------------ real data
 
 
@@ -795,10 +871,15 @@ README_COUNTS = {
 
 
 @pytest.mark.parametrize("name", IMAGE_DATASETS)
-def test_real_image_datasets(shared_datasets, name):
-    t = time.perf_counter()
-    d = load_dataset(DatasetSpec(name=name), shared_datasets, download=False)
-    elapsed = time.perf_counter() - t
+def test_real_image_datasets(real_data_dir, name, monkeypatch):
+    # Each file is hashed once, then trusted by its (path, size, mtime) until it changes;
+    # the time a load takes is measured by benchmarks/dataset_load.py.
+    monkeypatch.setattr(checksums, "_VERIFIED", {})
+    hashed = []
+    real = checksums.sha256_file
+    monkeypatch.setattr(checksums, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    d = load_dataset(DatasetSpec(name=name), real_data_dir, download=False)
+    assert sorted(hashed) == sorted(f.filename for f in D.entry(name).files)
     assert d.kind == "image" and d.input_shape == (28, 28, 1) and d.n_classes == 10
     assert d.x_train.shape == (60000, 28, 28, 1) and d.x_test.shape == (10000, 28, 28, 1)
     assert d.x_train.dtype == np.float32 and d.y_train.dtype == np.int32
@@ -807,18 +888,18 @@ def test_real_image_datasets(shared_datasets, name):
     train_counts, test_counts = README_COUNTS[name]
     assert np.bincount(d.y_train, minlength=10).tolist() == train_counts
     assert np.bincount(d.y_test, minlength=10).tolist() == test_counts
-    assert d.class_names == D.CLASS_NAMES[name]
-    assert elapsed < 5.0  # typically ~0.3 s; generous for loaded CI machines
+    assert d.class_names == D.entry(name).class_names
     d2 = load_dataset(
         DatasetSpec(name=name, validation_split=0.1, train_limit=1000, seed=3),
-        shared_datasets,
+        real_data_dir,
         download=False,
     )
     assert len(d2.x_train) == 1000 and len(d2.x_val) == 6000 and len(d2.x_test) == 10000
+    assert len(hashed) == 4  # the second load hashed nothing
 
 
 def test_fashion_class_names():
-    assert D.CLASS_NAMES["fashion-mnist"] == (
+    assert D.entry("fashion-mnist").class_names == (
         "T-shirt/top",
         "Trouser",
         "Pullover",
@@ -832,11 +913,14 @@ def test_fashion_class_names():
     )
 
 
-def test_pinned_checksums_match_shared_sha256sums(shared_datasets):
+def test_pinned_checksums_match_shared_sha256sums(real_data_dir):
     for name in IMAGE_DATASETS:
-        for line in (shared_datasets / name / "SHA256SUMS").read_text().splitlines():
+        sums = real_data_dir / name / "SHA256SUMS"
+        if not sums.is_file():  # the app's cache or an NNVIZ_DATA_DIR has the data, not the lists
+            pytest.skip(f"{sums} is not there")
+        for line in sums.read_text().splitlines():
             digest, fname = line.split()
-            assert D.CHECKSUMS[name][fname.removesuffix(".gz")]["gz"] == digest
+            assert D.entry(name).file(fname.removesuffix(".gz")).sha256 == digest
 
 
 def test_core_datasets_imports_no_jax_or_qt():

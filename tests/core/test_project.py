@@ -14,11 +14,11 @@ from nnviz.core.graph import Network, analyze
 from nnviz.core.presets import load_preset, preset_names, presets_dir
 from nnviz.core.project import (
     FORMAT_VERSION,
+    TRAINING_SETTINGS,
     Project,
     ProjectError,
     TrainingConfig,
     atomic_write,
-    weights_path,
 )
 
 PRESETS = preset_names()
@@ -68,7 +68,7 @@ def test_round_trip_sample(tmp_path):
     path = p.save(tmp_path / "p.json")
     q = Project.load(path)
     assert q.to_dict() == p.to_dict()
-    assert q.seed == 42 and q.network.nodes[next(iter(q.network.nodes))].position == (12.5, -3.0)
+    assert q.training.seed == 42 and q.network.nodes[next(iter(q.network.nodes))].position == (12.5, -3.0)
     data = json.loads(path.read_text("utf-8"))
     assert data["format"] == "nnviz-project" and data["format_version"] == FORMAT_VERSION
     # Saving again gives the same bytes (stable order).
@@ -110,10 +110,6 @@ def test_preset_contents_match_the_issue():
 def test_unknown_preset_lists_known_names():
     with pytest.raises(ProjectError, match="no preset called 'nope'.*xor-one-hidden"):
         load_preset("nope")
-
-
-def test_weights_path_is_beside_project(tmp_path):
-    assert weights_path(tmp_path / "a.json") == tmp_path / "a.weights.msgpack"
 
 
 # ---------------------------------------------------------------- bad files
@@ -250,6 +246,26 @@ def test_training_config_validation_messages():
         "seed",
     ):
         assert any(word in p for p in problems), word
+
+
+def test_every_training_setting_has_one_entry_in_the_table_validation_reads():
+    assert list(TRAINING_SETTINGS) == [f for f in TrainingConfig().to_dict()]
+    for name, setting in TRAINING_SETTINGS.items():
+        default = getattr(TrainingConfig(), name)
+        assert setting.problem(default) is None and type(default) is setting.kind, name
+    # the edges a project file may hold: a seed past a C int, tiny rates, momentum close to 1
+    edge = TrainingConfig(seed=2**32 - 1, learning_rate=1e-9, momentum=0.999, l1=1e-12, max_steps=10**12)
+    assert edge.validate() == []
+    seed = TRAINING_SETTINGS["seed"]
+    assert (seed.minimum, seed.maximum) == (0, 2**32 - 1)
+    assert TrainingConfig(seed=2**32).validate() == [
+        "seed must be a whole number from 0 to 4294967295 (got 4294967296)"
+    ]
+    lr = TRAINING_SETTINGS["learning_rate"]
+    assert lr.problem(0.0) and lr.problem(100.5) and lr.problem(100.0) is None
+    assert TRAINING_SETTINGS["momentum"].problem(1.0) == "momentum must be at least 0 and below 1 (got 1.0)"
+    assert TRAINING_SETTINGS["epochs"].problem(2.0)  # a whole number is an int, in files too
+    assert TRAINING_SETTINGS["optimizer"].rule().startswith("one of sgd, ")
 
 
 # ---------------------------------------------------------------- saving

@@ -14,9 +14,10 @@ import numpy as np
 
 from nnviz.core.datasets import load_dataset
 from nnviz.engine.messages import EpochEnd, Failed, Finished, Progress, Snapshot
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import TrainingSession
 
-from .test_session import mlp, of, pause_and_settle, project, run, wait_for
+from .test_session import mlp, of, pause_and_settle, project, run, wait_for, wait_until_waiting
 from .test_speed import project as speed_project
 
 
@@ -62,7 +63,9 @@ def test_stop_during_a_report_keeps_the_weights_of_the_step_it_reports():
     proj = project(dataset="circle", epochs=6)  # 10 steps an epoch
     for stop_at, expected in ((1, 2), (3, 8), (13, 20)):
         msgs: list = []
-        session = TrainingSession(proj, max_chunk=8, chunk_seconds=10.0, snapshot_interval=0.0)
+        session = TrainingSession(
+            proj, SessionOptions(max_chunk=8, chunk_seconds=10.0, snapshot_interval=0.0)
+        )
 
         def on_message(m, session=session, msgs=msgs, stop_at=stop_at):
             msgs.append(m)
@@ -103,7 +106,9 @@ def test_divergence_in_a_chunk_started_ahead_names_the_same_step_and_keeps_seen_
 
 def started(proj, msgs: list, **kw) -> TrainingSession:
     """A session on its own thread, in chunks of up to 8 whatever the timing."""
-    session = TrainingSession(proj, on_message=msgs.append, max_chunk=8, chunk_seconds=10.0, **kw)
+    session = TrainingSession(
+        proj, SessionOptions(max_chunk=8, chunk_seconds=10.0, **kw), on_message=msgs.append
+    )
     session.start()
     return session
 
@@ -122,7 +127,7 @@ def test_pause_step_and_stop_with_chunks_started_ahead():
         session.set_learning_rate(0.02)
         session.step(1)
         wait_for(msgs, lambda m: isinstance(m, Progress) and m.step == reached + 3, timeout=20)
-        time.sleep(0.2)
+        wait_until_waiting(session, paused=True)  # the epoch's end after that step is reported too
         after = msgs[mark:]
         assert [p.step for p in of(after, Progress)] == [reached + 1, reached + 2, reached + 3]
         # a Step that ends an epoch is shown again with the epoch's end (10 steps an epoch)
@@ -172,7 +177,7 @@ def test_a_run_started_in_slow_motion_still_grows_its_chunk():
     steps a frame asks for; 3,500 once the chunk had grown at full speed; 2,780 before
     this change)."""
     proj = speed_project(epochs=2)  # 25 steps an epoch
-    session = TrainingSession(proj, max_chunk=8, chunk_seconds=10.0, frame_seconds=1e-4)
+    session = TrainingSession(proj, SessionOptions(max_chunk=8, chunk_seconds=10.0, frame_seconds=1e-4))
     session.set_speed(8)
     result = session.run()
     assert isinstance(result, Finished) and result.step == 50
@@ -200,7 +205,9 @@ def test_race_past_one_call_trains_what_the_session_trains():
     traj = result.trajectories[proj.training.optimizer]
     assert list(traj.steps) == [0, 300, 600]
     for i, steps in ((1, 300), (2, 600)):
-        session = TrainingSession(proj.with_training(max_steps=steps), dataset=ds, snapshot_interval=1e9)
+        session = TrainingSession(
+            proj.with_training(max_steps=steps), SessionOptions(snapshot_interval=1e9), dataset=ds
+        )
         assert isinstance(session.run(), Finished)
         theta = np.asarray(ravel_pytree({"layers": session.final_params})[0], np.float32)
         np.testing.assert_array_equal(traj.thetas[i], theta)
@@ -218,7 +225,7 @@ def test_a_costly_snapshot_does_not_shrink_the_chunk_to_one_step():
     picture stands for the cost (a large 2D network's plane probe, a busy GIL): with the
     call timed alone the chunk reaches 8 steps of well under 40 ms."""
     proj = project(dataset="circle", n_samples=2000, epochs=1, max_steps=40)  # 100 steps an epoch
-    session = TrainingSession(proj, max_chunk=8, chunk_seconds=0.04, snapshot_interval=0.0)
+    session = TrainingSession(proj, SessionOptions(max_chunk=8, chunk_seconds=0.04, snapshot_interval=0.0))
 
     def on_message(m):
         if isinstance(m, Snapshot) and m.step > 0:

@@ -14,6 +14,7 @@ from nnviz.core.graph import Network, analyze
 from nnviz.core.layers import Context
 from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import EpochEnd, EvalReport
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import REPORT_SAMPLES, TrainingSession
 
 
@@ -48,7 +49,7 @@ def train(ds, net=None, epochs=2, **kw):
     )
     msgs: list = []
     kw.setdefault("max_chunk", 1)
-    session = TrainingSession(proj, dataset=ds, on_message=msgs.append, **kw)
+    session = TrainingSession(proj, SessionOptions(**kw), dataset=ds, on_message=msgs.append)
     result = session.run()
     return proj, session, result, [m for m in msgs if isinstance(m, EpochEnd)]
 

@@ -8,6 +8,8 @@ call is one step and no chunk is started ahead of a report.
 from __future__ import annotations
 
 import math
+import sys
+import threading
 import time
 
 import numpy as np
@@ -19,6 +21,7 @@ from nnviz.core.optimizers import OPTIMIZERS
 from nnviz.core.presets import load_preset
 from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import Compiling, EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import TrainingSession
 from nnviz.engine.weights import WeightsError, check_compatible, load_weights, save_weights
 
@@ -44,10 +47,10 @@ def project(net=None, dataset="xor", n_samples=200, validation_split=0.0, **trai
     )
 
 
-def run(proj, **kw):
+def run(proj, dataset=None, **kw):
     msgs: list = []
     kw.setdefault("max_chunk", 1)
-    session = TrainingSession(proj, on_message=msgs.append, **kw)
+    session = TrainingSession(proj, SessionOptions(**kw), dataset=dataset, on_message=msgs.append)
     result = session.run()
     return session, result, msgs
 
@@ -56,12 +59,36 @@ def of(msgs, cls):
     return [m for m in msgs if isinstance(m, cls)]
 
 
-def pause_and_settle(session, msgs, settle: float = 0.2) -> int:
-    """Pause a running session; once it says so and a chunk in flight has reported, the step it stopped at."""
+def pause_and_settle(session, msgs) -> int:
+    """Pause a running session; once it says so and waits for a command, the step it stopped at."""
     session.pause()
     wait_for(msgs, lambda m: isinstance(m, StateChanged) and m.state == "paused")
-    time.sleep(settle)
+    wait_until_waiting(session, paused=True)
     return max(p.step for p in of(msgs, Progress))
+
+
+def wait_until_waiting(session, paused=False, timeout=60.0):
+    """Return once the session's thread is blocked waiting to be told something.
+
+    That is a paused session with nothing to do (``paused``: only that), or one waiting
+    out a slow-motion frame: whatever it trained before is reported, and it trains
+    nothing more until a command comes (or, in slow motion, the frame ends). The thread
+    is seen waiting when its innermost Python frame is ``threading.Condition.wait`` (under
+    ``queue.Queue.get``), with no timeout when it waits for a command alone; training
+    waits for the device in C, never there.
+    """
+    thread = session._thread
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        frame = sys._current_frames().get(thread.ident)
+        if frame is None:
+            raise AssertionError("the session's thread has ended")
+        if frame.f_code is threading.Condition.wait.__code__ and (
+            not paused or frame.f_locals.get("timeout") is None
+        ):
+            return
+        time.sleep(0.002)
+    raise AssertionError(f"the session never waited for a command in {timeout} s (it kept training?)")
 
 
 def wait_for(msgs, pred, timeout=60.0):
@@ -95,7 +122,9 @@ def l2(params, node_ids=None):
 def xor_run():
     proj = load_preset("xor-one-hidden").with_training(epochs=12)
     msgs: list = []
-    session = TrainingSession(proj, on_message=msgs.append, snapshot_interval=0.0, probe_size=16)
+    session = TrainingSession(
+        proj, SessionOptions(snapshot_interval=0.0, probe_size=16), on_message=msgs.append
+    )
     result = session.run()
     return proj, session, result, msgs
 
@@ -175,7 +204,7 @@ def test_weights_round_trip_bit_exact_and_reproduce_eval_loss(xor_run, tmp_path)
             assert params[nid][k].dtype == v.dtype
             assert params[nid][k].tobytes() == v.tobytes()
     # A new session starting from them, stopped before its first step, evaluates the same.
-    again = TrainingSession(proj, initial_params=(params, types), max_chunk=1)
+    again = TrainingSession(proj, SessionOptions(max_chunk=1), initial_params=(params, types))
     again.stop()
     res = again.run()
     assert isinstance(res, Finished) and res.reason == "stopped" and res.step == 0
@@ -408,7 +437,9 @@ def test_threaded_pause_step_learning_rate_resume_stop():
     proj = project(dataset="circle", epochs=1000, learning_rate=0.01)
     msgs: list = []
     session = TrainingSession(
-        proj, on_message=msgs.append, snapshot_interval=0.05, progress_interval=0.02, max_chunk=1
+        proj,
+        SessionOptions(snapshot_interval=0.05, progress_interval=0.02, max_chunk=1),
+        on_message=msgs.append,
     )
     session.start(paused=True)
     try:
@@ -422,12 +453,12 @@ def test_threaded_pause_step_learning_rate_resume_stop():
         p1 = wait_for(msgs, lambda m: isinstance(m, Progress))
         s1 = wait_for(msgs, lambda m: isinstance(m, Snapshot) and m.step > 0)
         assert p1.step == 1 and s1.step == 1 and s1.grad_norms
-        time.sleep(0.3)
+        wait_until_waiting(session, paused=True)
         assert max(p.step for p in of(msgs, Progress)) == 1  # exactly one step, then waits
 
         session.set_learning_rate(0.123)
         session.step(2)
-        wait_for(msgs, lambda m: isinstance(m, Snapshot) and m.step == 3)
+        wait_for(msgs, lambda m: isinstance(m, Progress) and m.step == 3)  # after step 3's snapshot
         p3 = [p for p in of(msgs, Progress) if p.step > 1]
         assert [p.step for p in p3] == [2, 3]
         assert all(p.learning_rate == pytest.approx(0.123) for p in p3)
@@ -442,20 +473,18 @@ def test_threaded_pause_step_learning_rate_resume_stop():
         assert any(isinstance(e, Progress) for e in session.drain_events())
         assert isinstance(session.take_snapshot(), Snapshot)
 
-        # "One step" only means something while paused: pressed while running, it must
-        # not make a later pause run steps on its own.
+        # "One step" only means something while paused: pressed while running (commands
+        # are read in order, so it is read before the pause), it must not make the pause
+        # run steps on its own: the paused session waits, at the step it reported.
         session.step(10**6)
-        time.sleep(0.05)
-        reached = pause_and_settle(session, msgs, settle=0.1)
-        time.sleep(0.4)
+        reached = pause_and_settle(session, msgs)
         assert max(p.step for p in of(msgs, Progress)) == reached
     finally:
-        t0 = time.monotonic()
         session.stop()
         assert session.join(10)
-    assert time.monotonic() - t0 < 5
     result = session.result
     assert isinstance(result, Finished) and result.reason == "stopped", result
+    assert result.step == reached  # nothing trained between the pause and the stop
     assert msgs[-1] is result
     assert result.step > 20 and session.final_params is not None
     assert math.isfinite(result.metrics["test_loss"])
@@ -507,7 +536,9 @@ def test_network_without_weights_runs(tmp_path):
     path = tmp_path / "none.msgpack"
     session.save_weights(path)
     params, types, _ = load_weights(path)
-    again = TrainingSession(project(net, epochs=1), initial_params=(params, types), max_chunk=1).run()
+    again = TrainingSession(
+        project(net, epochs=1), SessionOptions(max_chunk=1), initial_params=(params, types)
+    ).run()
     assert isinstance(again, Finished), again
 
 
@@ -522,7 +553,7 @@ def test_set_learning_rate_refuses_impossible_values(bad):
 def test_explicit_epochs_replace_a_step_limit():
     project = load_preset("mnist-mlp-sgd")
     assert project.training.max_steps == 1000
-    session = TrainingSession(project, epochs=1)
+    session = TrainingSession(project, SessionOptions(epochs=1))
     assert session.config.epochs == 1 and session.config.max_steps == 0
 
 
@@ -531,7 +562,7 @@ def test_2d_snapshots_carry_the_decision_plane():
     snaps = []
     session = TrainingSession(
         project,
-        plane_resolution=16,
+        SessionOptions(plane_resolution=16),
         on_message=lambda m: snaps.append(m) if isinstance(m, Snapshot) else None,
     )
     session.run()

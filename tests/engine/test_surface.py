@@ -10,6 +10,7 @@ import pytest
 from nnviz.core.datasets import load_dataset
 from nnviz.core.presets import load_preset
 from nnviz.engine.messages import Snapshot
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import TrainingSession
 from nnviz.engine.surface import (
     LossLandscape,
@@ -42,7 +43,7 @@ def xor_run():
     project = _xor_project()
     recorder = TrajectoryRecorder()
     session = TrainingSession(
-        project, on_message=recorder, snapshot_interval=0.0, max_chunk=1, download=False
+        project, SessionOptions(snapshot_interval=0.0, max_chunk=1, download=False), on_message=recorder
     )
     session.run()
     landscape = LossLandscape.from_project(project, session.dataset, samples=80)
@@ -222,7 +223,7 @@ def test_exact_two_weight_surface_matches_direct_evaluation():
     project = two_weight_project(epochs=3)
     recorder = TrajectoryRecorder()
     session = TrainingSession(
-        project, on_message=recorder, snapshot_interval=0.0, max_chunk=1, download=False
+        project, SessionOptions(snapshot_interval=0.0, max_chunk=1, download=False), on_message=recorder
     )
     session.run()
     ds = session.dataset

@@ -10,6 +10,7 @@ import pytest
 from nnviz.core.datasets import load_dataset
 from nnviz.core.presets import load_preset
 from nnviz.engine.messages import Snapshot
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import TrainingSession
 from nnviz.engine.surface import Trajectory, flatten_layers
 from nnviz.engine.surface_worker import (
@@ -29,9 +30,8 @@ def run():
     snaps = []
     TrainingSession(
         project,
+        SessionOptions(snapshot_interval=0.0, max_chunk=1),
         dataset=ds,
-        snapshot_interval=0.0,
-        max_chunk=1,
         on_message=lambda m: snaps.append(m) if isinstance(m, Snapshot) else None,
     ).run()
     traj = Trajectory(
@@ -68,10 +68,13 @@ def test_descent_plane_with_progress_then_a_live_point(run):
         w.point_loss(traj.thetas[-1], int(traj.steps[-1]))
         point = [m for m in wait_for(w, PointLoss) if isinstance(m, PointLoss)][0]
         assert point.step == traj.steps[-1] and point.loss == pytest.approx(s.center_loss, rel=1e-5)
-        # a point of another network is ignored, not an error
+        # a point of another network is ignored, not an error: the worker takes its jobs in
+        # order, so by the time a surface asked for after it is ready, it has been answered
         w.point_loss(np.zeros(3, np.float32), 1)
-        time.sleep(0.2)
-        assert not [m for m in w.drain() if isinstance(m, (PointLoss, SurfaceFailed))]
+        after = w.compute(SurfaceRequest("line", project, ds, traj, resolution=11, samples=200))
+        msgs = wait_for(w, SurfaceReady)
+        assert [m.job for m in msgs if isinstance(m, SurfaceReady)] == [after]
+        assert not [m for m in msgs if isinstance(m, (PointLoss, SurfaceFailed))]
     finally:
         w.close()
 

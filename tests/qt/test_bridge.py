@@ -9,7 +9,9 @@ import pytest
 from PySide6.QtCore import QObject, QThread, Signal
 
 from nnviz.core.presets import load_preset
+from nnviz.engine.commands import SessionCommand
 from nnviz.engine.messages import Compiling, EpochEnd, Failed, Finished, Loading, Progress, StateChanged
+from nnviz.engine.options import SessionOptions
 from nnviz.qt.bridge import SessionBridge
 from nnviz.qt.document import ProjectDocument
 
@@ -48,6 +50,14 @@ class FakeSession:
         if not 0 < lr <= 100:
             raise ValueError("the learning rate must be above 0 and at most 100")
         self.commands.append(("lr", lr))
+
+    def command(self, kind, value=None):  # what the bridge calls, as on TrainingSession
+        if kind is SessionCommand.STEP:
+            self.step(value)
+        elif kind is SessionCommand.LEARNING_RATE:
+            self.set_learning_rate(value)
+        elif kind is not SessionCommand.SPEED:  # a speed is not recorded
+            getattr(self, kind.value)()
 
     def join(self, timeout=None):
         return True
@@ -91,7 +101,7 @@ def test_messages_become_signals_and_the_lock_follows_the_run(qtbot, doc):
         getattr(bridge, name).connect(lambda *a, n=name: got[n].append(a))
     bridge.start(doc.snapshot_project(), "/data", download=False)
     s = sessions[0]
-    assert s.kwargs == {"data_dir": "/data", "download": False} and doc.training_lock
+    assert s.kwargs == {"options": SessionOptions(data_dir="/data", download=False)} and doc.training_lock
     assert doc.add_node("Dense", (0, 0)) is None  # structural edits are refused while training
     s.events.extend(
         [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 import tracemalloc
 
 import numpy as np
@@ -15,6 +14,7 @@ from nnviz.core.layers import Context
 from nnviz.core.presets import load_preset
 from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import EpochEnd, Progress, Snapshot
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import TrainingSession
 
 # ---------------------------------------------------------------- real runs (once per module)
@@ -25,7 +25,9 @@ class Run:
         self.msgs: list = []
         kw.setdefault("snapshot_interval", 0.0)
         kw.setdefault("max_chunk", 1)
-        session = TrainingSession(project, dataset=dataset, on_message=self.msgs.append, download=False, **kw)
+        session = TrainingSession(
+            project, SessionOptions(download=False, **kw), dataset=dataset, on_message=self.msgs.append
+        )
         session.run()
         ds = session.dataset
         self.network = project.network
@@ -305,7 +307,7 @@ def test_activations_show_the_selected_sample_and_batch_histogram(qtbot, cnn, xo
     row = panel.rows[hidden]
     np.testing.assert_allclose(row.bars.opts["height"], snap.activations[hidden][3])
     # bars are blue when positive, orange when negative (one brush for all when they share a sign)
-    from nnviz.qt.panels.base import BLUE, ORANGE
+    from nnviz.qt.panels.drawing.colors import BLUE, ORANGE
 
     def bar_colours(r):
         brushes = r.bars.opts["brushes"] or [r.bars.opts["brush"]] * len(r.bars.opts["height"])
@@ -514,19 +516,18 @@ def test_export_writes_png_and_svg(qtbot, tmp_path, xor, cnn, name):
     assert b"<svg" in svg.read_bytes()[:2000]
 
 
-def test_many_snapshots_are_fast_and_reuse_items(qtbot, xor):
+def test_many_snapshots_reuse_items(qtbot, xor):
+    """Every snapshot of a run, shown eight times over, rebuilds nothing (the time updates
+    take is benchmarks/panel_updates.py's to measure)."""
     import nnviz.qt.panels as panels
 
-    made = [make(qtbot, cls, xor) for cls in panels.PANEL_TYPES]
+    # every panel drawn from snapshots (the loss surface is drawn from its own computations)
+    made = [make(qtbot, cls, xor) for cls in panels.PANELS if cls is not panels.SurfacePanel]
     snaps = xor.snaps
     items_before = [len(p.graphics.scene().items()) for p in made]
-    times = []
     for p in made:
-        t0 = time.perf_counter()
-        for i in range(2000):
+        for i in range(8 * len(snaps)):
             p.show_snapshot(snaps[i % len(snaps)])
-        times.append(time.perf_counter() - t0)
-    assert max(times) < 5.0, dict(zip([type(p).__name__ for p in made], times))
     assert [p.rebuilds for p in made if not isinstance(p, panels.CurvesPanel)] == [1] * (len(made) - 1)
     assert [len(p.graphics.scene().items()) for p in made] == items_before
     # Memory stays flat: another round of snapshots leaves (almost) nothing behind.
@@ -549,7 +550,8 @@ def test_panels_follow_the_palette_and_keep_the_data_colours(qtbot, xor):
     from PySide6.QtGui import QColor, QPalette
 
     from nnviz.qt.panels import CurvesPanel, WeightsPanel
-    from nnviz.qt.panels.base import BLUE, INK, LIGHT, ORANGE, Theme
+    from nnviz.qt.panels.drawing.colors import BLUE, INK, ORANGE
+    from nnviz.qt.panels.drawing.theme import LIGHT, Theme
 
     dark = QPalette()
     for role, colour in (
@@ -619,7 +621,7 @@ def test_every_panel_paints_in_the_dark_and_back(qtbot, xor, cnn, name):
     """Switch palettes on a shown panel with data, and paint each time (a recolouring once crashed Qt)."""
     from PySide6.QtGui import QColor, QPalette
 
-    from nnviz.qt.panels.base import LIGHT
+    from nnviz.qt.panels.drawing.theme import LIGHT
 
     panel, run = shown_with_metrics(qtbot, name, xor, cnn)
     dark = QPalette(QColor(43, 45, 48))

@@ -11,6 +11,7 @@ from nnviz.core.layers import Context
 from nnviz.core.presets import load_preset
 from nnviz.core.project import Project, TrainingConfig
 from nnviz.engine.messages import EpochEnd, Progress, Snapshot
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.session import TrainingSession
 
 
@@ -18,7 +19,10 @@ class Run:
     def __init__(self, project, dataset=None, **kw):
         self.msgs: list = []
         session = TrainingSession(
-            project, dataset=dataset, on_message=self.msgs.append, max_chunk=1, download=False, **kw
+            project,
+            SessionOptions(max_chunk=1, download=False, **kw),
+            dataset=dataset,
+            on_message=self.msgs.append,
         )
         session.run()
         ds = self.dataset = session.dataset

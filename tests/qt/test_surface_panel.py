@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 
+from nnviz.engine.options import SessionOptions
 from nnviz.engine.surface import PathOnPlane, Surface
 
 
@@ -190,7 +191,7 @@ def test_a_real_descent_reaches_the_panel(panel):
     project = load_preset("xor-one-hidden").with_training(epochs=1)
     recorder = TrajectoryRecorder()
     session = TrainingSession(
-        project, on_message=recorder, snapshot_interval=0.0, max_chunk=1, download=False
+        project, SessionOptions(snapshot_interval=0.0, max_chunk=1, download=False), on_message=recorder
     )
     session.run()
     trajectory = recorder.trajectory()

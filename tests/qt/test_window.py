@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -121,15 +120,51 @@ def test_train_from_the_window_pause_step_stop(qtbot, xor_window):
     assert w.status_label.text() == "Ready" and not w.action_reset.isEnabled()
 
 
-def test_close_during_training_exits_within_two_seconds(qtbot, make_window):
+def test_close_during_training_stops_the_run(qtbot, make_window):
     w = make_window(ProjectDocument(load_preset("xor-one-hidden").with_training(epochs=100000)))
     w.show()
+    ended = []
+    w.bridge.finished.connect(ended.append)
     w.train()
     qtbot.waitUntil(lambda: w.bridge.last_progress is not None, timeout=30000)
-    t0 = time.perf_counter()
     assert w.close()
-    assert time.perf_counter() - t0 < 2.0
+    assert [r.reason for r in ended] == ["stopped"] and ended[0].step >= w.bridge.last_progress.step
     assert not w.isVisible() and not w.bridge.active and not training_threads()
+
+
+def test_close_gives_a_run_that_will_not_stop_two_seconds_then_ends_it(qtbot, make_window):
+    """Closing never hangs on a run stuck where it cannot read a stop (a long compilation):
+    the window waits for it at most 2 s, then kills its process and waits 2 s more."""
+    from nnviz.engine.messages import Finished
+
+    from .test_bridge import FakeSession
+
+    class StuckSession(FakeSession):
+        def __init__(self, project, **kwargs):
+            super().__init__(project, **kwargs)
+            self.waits = []
+
+        def stop(self):
+            self.commands.append("stop")  # and nothing happens
+
+        def join(self, timeout=None):
+            self.waits.append(timeout)
+            return not self._alive
+
+        def kill(self):
+            self.commands.append("kill")
+            self.events.append(Finished("stopped", 0, 0, 0.0))
+            self._alive = False
+
+    w = make_window(ProjectDocument(load_preset("xor-one-hidden")))
+    w.show()
+    sessions = []
+    w.bridge._session_factory = lambda p, **kw: sessions.append(StuckSession(p, **kw)) or sessions[-1]
+    w.train()
+    assert w.close()
+    s = sessions[0]
+    assert s.commands[-2:] == ["stop", "kill"] and s.waits == [2.0, 2.0]
+    assert not w.isVisible() and not w.bridge.active
 
 
 def test_missing_data_fails_with_a_message_and_the_app_stays_usable(qtbot, xor_window):
@@ -245,8 +280,10 @@ def test_layer_reference_lists_every_type(qtbot, xor_window):
     w._reference.close()
 
 
-def test_python_m_nnviz_opens_a_preset_fast():
-    """The real entry point in a fresh process: the window appears and no JAX was imported."""
+def test_python_m_nnviz_opens_a_preset_without_jax():
+    """The real entry point in a fresh process: the window appears and no JAX was imported.
+
+    How fast it appears is benchmarks/startup.py's to measure (target: 2 s)."""
     env = dict(
         os.environ,
         QT_QPA_PLATFORM="offscreen",
@@ -262,8 +299,6 @@ def test_python_m_nnviz_opens_a_preset_fast():
     )
     assert r.returncode == 0, r.stderr
     assert "nnviz-startup-probe" in r.stdout and "False False" in r.stdout
-    since = float(r.stdout.split("since_import=")[1].split()[0])
-    assert since < 2.0
     r = subprocess.run(
         [sys.executable, "-m", "nnviz", "--bogus"],
         env=env,
@@ -285,7 +320,7 @@ def test_download_progress_can_be_cancelled_and_the_learning_rate_follows_live(q
     w.bridge._session_factory = lambda p, **kw: sessions.append(FakeSession(p, **kw)) or sessions[-1]
     w.action_train.trigger()
     s = sessions[0]
-    assert s.kwargs["download"] is False and s.project is not w.document.project  # a snapshot
+    assert s.kwargs["options"].download is False and s.project is not w.document.project  # a snapshot
     s.events.append(Loading("Downloading train-images-idx3-ubyte.gz", 2_000_000, 9_900_000))
     qtbot.waitUntil(lambda: w.cancel_button.isVisible(), timeout=2000)
     assert "Downloading" in w.status_label.text() and w.progress_bar.format() == "2.0 / 9.9 MB"

@@ -8,23 +8,12 @@ import numpy as np
 import pyqtgraph as pg
 
 from ...core.layers import Role
-from .base import (
-    BLUE,
-    INK,
-    MUTED,
-    ORANGE,
-    Mosaic,
-    Panel,
-    SteadyRange,
-    SymmetricLevels,
-    add_label,
-    diverging_cmap,
-    fmt,
-    gray_cmap,
-    image_view,
-    sequential_cmap,
-    style_plot,
-)
+from .description import PanelDescription
+from .drawing.colors import BLUE, INK, MUTED, ORANGE, diverging_cmap, gray_cmap, sequential_cmap
+from .drawing.mosaic import Mosaic
+from .drawing.plots import add_label, fmt, image_view, style_plot
+from .drawing.scales import SteadyRange, SymmetricLevels
+from .panel import Panel
 
 MAX_BARS = 128  # longer vectors are drawn as a grid of cells instead of bars
 BINS = 40
@@ -209,7 +198,7 @@ def health(act: np.ndarray, function: str | None) -> str:
 class ActivationsPanel(Panel):
     """For every node: its output for the selected sample and a histogram across the probe batch."""
 
-    title = "Activations"
+    description = PanelDescription("activations", "Activations", "What every layer outputs, and its spread")
     scrolls = True
 
     def __init__(self, parent=None) -> None:

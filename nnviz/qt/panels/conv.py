@@ -5,20 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.layers import Role
-from .base import (
-    INK,
-    MUTED,
-    Mosaic,
-    Panel,
-    SymmetricLevels,
-    add_label,
-    colorbar,
-    diverging_cmap,
-    fmt,
-    gray_cmap,
-    image_view,
-    sequential_cmap,
-)
+from .description import PanelDescription, has_spatial_layers
+from .drawing.colors import INK, MUTED, diverging_cmap, gray_cmap, sequential_cmap
+from .drawing.mosaic import Mosaic
+from .drawing.plots import add_label, colorbar, fmt, image_view
+from .drawing.scales import SymmetricLevels
+from .panel import Panel
 
 MAX_IN_CHANNELS = 16  # kernel rows shown per conv layer; deeper inputs are cut (the readout says so)
 ROW_HEIGHT = 210
@@ -65,7 +57,13 @@ class _MapRow:
 class ConvPanel(Panel):
     """Kernels of every conv layer as one mosaic per layer, its feature maps for the selected sample, and pooling."""
 
-    title = "Convolution"
+    description = PanelDescription(
+        "conv",
+        "Convolution",
+        "Kernels, feature maps and pooling (networks with convolutions)",
+        applies=has_spatial_layers,
+        leads=2,
+    )
     scrolls = True
 
     def __init__(self, parent=None) -> None:

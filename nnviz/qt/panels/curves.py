@@ -10,7 +10,12 @@ from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel
 
 from nnviz.engine.messages import EpochEnd, Progress
 
-from .base import BLUE, INK, MUTED, ORANGE, Panel, SteadyRange, Theme, fmt, style_plot
+from .description import PanelDescription
+from .drawing.colors import BLUE, INK, MUTED, ORANGE
+from .drawing.plots import fmt, style_plot
+from .drawing.scales import SteadyRange
+from .drawing.theme import Theme
+from .panel import Panel
 
 TRAIN = (60, 60, 70)
 TRAIN_DARK = (200, 203, 208)  # the training curve on a dark palette
@@ -120,7 +125,9 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
 class CurvesPanel(Panel):
     """Loss and accuracy over training steps; per-epoch train, validation and test points show overfitting."""
 
-    title = "Training curves"
+    description = PanelDescription(
+        "curves", "Curves", "Loss and accuracy while training", min_interval=0.0, accumulates=True
+    )
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

@@ -7,23 +7,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from ...core.layers import Role
-from .base import (
-    BLUE,
-    INK,
-    MUTED,
-    NEUTRAL,
-    ORANGE,
-    Mosaic,
-    Panel,
-    SymmetricLevels,
-    add_label,
-    class_color,
-    colorbar,
-    diverging_cmap,
-    fmt,
-    image_view,
-    style_plot,
-)
+from .description import PanelDescription, has_2d_input
+from .drawing.colors import BLUE, INK, MUTED, NEUTRAL, ORANGE, class_color, diverging_cmap
+from .drawing.mosaic import Mosaic
+from .drawing.plots import add_label, colorbar, fmt, image_view, style_plot
+from .drawing.scales import SymmetricLevels
+from .panel import Panel
 
 THUMB_ROWS = 8  # neurons per column of thumbnails
 
@@ -36,7 +25,13 @@ def boundary_cmap() -> pg.ColorMap:
 class DecisionBoundaryPanel(Panel):
     """The network's class probabilities over the input plane, the train and test points, and neuron thumbnails."""
 
-    title = "Decision boundary"
+    description = PanelDescription(
+        "decision",
+        "Decision boundary",
+        "What the network decides over the input plane (2D datasets)",
+        applies=has_2d_input,
+        leads=3,
+    )
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

@@ -7,8 +7,13 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from .base import INK, MUTED, Panel, SteadyRange, Theme, fmt, style_plot
 from .curves import _Series
+from .description import PanelDescription
+from .drawing.colors import INK, MUTED
+from .drawing.plots import fmt, style_plot
+from .drawing.scales import SteadyRange
+from .drawing.theme import Theme
+from .panel import Panel
 
 
 def depth_colors(n: int, dark: bool = False) -> list[tuple[int, int, int]]:
@@ -26,7 +31,9 @@ def depth_colors(n: int, dark: bool = False) -> list[tuple[int, int, int]]:
 class GradientsPanel(Panel):
     """One line per weighted layer: the L2 norm of its gradient at each snapshot (log y), and the latest by depth."""
 
-    title = "Gradients"
+    description = PanelDescription(
+        "gradients", "Gradients", "How large each layer's gradient is", accumulates=True
+    )
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

@@ -38,7 +38,12 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QLabel
 
 from ...core.layers import Role
-from .base import INK, MUTED, Mosaic, Panel, ShrinkingLabel, SymmetricLevels, diverging_cmap, fmt, gray_cmap
+from .description import PanelDescription
+from .drawing.colors import INK, MUTED, diverging_cmap, gray_cmap
+from .drawing.mosaic import Mosaic
+from .drawing.plots import ShrinkingLabel, fmt
+from .drawing.scales import SymmetricLevels
+from .panel import Panel
 
 MAX_UNITS = 32  # neurons drawn per layer at most
 MAX_MAPS = 64  # feature maps drawn per layer at most (tiles of one mosaic image)
@@ -570,7 +575,12 @@ class _Links:
 class NetworkPanel(Panel):
     """The network as TensorFlow Playground draws it: neurons coloured by value, connections by weight."""
 
-    title = "Network"
+    description = PanelDescription(
+        "network",
+        "Network",
+        "Every neuron's value for the selected sample, and the weights between them",
+        leads=1,
+    )
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -649,9 +659,9 @@ class NetworkPanel(Panel):
     def _colours(self, theme=None) -> None:
         """Ink and outlines that read on the panel's background, light or dark.
 
-        From base.py's theme when it has one (``_theme_changed``), else from the background.
+        From the panel's theme (drawing/theme.py) when it has one (``_theme_changed``), else from the background.
         """
-        from .base import BLUE, ORANGE
+        from .drawing.colors import BLUE, ORANGE
 
         if theme is not None:
             dark, self.ink, self.muted = bool(theme.dark), theme.ink, theme.muted
@@ -678,7 +688,7 @@ class NetworkPanel(Panel):
         )
 
     def _theme_changed(self, theme) -> None:
-        """The palette changed (base.py's themes): recolour titles, labels and outlines in place."""
+        """The palette changed (drawing/theme.py): recolour titles, labels and outlines in place."""
         self._colours(theme)
         if not self.columns:
             self.layout_.clear()
@@ -819,7 +829,7 @@ class NetworkPanel(Panel):
             self.links.append(link)
         bounds = QRectF()
         for col in cols:
-            # Made with plain text first: an html TextItem never gets a ``color`` (base.py's theming reads it).
+            # Made with plain text first: an html TextItem never gets a ``color`` (drawing/theme.py's recolouring reads it).
             t = pg.TextItem("", color=self.ink, anchor=(0.5, 1.0), fill=pg.mkBrush(self._title_fill()))
             t.setHtml(col.title_html())
             self._fit_title(t)

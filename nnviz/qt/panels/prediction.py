@@ -11,7 +11,11 @@ from PySide6.QtWidgets import QGraphicsRectItem, QPushButton
 
 from nnviz.engine.messages import EpochEnd, EvalReport
 
-from .base import BLUE, INK, MUTED, Mosaic, Panel, add_label, class_color, gray_cmap, image_view, style_plot
+from .description import PanelDescription
+from .drawing.colors import BLUE, INK, MUTED, class_color, gray_cmap
+from .drawing.mosaic import Mosaic
+from .drawing.plots import add_label, image_view, style_plot
+from .panel import Panel
 
 RIGHT = (46, 160, 67)
 WRONG = (214, 39, 40)
@@ -39,7 +43,9 @@ def confusion_cmap() -> pg.ColorMap:
 class PredictionPanel(Panel):
     """The selected probe sample, its class probabilities as bars, and a clickable gallery of the probe batch."""
 
-    title = "Prediction"
+    description = PanelDescription(
+        "prediction", "Prediction", "The selected sample and its class probabilities"
+    )
     scrolls = True  # the test-set report sits below the sample and the gallery
 
     def __init__(self, parent=None) -> None:

@@ -16,13 +16,16 @@ import os
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QLabel, QSlider
 
 from nnviz.core.optimizers import OPTIMIZERS
-from nnviz.engine.surface import Surface, optimizer_label
+from nnviz.engine.surface.results import Surface, optimizer_label
 
-from .base import INK, MUTED, Panel, fmt, style_plot
+from .description import PanelDescription
+from .drawing.colors import INK, MUTED
+from .drawing.plots import fmt, style_plot
+from .panel import Panel
 
 PATH_COLOR = (255, 255, 255)
 BALL_COLOR = (230, 57, 70)
@@ -74,7 +77,10 @@ def contour_levels(values: np.ndarray, n: int = N_CONTOURS) -> np.ndarray:
 class SurfacePanel(Panel):
     """The loss surface around the weights and the path training took on it (one or many optimizers)."""
 
-    title = "Loss surface"
+    description = PanelDescription(
+        "surface", "Loss surface", "The loss around the weights and the path training takes on it"
+    )
+    snapshot_shown = Signal(object)  # a snapshot was given (live or scrubbed): where training is
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -222,6 +228,7 @@ class SurfacePanel(Panel):
 
     def show_snapshot(self, snapshot) -> None:
         self.snapshot = snapshot  # surfaces come from set_surface / show_point, not snapshots
+        self.snapshot_shown.emit(snapshot)  # the controller moves the ball there
 
     def _context_changed(self) -> None:
         if hasattr(self, "image"):  # a new network: its old surface no longer applies

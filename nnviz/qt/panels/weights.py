@@ -8,19 +8,12 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QLabel
 
 from ...core.layers import Role
-from .base import (
-    INK,
-    Mosaic,
-    Panel,
-    SymmetricLevels,
-    add_label,
-    colorbar,
-    diverging_cmap,
-    fmt,
-    image_view,
-    integer_ticks,
-    style_plot,
-)
+from .description import PanelDescription
+from .drawing.colors import INK, diverging_cmap
+from .drawing.mosaic import Mosaic
+from .drawing.plots import add_label, colorbar, fmt, image_view, integer_ticks, style_plot
+from .drawing.scales import SymmetricLevels
+from .panel import Panel
 
 MAX_TILES = 64  # beyond this many units the tiles get too small to read
 
@@ -28,7 +21,7 @@ MAX_TILES = 64  # beyond this many units the tiles get too small to read
 class WeightsPanel(Panel):
     """A diverging heatmap of one Dense layer's kernel (inputs x units) and its bias, with a colour bar."""
 
-    title = "Weights"
+    description = PanelDescription("weights", "Weights", "Every dense layer's weights as a heatmap")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)

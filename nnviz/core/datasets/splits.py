@@ -1,0 +1,102 @@
+"""Train / validation / test splits, min-max scaling and the conversion to float32."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .dataset import Dataset
+from .errors import DatasetError
+from .spec import DatasetSpec
+
+
+def n_of(n: int, ratio: float) -> int:
+    return int(math.floor(n * ratio + 0.5))
+
+
+def carve(n_train: int, spec: DatasetSpec, rng, shuffle: bool):
+    """Index arrays (train, val) for the training part: validation carve, then limit.
+
+    Returns (None, empty) when nothing changes so big image arrays are not copied.
+    """
+    n_val = n_of(n_train, spec.validation_split)
+    n_val = min(n_val, n_train - 1)
+    if n_val == 0 and not spec.train_limit and not shuffle:
+        return None, np.zeros(0, np.int64)
+    perm = rng.permutation(n_train)
+    val_idx, tr_idx = perm[:n_val], perm[n_val:]
+    return tr_idx, val_idx
+
+
+def minmax_apply(x_tr, others, lo=None, hi=None):
+    lo = x_tr.min(axis=0) if lo is None else lo
+    hi = x_tr.max(axis=0) if hi is None else hi
+    span = hi - lo
+    # Constant features map to 0 instead of dividing by zero.
+    span = np.where(span > 0, span, 1.0)
+    return [((a - lo) / span).astype(np.float32) for a in [x_tr, *others]]
+
+
+def finish(
+    name, kind, class_names, x_tr, y_tr, x_te, y_te, spec: DatasetSpec, rng, scale_minmax=False, shuffle=False
+) -> Dataset:
+    """Carve validation from train, optionally min-max scale (train stats), apply train_limit."""
+    if len(x_tr) < 1 or len(x_te) < 1:
+        raise DatasetError(
+            f"Dataset '{name}' needs at least one training and one test sample "
+            f"(got {len(x_tr)} and {len(x_te)}); use more samples or another test ratio."
+        )
+    tr_idx, val_idx = carve(len(x_tr), spec, rng, shuffle)
+    if tr_idx is None:
+        x_t, y_t = x_tr, y_tr
+    else:
+        x_t, y_t = x_tr[tr_idx], y_tr[tr_idx]
+    x_v, y_v = x_tr[val_idx], y_tr[val_idx]
+    if scale_minmax:
+        # Statistics from the training part only (test data must not leak into
+        # preprocessing), taken before train_limit so the lesson knob "fewer samples"
+        # doesn't also rescale every input.
+        x_t, x_v, x_te = minmax_apply(x_t, [x_v, x_te])
+    if spec.train_limit and spec.train_limit < len(x_t):
+        x_t, y_t = x_t[: spec.train_limit], y_t[: spec.train_limit]
+    return Dataset(
+        name=name,
+        x_train=f32(x_t),
+        y_train=y_t.astype(np.int32, copy=False),
+        x_val=f32(x_v),
+        y_val=y_v.astype(np.int32, copy=False),
+        x_test=f32(x_te),
+        y_test=y_te.astype(np.int32, copy=False),
+        class_names=tuple(class_names),
+        kind=kind,
+    )
+
+
+def f32(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return np.divide(a, np.float32(255.0), dtype=np.float32)
+    return a.astype(np.float32, copy=False)
+
+
+def split_single(x, y, spec: DatasetSpec, rng):
+    """Shuffle one array pair with the seed and hold out ``test_ratio`` as test."""
+    n = len(x)
+    if n < 2:
+        raise DatasetError(
+            f"'{spec.path or spec.name}' needs at least 2 samples to split into train and test, got {n}."
+        )
+    n_test = min(max(n_of(n, spec.test_ratio), 1), n - 1)
+    perm = rng.permutation(n)
+    te, tr = perm[:n_test], perm[n_test:]
+    return x[tr], y[tr], x[te], y[te]
+
+
+def scale_images(*arrays):
+    """uint8 stays for f32 (/255 on conversion); other types /255 only if above 1."""
+    if all(a.dtype == np.uint8 for a in arrays):
+        return arrays
+    out = [a.astype(np.float32) for a in arrays]
+    if max(float(a.max()) for a in out if a.size) > 1.0:
+        out = [a / np.float32(255.0) for a in out]
+    return tuple(out)
