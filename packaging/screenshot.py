@@ -46,6 +46,7 @@ def main() -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from nnviz.core.layers import Role
     from nnviz.core.presets import load_preset
     from nnviz.qt.app import dark_palette, make_application
     from nnviz.qt.document import ProjectDocument
@@ -76,7 +77,7 @@ def main() -> int:
         chosen = (
             next((n for n in nodes if n.name == args.select), None)
             if args.select
-            else next((n for n in nodes if n.layer.params and n.type != "Output"), None)
+            else next((n for n in nodes if n.layer.params and n.role is not Role.OUTPUT), None)
         )
         if chosen is not None:
             w.editor.select_nodes([chosen.id])

@@ -6,6 +6,7 @@ canvas and panels follow through the network's listeners and the document's sign
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,25 @@ if TYPE_CHECKING:
 _SET_PARAM_ID = 1001
 
 
-class AddNodeCommand(QUndoCommand):
+class _Command(QUndoCommand):
+    """A command on a document, which it holds weakly.
+
+    The document owns its undo stack and the stack its commands (in C++). A command
+    holding the document strongly closes a reference cycle; when the garbage collector
+    breaks it, it may free a command's Python half first, and the document's C++
+    destructor then clears the stack through it and crashes.
+    """
+
+    @property
+    def doc(self) -> ProjectDocument:
+        return self._doc()
+
+    @doc.setter
+    def doc(self, doc: ProjectDocument) -> None:
+        self._doc = weakref.ref(doc)
+
+
+class AddNodeCommand(_Command):
     """Create a node (with a fixed id, so redo re-creates the very same node)."""
 
     def __init__(self, doc: ProjectDocument, node: Node) -> None:
@@ -35,7 +54,7 @@ class AddNodeCommand(QUndoCommand):
         self.doc.network.remove_node(self.node.id)
 
 
-class RemoveNodesCommand(QUndoCommand):
+class RemoveNodesCommand(_Command):
     """Delete nodes and every edge touching them; undo restores them, edges in their old order."""
 
     def __init__(self, doc: ProjectDocument, node_ids: list[str]) -> None:
@@ -64,7 +83,7 @@ class RemoveNodesCommand(QUndoCommand):
             nodes.update(restored)
 
 
-class ConnectCommand(QUndoCommand):
+class ConnectCommand(_Command):
     """Add one edge (already checked by the document)."""
 
     def __init__(self, doc: ProjectDocument, source: str, target: str) -> None:
@@ -79,7 +98,7 @@ class ConnectCommand(QUndoCommand):
         self.doc.network.disconnect(self.edge.source, self.edge.target)
 
 
-class DisconnectCommand(QUndoCommand):
+class DisconnectCommand(_Command):
     """Remove one edge; undo puts it back at the same place among the target's inputs."""
 
     def __init__(self, doc: ProjectDocument, source: str, target: str) -> None:
@@ -96,7 +115,7 @@ class DisconnectCommand(QUndoCommand):
         _restore_edge_order(self.doc, self.edge_order)
 
 
-class MoveNodesCommand(QUndoCommand):
+class MoveNodesCommand(_Command):
     """Move nodes; pushed once when a drag ends, or by the automatic layout."""
 
     def __init__(
@@ -117,7 +136,7 @@ class MoveNodesCommand(QUndoCommand):
             self.doc.network.move_node(nid, old)
 
 
-class SetParamCommand(QUndoCommand):
+class SetParamCommand(_Command):
     """Change one parameter of one node (value already checked)."""
 
     def __init__(self, doc: ProjectDocument, node_id: str, name: str, value: Any) -> None:
@@ -143,7 +162,7 @@ class SetParamCommand(QUndoCommand):
         self.doc.network.set_param(self.node_id, self.name, self.old)
 
 
-class RenameNodeCommand(QUndoCommand):
+class RenameNodeCommand(_Command):
     def __init__(self, doc: ProjectDocument, node_id: str, name: str) -> None:
         super().__init__(f"Rename {doc.network.nodes[node_id].name}")
         self.doc, self.node_id = doc, node_id
@@ -156,7 +175,7 @@ class RenameNodeCommand(QUndoCommand):
         self.doc.network.rename(self.node_id, self.old)
 
 
-class SetSettingsCommand(QUndoCommand):
+class SetSettingsCommand(_Command):
     """Change the dataset and/or training settings (frozen dataclasses, swapped whole)."""
 
     def __init__(self, doc: ProjectDocument, text: str, dataset=None, training=None) -> None:

@@ -214,7 +214,7 @@ class NodeInspector(QWidget):
         self.title.setText(f"{node.type}")
         self.summary.setText(t.summary)
         formula = t.formula
-        act = node.params.get("activation", node.params.get("function"))
+        act = t.activation(node.params)
         if act in ACTIVATION_FORMULAS:
             formula += f"\nwhere {ACTIVATION_FORMULAS[act]}"
         self.formula.setText(formula)
@@ -308,7 +308,7 @@ class NodeInspector(QWidget):
                     w.setValue(value)
             finally:
                 w.blockSignals(False)
-        act = node.params.get("activation", node.params.get("function"))
+        act = node.layer.activation(node.params)
         if "alpha" in self.editors:  # alpha only matters for leaky ReLU
             self.editors["alpha"].setVisible(act == "leaky_relu")
             self.form.setRowVisible(self.editors["alpha"], act == "leaky_relu")

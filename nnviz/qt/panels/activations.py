@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from ...core.layers import Role
 from .description import PanelDescription
 from .drawing.colors import BLUE, INK, MUTED, ORANGE, diverging_cmap, gray_cmap, sequential_cmap
 from .drawing.mosaic import Mosaic
@@ -45,7 +46,8 @@ class _NodeRow:
         self.levels = SymmetricLevels(quantile=None if len(act.shape) == 2 else 0.995)
         nonneg = bool(np.nanmin(act) >= 0)
         self.nonneg = nonneg
-        is_input = panel.node_type(nid) == "Input"
+        is_input = panel.network is not None and panel.network.role_of(nid) is Role.INPUT
+        self.is_input = is_input
         if len(self.shape) == 1 and self.shape[0] <= MAX_BARS:
             self.plot = pg.PlotItem()
             style_plot(self.plot, None, "unit", None)
@@ -106,7 +108,7 @@ class _NodeRow:
     def update(self, act: np.ndarray, sample: int, name: str, type_: str) -> None:
         v = act[sample]
         self.values = v
-        fixed = self.panel.node_type(self.nid) == "Input" and len(self.shape) == 3  # pixels: levels 0..1
+        fixed = self.is_input and len(self.shape) == 3  # pixels: levels 0..1
         level = 1.0 if fixed else self.levels.update(act)[1]
         if self.bars is not None:
             negative = v < 0
@@ -204,16 +206,14 @@ class ActivationsPanel(Panel):
         self.rows: dict[str, _NodeRow] = {}
 
     def activation_function(self, nid: str) -> str | None:
-        t = self.node_type(nid)
-        if t in ("Dense", "Conv2D"):
-            return self.node_param(nid, "activation")
-        if t == "Activation":
-            return self.node_param(nid, "function")
-        return None
+        return self.network.activation_of(nid) if self.network is not None else None
 
     def _rebuild(self, snapshot) -> None:
         self.rows = {}
-        ids = [n for n in self.ordered(snapshot.activations) if self.node_type(n) != "Output"]
+        net = self.network
+        ids = [
+            n for n in self.ordered(snapshot.activations) if net is None or net.role_of(n) is not Role.OUTPUT
+        ]
         self.layout_.layout.setColumnStretchFactor(0, 3)
         self.layout_.layout.setColumnStretchFactor(1, 2)
         for i, nid in enumerate(ids):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...core.layers import Role
 from .description import PanelDescription, has_spatial_layers
 from .drawing.colors import INK, MUTED, diverging_cmap, gray_cmap, sequential_cmap
 from .drawing.mosaic import Mosaic
@@ -19,6 +20,14 @@ MAP_QUANTILE = 0.995
 def _maps(act: np.ndarray) -> np.ndarray:
     """(H, W, C) feature maps -> (C, H, W) tiles."""
     return np.moveaxis(act, -1, 0)
+
+
+def _as_maps(acts: np.ndarray) -> np.ndarray:
+    """A batch of feature maps (N, H, W, C) as it is; one value per map (N, C) as maps of 1×1."""
+    return acts[:, None, None, :] if acts.ndim == 2 else acts
+
+
+_REDUCTION_WORDS = {"max": "max", "mean": "average"}
 
 
 class _MapRow:
@@ -69,7 +78,7 @@ class ConvPanel(Panel):
         self.pool_ids = [
             n
             for n in order
-            if self.node_type(n) in ("MaxPool2D", "AvgPool2D")
+            if self.network.role_of(n) is Role.POOLING
             and self.network.inputs_of(n)
             and self.network.inputs_of(n)[0] in acts
         ]
@@ -103,7 +112,7 @@ class ConvPanel(Panel):
                 add_label(
                     lay,
                     f"<b>{self.node_name(nid)}</b>: {cout} filters of {kh}×{kw}×{cin} "
-                    f"(activation {self.node_param(nid, 'activation', '?')})",
+                    f"(activation {self.network.activation_of(nid) or '?'})",
                     row=row,
                     col=0,
                     colspan=4,
@@ -149,14 +158,14 @@ class ConvPanel(Panel):
                 row += 3
             elif nid in self.pool_ids:
                 src = self.network.inputs_of(nid)[0]
-                a_in, a_out = snapshot.activations[src], snapshot.activations[nid]
+                a_in, a_out = snapshot.activations[src], _as_maps(snapshot.activations[nid])
                 nonneg = bool(np.nanmin(a_in) >= 0)
                 node = self.network.nodes[nid]
-                kind = "max" if node.type == "MaxPool2D" else "average"
+                kind = _REDUCTION_WORDS.get(node.layer.reduce, str(node.layer.reduce))
+                settings = "".join(f", {p.name} {node.params.get(p.name)}" for p in node.layer.params)
                 add_label(
                     lay,
-                    f"<b>{node.name}</b>: {kind} pooling, window {node.params.get('window')}, "
-                    f"stride {node.params.get('stride')}: {a_in.shape[1]}×{a_in.shape[2]} → "
+                    f"<b>{node.name}</b>: {kind} pooling{settings}: {a_in.shape[1]}×{a_in.shape[2]} → "
                     f"{a_out.shape[1]}×{a_out.shape[2]}",
                     row=row,
                     col=0,
@@ -202,7 +211,7 @@ class ConvPanel(Panel):
             self.map_levels[nid].update(a_in)
             levels = left.levels(self.map_levels[nid].level)
             left.show(a_in[s], levels)
-            right.show(acts[nid][s], levels)
+            right.show(_as_maps(acts[nid])[s], levels)
 
     # ------------------------------------------------------------ hover
 

@@ -130,8 +130,11 @@ class DecisionBoundaryPanel(Panel):
             if self.network is not None and self.network.nodes_of_role(Role.OUTPUT)
             else set()
         )
+        net = self.network
         self.hidden = [
-            n for n in self.ordered(plane.nodes) if self.node_type(n) != "Output" and n not in last
+            n
+            for n in self.ordered(plane.nodes)
+            if (net is None or net.role_of(n) is not Role.OUTPUT) and n not in last
         ]
         if self.hidden:
             tl = self.thumbs_layout = lay.addLayout(row=0, col=2, rowspan=2)
@@ -144,7 +147,7 @@ class DecisionBoundaryPanel(Panel):
                 g1, g0, units = plane.nodes[nid].shape
                 rows = min(units, THUMB_ROWS)
                 mos = Mosaic(units, g1, g0, cols=int(np.ceil(units / rows)), pad=max(2, g0 // 12), flip=True)
-                act = self.node_param(nid, "activation", self.node_param(nid, "function", ""))
+                act = (net.activation_of(nid) if net is not None else None) or ""
                 add_label(
                     tl, f"{self.node_name(nid)}<br>{units} × {act}", row=1, col=i, color=MUTED, size="9pt"
                 )

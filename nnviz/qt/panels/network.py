@@ -16,7 +16,7 @@ Large layers stay readable with a fixed number of graphics items whatever their 
   ``TOP_PIXEL_LINKS``, each starting at the pixel it reads (behind the picture); between conv layers one line per (input map, output map) stands
   for the whole kh×kw kernel (its sum: what a flat patch of the input map adds).
 
-Pass-through nodes (Flatten, Dropout, Activation) are merged into the layer before them
+Pass-through nodes (reshapes and element-wise layers: Flatten, Dropout, Activation) are merged into the layer before them
 when they are its only consumer: the column shows the values the merged chain hands on
 (after the Activation; Dropout is the identity when probing) and its title names them.
 Otherwise they get a column of their own, joined one-to-one by thin grey lines, as are
@@ -37,6 +37,7 @@ from PySide6.QtCore import QPointF, QRectF, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QLabel
 
+from ...core.layers import Role
 from .description import PanelDescription
 from .drawing.colors import INK, MUTED, diverging_cmap, gray_cmap
 from .drawing.mosaic import Mosaic
@@ -44,8 +45,6 @@ from .drawing.plots import ShrinkingLabel, fmt
 from .drawing.scales import SymmetricLevels
 from .panel import Panel
 
-PASS_THROUGH = ("Flatten", "Dropout", "Activation")
-POOLING = ("MaxPool2D", "AvgPool2D")
 MAX_UNITS = 32  # neurons drawn per layer at most
 MAX_MAPS = 64  # feature maps drawn per layer at most (tiles of one mosaic image)
 ALL_LINKS = 150  # a pair of layers with at most this many drawn connections shows all of them
@@ -145,14 +144,10 @@ class _Column:
 
     # text -----------------------------------------------------------------
     def function(self) -> str | None:
-        p = self.panel
+        net = self.panel.network
         fn = None
-        for nid in self.nodes:
-            t = p.node_type(nid)
-            if t in ("Dense", "Conv2D"):
-                fn = p.node_param(nid, "activation")
-            elif t == "Activation":
-                fn = p.node_param(nid, "function")
+        for nid in self.nodes:  # the last of the merged nodes that applies one
+            fn = (net.activation_of(nid) if net is not None else None) or fn
         return fn if fn and fn != "linear" else None
 
     def title_html(self) -> str:
@@ -222,7 +217,7 @@ class _UnitsColumn(_Column):
         if self.is_output and p.info is not None and p.info.n_classes == self.n and self.n <= MAX_LABELS:
             names = [p.class_name(k) for k in range(self.n)]
             self.label_side = 1
-        elif p.node_type(self.head) == "Input" and self.n <= MAX_LABELS:
+        elif p.network.role_of(self.head) is Role.INPUT and self.n <= MAX_LABELS:
             names = [f"x{k + 1}" for k in range(self.n)]
             self.label_side = -1
         self.label_names = names
@@ -479,10 +474,13 @@ class _Links:
     def __init__(self, panel: NetworkPanel, src: _Column, dst: _Column, kind: str, offset: int = 0) -> None:
         self.panel, self.src, self.dst, self.kind, self.offset = panel, src, dst, kind, offset
         # "dense": kernel (in, out); "conv": kernel summed over its window; "identity": one to one, no weight
+        # (maps into units: pixel by pixel, as a Flatten hands them on, or one unit per map from a
+        # pooling layer that summarises each whole map)
+        per_map = panel.network is not None and panel.network.role_of(dst.head) is Role.POOLING
         self.by = (
             "pixel"
             if (kind == "dense" and src.kind != "units")
-            or (kind == "identity" and src.kind != "units" and dst.kind == "units")
+            or (kind == "identity" and src.kind != "units" and dst.kind == "units" and not per_map)
             else ("unit" if src.kind == "units" else "channel")
         )
         self.levels = SymmetricLevels(shrink=0.02)
@@ -736,13 +734,17 @@ class NetworkPanel(Panel):
     def groups(self, snapshot) -> list[list[str]]:
         """Drawn layers as lists of node ids: a node, then the pass-through nodes merged after it."""
         net = self.network
-        ids = [n for n in self.ordered(snapshot.activations) if self.node_type(n) != "Output"]
+        if net is None:
+            return []
+        ids = [n for n in self.ordered(snapshot.activations) if net.role_of(n) is not Role.OUTPUT]
         group_of: dict[str, list[str]] = {}
         groups: list[list[str]] = []
         for nid in ids:
-            ins = net.inputs_of(nid) if net is not None and nid in net.nodes else []
+            layer = net.layer_of(nid)
+            ins = net.inputs_of(nid) if layer is not None else []
             if (
-                self.node_type(nid) in PASS_THROUGH
+                layer is not None
+                and layer.passes_through
                 and len(ins) == 1
                 and ins[0] in group_of
                 and len(net.outputs_of(ins[0])) == 1
@@ -759,7 +761,7 @@ class NetworkPanel(Panel):
     def _make_column(self, nodes: list[str], snapshot) -> _Column:
         shape = snapshot.activations[nodes[0]].shape[1:]
         if len(shape) == 3:
-            cls = _ImageColumn if self.node_type(nodes[0]) == "Input" else _MapsColumn
+            cls = _ImageColumn if self.network.role_of(nodes[0]) is Role.INPUT else _MapsColumn
             return cls(self, nodes, shape)
         return _UnitsColumn(self, nodes, (int(np.prod(shape)),))
 
@@ -774,7 +776,7 @@ class NetworkPanel(Panel):
         groups = self.groups(snapshot)
         cols = [self._make_column(g, snapshot) for g in groups]
         by_tail = {c.tail: c for c in cols}
-        outputs = [n for n in snapshot.activations if self.node_type(n) == "Output"]
+        outputs = [n for n in snapshot.activations if net.role_of(n) is Role.OUTPUT]
         for o in outputs:
             for src in net.inputs_of(o):
                 if src in by_tail:
@@ -782,21 +784,19 @@ class NetworkPanel(Panel):
         # Links, and each column's depth: one more than the deepest column feeding it.
         pending: list[tuple[_Column, _Column, str, int]] = []
         for col in cols:
-            t = self.node_type(col.head)
+            layer = net.layer_of(col.head)
             offset = 0
             for src_id in net.inputs_of(col.head):
                 src = by_tail.get(src_id)
                 if src is None:
                     continue
                 col.depth = max(col.depth, src.depth + 1)
-                if t == "Dense" and "kernel" in snapshot.params.get(col.head, {}):
-                    kind = "dense"
-                elif t == "Conv2D" and "kernel" in snapshot.params.get(col.head, {}):
-                    kind = "conv"
+                if layer is not None and layer.has_weights and "kernel" in snapshot.params.get(col.head, {}):
+                    kind = "conv" if layer.spatial else "dense"
                 else:
                     kind = "identity"
                 pending.append((src, col, kind, offset))
-                if t == "Concatenate":
+                if layer is not None and layer.merge == "concat":
                     offset += snapshot.activations[src_id].shape[-1]
         # Columns of equal depth share the height, one above the other.
         depth_cols: dict[int, list[_Column]] = {}
@@ -895,13 +895,6 @@ class NetworkPanel(Panel):
         """Centred lines need a text width: the longest line's."""
         t.setTextWidth(-1)
         t.setTextWidth(t.textItem.document().idealWidth() + 2)
-
-    def column_of(self, node_id: str) -> _Column | None:
-        """The drawn layer that shows ``node_id`` (merged pass-through nodes included)."""
-        for col in self.columns:
-            if node_id in col.nodes:
-                return col
-        return None
 
     # ------------------------------------------------------------ hover and controls
 

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QLabel
 
+from ...core.layers import Role
 from .description import PanelDescription
 from .drawing.colors import INK, diverging_cmap
 from .drawing.mosaic import Mosaic
@@ -14,8 +15,6 @@ from .drawing.plots import add_label, colorbar, fmt, image_view, integer_ticks, 
 from .drawing.scales import SymmetricLevels
 from .panel import Panel
 
-# Layers that pass an image through unchanged in layout on the way to a Flatten.
-_TRANSPARENT = ("Dropout", "Activation")
 MAX_TILES = 64  # beyond this many units the tiles get too small to read
 
 
@@ -46,10 +45,13 @@ class WeightsPanel(Panel):
         self.layer_box.setCurrentIndex(self.layers.index(node_id))
 
     def _dense_layers(self, snapshot) -> list[str]:
+        net = self.network
         ids = [
             nid
             for nid, p in snapshot.params.items()
-            if "kernel" in p and p["kernel"].ndim == 2 and self.node_type(nid) in (None, "Dense")
+            if "kernel" in p
+            and p["kernel"].ndim == 2
+            and (net is None or nid not in net.nodes or not net.nodes[nid].layer.spatial)
         ]
         return self.ordered(ids)
 
@@ -62,12 +64,12 @@ class WeightsPanel(Panel):
         seen_flatten = False
         while len(cur) == 1:
             node = net.nodes[cur[0]]
-            if node.type == "Flatten" and not seen_flatten:
+            if node.role is Role.RESHAPE and not seen_flatten:
                 seen_flatten = True
-            elif node.type == "Input":
+            elif node.role is Role.INPUT:
                 shape = self.info.input_shape if self.info is not None else ()
                 return tuple(shape) if seen_flatten and len(shape) == 3 else None
-            elif node.type not in _TRANSPARENT:
+            elif node.role is not Role.ELEMENTWISE:  # changes values one by one, keeps the layout
                 return None
             cur = net.inputs_of(node.id)
         return None
