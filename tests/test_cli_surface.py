@@ -96,7 +96,10 @@ def test_saved_weights_beside_the_project(capsys, small_xor):
         (["surface", "--preset", "xor-one-hidden", "--grid", "1"], "--grid must be from 2 to 501"),
         (["surface", "--preset", "xor-one-hidden", "--samples", "0"], "--samples must be at least 1"),
         (["surface", "--preset", "xor-one-hidden", "--steps", "0"], "--steps must be at least 1"),
-        (["surface", "--preset", "xor-one-hidden", "--epochs", "0"], "--epochs: epochs must be a whole number from 1"),
+        (
+            ["surface", "--preset", "xor-one-hidden", "--epochs", "0"],
+            "--epochs: epochs must be a whole number from 1",
+        ),
         (["surface", "--preset", "xor-one-hidden", "--method", "exact"], "exactly 2 weights"),
         (["surface", "--preset", "xor-one-hidden", "--saved-weights"], "needs a project file"),
         (
