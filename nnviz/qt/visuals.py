@@ -178,9 +178,6 @@ class VisualsController(QObject):
             )
             dock.toggleViewAction().setStatusTip(spec.tooltip)
             dock.toggleViewAction().setToolTip(spec.tooltip)
-            dock.visibilityChanged.connect(
-                lambda visible, key=spec.key: self._on_dock_visibility_changed(key, visible)
-            )
             self.docks[spec.key] = dock
             self.panels[spec.key] = panel
             self.descriptions[spec.key] = spec
@@ -209,6 +206,12 @@ class VisualsController(QObject):
             for dock in self.docks.values():
                 menu.addAction(dock.toggleViewAction())
         self.refresh_context(clear=True)
+        # Only now, with every panel holding its network: laying the docks out above already
+        # toggled their visibility, and a run started before the docks existed has a snapshot.
+        for key, dock in self.docks.items():
+            dock.visibilityChanged.connect(
+                lambda visible, key=key: self._on_dock_visibility_changed(key, visible)
+            )
         self.built.emit()
         if self.current is not None:  # a run started before the docks existed
             self._deliver(self.current)

@@ -370,3 +370,37 @@ def test_at_most_two_heavy_panels_are_drawn_per_tick_while_training(qtbot, make_
     for key in ("network", "weights", "activations", "gradients"):
         assert v.panels[key].snapshot is v.latest, key  # nobody starved: all show the last state
         v.docks[key].setFloating(False)  # back into the window, which closes them with it
+
+
+def test_a_cnn_run_started_before_the_docks_exist_reaches_them_when_they_are_built(qtbot, make_window):
+    """Laying out the new docks toggles their visibility; a snapshot that is already there
+    must wait until every panel has its network (it once reached the convolution panel first)."""
+    from nnviz.engine.session import TrainingSession
+
+    net = Network.chain(
+        "Input",
+        ("Conv2D", {"filters": 2}),
+        ("MaxPool2D", {}),
+        "Flatten",
+        ("Dense", {"units": 2, "activation": "softmax"}),
+        "Output",
+    )
+    project = Project(
+        net, DatasetSpec("files", path="tiny.npz"), TrainingConfig(epochs=1, max_steps=4, batch_size=16)
+    )
+    w = make_window(ProjectDocument(project))
+    w.document.set_loaded_dataset_shape((28, 28, 1), 2)
+    ds = tiny_digits()
+    w.bridge._session_factory = lambda p, options: TrainingSession(
+        p, dataclasses.replace(options, probe_size=8), dataset=ds
+    )
+    v = w.visuals
+    w.train()  # the window is not on screen yet: no docks
+    qtbot.waitUntil(lambda: v.latest is not None and not w.bridge.active, timeout=60000)
+    assert not v.is_built
+    w.resize(1500, 950)
+    w.show()
+    qtbot.waitUntil(lambda: v.is_built, timeout=5000)
+    qtbot.waitUntil(lambda: v.panels["conv"].snapshot is v.latest, timeout=5000)
+    assert v.panels["conv"].network is w.document.network
+    assert v.panels["conv"].pool_ids == [n.id for n in net.nodes.values() if n.type == "MaxPool2D"]
