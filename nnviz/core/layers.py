@@ -272,6 +272,15 @@ def _infer_pool(kind: str):
     return infer
 
 
+def _infer_global_pool(kind: str):
+    def infer(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
+        shape = _only(inputs)
+        _need_image(kind, shape)
+        return (shape[-1],)
+
+    return infer
+
+
 def _infer_flatten(params: dict, inputs: list[Shape], ctx: Context) -> Shape:
     return (math.prod(_only(inputs)),)
 
@@ -465,6 +474,21 @@ for _pool, _what, _formula, _reduce in (
             icon=_pool.lower(),
         )
     )
+_register(
+    LayerType(
+        "GlobalAveragePool2D",
+        "Pooling",
+        "Averages each whole feature map down to one number, so an image of any size becomes "
+        "one value per channel; no weights to learn, and no Flatten needed after it.",
+        "output[c] = mean over every i,j of x[i,j,c]",
+        (),
+        _infer_global_pool("GlobalAveragePool2D"),
+        role=Role.POOLING,
+        spatial=True,
+        reduce="mean",
+        icon="globalaveragepool2d",
+    )
+)
 _register(
     LayerType(
         "Flatten",

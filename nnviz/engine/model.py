@@ -184,6 +184,13 @@ def _pool(f: Pass, step: Step, ins: list[jax.Array]) -> jax.Array:
     return _POOLS[layer_type(step.type).reduce](ins[0], window=(w, w), stride=(s, s))
 
 
+_GLOBAL_POOLS = {"max": jnp.max, "mean": jnp.mean}
+
+
+def _global_pool(f: Pass, step: Step, ins: list[jax.Array]) -> jax.Array:
+    return _GLOBAL_POOLS[layer_type(step.type).reduce](ops.to_nhwc(ins[0]), axis=(1, 2))
+
+
 def _flatten(f: Pass, step: Step, ins: list[jax.Array]) -> jax.Array:
     v = ins[0]
     if v.ndim == 4:
@@ -219,6 +226,7 @@ BUILDERS: dict[str, Builder] = {
     "Conv2D": Builder(_conv, _make_conv),
     "MaxPool2D": Builder(_pool),
     "AvgPool2D": Builder(_pool),
+    "GlobalAveragePool2D": Builder(_global_pool),
     "Flatten": Builder(_flatten),
     "Activation": Builder(lambda f, step, ins: f.activate(step, ins[0])),
     "Dropout": Builder(_dropout),

@@ -31,7 +31,7 @@ def test_roles_of_the_built_in_types():
     roles = {name: t.role for name, t in LAYER_TYPES.items()}
     assert roles["Input"] is Role.INPUT and roles["Output"] is Role.OUTPUT
     assert roles["Dense"] is roles["Conv2D"] is Role.WEIGHTED
-    assert roles["MaxPool2D"] is roles["AvgPool2D"] is Role.POOLING
+    assert roles["MaxPool2D"] is roles["AvgPool2D"] is roles["GlobalAveragePool2D"] is Role.POOLING
     assert roles["Flatten"] is Role.RESHAPE
     assert roles["Activation"] is roles["Dropout"] is Role.ELEMENTWISE
     assert roles["Add"] is roles["Concatenate"] is Role.MERGE
