@@ -24,11 +24,11 @@ def gap_cnn(filters=4):
     )
 
 
-def bright_or_dark(n=200, seed=0):
+def bright_or_dark(n=200, size=8, seed=0):
     """Images whose class is whether they are bright overall: what an average over each map sees."""
     rng = np.random.default_rng(seed)
     y = (np.arange(n) % 2).astype(np.int32)
-    x = (rng.random((n, 8, 8, 1)) * 0.5 + 0.4 * y[:, None, None, None]).astype(np.float32)
+    x = (rng.random((n, size, size, 1)) * 0.5 + 0.4 * y[:, None, None, None]).astype(np.float32)
     k = n * 3 // 4
     return Dataset("bright-or-dark", x[:k], y[:k], x[:0], y[:0], x[k:], y[k:], ("dark", "bright"), "image")
 

@@ -7,20 +7,13 @@ import dataclasses
 import numpy as np
 from PySide6.QtCore import QPoint
 
-from nnviz.core.datasets import Dataset, DatasetSpec
+from nnviz.core.datasets import DatasetSpec
 from nnviz.core.graph import Network
 from nnviz.core.project import Project, TrainingConfig
 
+from ..engine.test_global_pool import bright_or_dark
 from .helpers import front, shown_window
 from .test_editor import drag, drop, port_pos
-
-
-def bright_or_dark(n=120, seed=0):
-    rng = np.random.default_rng(seed)
-    y = (np.arange(n) % 2).astype(np.int32)
-    x = (rng.random((n, 10, 10, 1)) * 0.5 + 0.4 * y[:, None, None, None]).astype(np.float32)
-    k = n * 3 // 4
-    return Dataset("bright-or-dark", x[:k], y[:k], x[:0], y[:0], x[k:], y[k:], ("dark", "bright"), "image")
 
 
 def test_dropped_wired_trained_and_drawn_in_every_panel(qtbot, make_window):
@@ -58,7 +51,7 @@ def test_dropped_wired_trained_and_drawn_in_every_panel(qtbot, make_window):
     assert not w.problem_text() and doc.analysis.shapes[gap] == (3,)
     assert doc.analysis.param_counts[dense] == 3 * 2 + 2  # one input per map, no Flatten
 
-    ds = bright_or_dark()
+    ds = bright_or_dark(120, size=10)
     w.bridge._session_factory = lambda p, options: TrainingSession(
         p, dataclasses.replace(options, probe_size=8), dataset=ds
     )
