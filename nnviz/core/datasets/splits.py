@@ -10,6 +10,33 @@ from .dataset import Dataset
 from .errors import DatasetError
 from .spec import DatasetSpec
 
+# The largest magnitude a feature may have: training runs in float32, so a value it cannot
+# hold (or whose scaling overflows on the way there) would turn into inf and then NaN.
+MAX_VALUE = float(np.finfo(np.float32).max)
+
+
+def check_values(x: np.ndarray, where: str, sample=lambda i: f"sample {i} (counting from 0)") -> None:
+    """Refuse NaN, infinite and values float32 cannot hold, naming the first bad sample.
+
+    ``sample(i)`` says which sample row ``i`` is in the user's terms (a CSV's row number).
+    Integer data always fits; only floats are looked at.
+    """
+    if x.dtype.kind != "f" or x.size == 0:
+        return
+    flat = x.reshape(len(x), -1)
+    with np.errstate(invalid="ignore"):
+        bad_rows = ~(np.abs(flat) <= MAX_VALUE).all(axis=1)  # NaN compares false: bad too
+    if not bad_rows.any():
+        return
+    i = int(np.flatnonzero(bad_rows)[0])
+    row = flat[i]
+    v = row[~(np.abs(row) <= MAX_VALUE)][0]
+    what = "NaN" if np.isnan(v) else ("an infinite value" if np.isinf(v) else f"the value {v:.3g}")
+    raise DatasetError(
+        f"{where}: {sample(i)} holds {what}; every value must be a finite number of magnitude "
+        f"at most {MAX_VALUE:.3g} (training uses 32-bit floats). Fix or remove that sample."
+    )
+
 
 def n_of(n: int, ratio: float) -> int:
     return int(math.floor(n * ratio + 0.5))
