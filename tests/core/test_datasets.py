@@ -831,6 +831,53 @@ def test_download_cancel_over_http_removes_partial(tmp_path, fake_mirror, http_s
     assert list((tmp_path / "cache" / "mnist").iterdir()) == []
 
 
+def test_cancel_is_honoured_while_a_server_has_stopped_answering(tmp_path, fake_mirror, monkeypatch):
+    """A server sends part of a file, then nothing: Cancel returns at once, not after the read timeout."""
+    monkeypatch.setattr(download, "DOWNLOAD_TIMEOUT", 300.0)  # far longer than the guard below
+    sent, release = threading.Event(), threading.Event()
+
+    class Stalling(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"\x1f\x8b" + bytes(1000))
+            self.wfile.flush()
+            sent.set()
+            release.wait(60)  # stops answering until the test is over
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    cancel, outcome = threading.Event(), {}
+
+    def fetch():
+        try:
+            ensure_image_files(
+                "mnist", tmp_path / "cache", mirrors=[f"http://127.0.0.1:{srv.server_address[1]}/"],
+                cancel=cancel.is_set,
+            )  # fmt: skip
+        except Exception as e:
+            outcome["error"] = e
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    try:
+        worker.start()
+        assert sent.wait(30), "the server never got the request"
+        cancel.set()
+        worker.join(30)  # a guard against hanging, not a time limit: the old code waited 300 s
+        assert not worker.is_alive(), "cancel was not honoured while the server kept silent"
+        assert not release.is_set()  # the server was still holding the connection open
+        assert isinstance(outcome.get("error"), DownloadCancelled), outcome
+        assert list((tmp_path / "cache" / "mnist").iterdir()) == []  # no partial file left
+    finally:
+        release.set()
+        srv.shutdown()
+        srv.server_close()
+
+
 def test_progress_object_pooch_drives():
     """pooch sets total, updates by its chunk size, then resets and fills to the total."""
     calls = []
