@@ -298,28 +298,42 @@ def cmd_train(args) -> int:
     options = SessionOptions(
         data_dir=args.data_dir, download=not args.no_download, snapshot_interval=math.inf
     )
+    if analysis.total_params == 0:
+        raise CliError(
+            "the network has no weights, so there is nothing to learn: add a Dense or Conv2D layer "
+            "between the input and the output"
+        )
     session = TrainingSession(project, options, on_message=bar)
     result = session.run()
-    if isinstance(result, Failed):
+    failed = isinstance(result, Failed)
+    if failed and session.final_params is None:  # nothing was trained: nothing to keep
         raise CliError(result.reason)
-    if args.save_weights:
+    if args.save_weights:  # after a divergence: the last good weights, as the message says
         session.save_weights(args.save_weights)
+    history = [
+        {
+            "epoch": e.epoch,
+            "train_loss": e.train_loss,
+            "train_accuracy": e.train_accuracy,
+            "test_loss": e.test_loss,
+            "test_accuracy": e.test_accuracy,
+            "seconds": e.seconds,
+        }
+        for e in session.history
+    ]
+    if failed:  # diverged: say so, and still give what a script asked for
+        if args.json:
+            print(json.dumps({"project": project.name, "stopped": True, "error": result.reason,
+                              "steps": result.step, "history": history}))  # fmt: skip
+        if args.save_weights:
+            print(f"wrote the weights from step {result.step} to {args.save_weights}", file=sys.stderr)
+        raise CliError(result.reason)
     m = dict(result.metrics)
     if args.json:
         out = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
         out["project"] = project.name
         out["stopped"] = result.reason != "completed"
-        out["history"] = [
-            {
-                "epoch": e.epoch,
-                "train_loss": e.train_loss,
-                "train_accuracy": e.train_accuracy,
-                "test_loss": e.test_loss,
-                "test_accuracy": e.test_accuracy,
-                "seconds": e.seconds,
-            }
-            for e in session.history
-        ]
+        out["history"] = history
         print(json.dumps(out))
         return 0
     rows = [("train", m["train_loss"], m["train_accuracy"])]
