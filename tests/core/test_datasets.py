@@ -977,3 +977,50 @@ def test_core_datasets_imports_no_jax_or_qt():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------ values and labels refused on load
+
+
+def test_float_idx_with_nan_names_the_file_and_first_bad_sample(tmp_path):
+    imgs = np.zeros((6, 3, 3), np.float32)
+    imgs[4, 0, 0], imgs[5, 1, 1] = np.nan, np.inf
+    p = write_idx(tmp_path / "imgs-idx3-ubyte", imgs)
+    with pytest.raises(DatasetError, match=r"imgs-idx3-ubyte: sample 4 \(counting from 0\) holds NaN"):
+        load_idx(p)
+
+
+def test_scaling_that_would_overflow_is_refused(tmp_path):
+    """A nearly constant training feature scales test values beyond float32: refuse, not inf."""
+    p = tmp_path / "tiny.npz"
+    x_tr = np.array([[0.0, 1e-300], [1.0, 2e-300], [0.5, 1e-300]])
+    np.savez(p, x_train=x_tr, y_train=[0, 1, 0], x_test=np.array([[0.5, 1.0]]), y_test=[1])
+    with pytest.raises(DatasetError, match="tiny.npz: the test data scaled to the training data's range"):
+        load_dataset(DatasetSpec(name="files", path=str(p), validation_split=0.0))
+
+
+@pytest.mark.parametrize(
+    ("labels", "ok"),
+    [([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], True), ([3, 7], True), ([1, 2], True), ([0, 5], True),
+     ([0, 1, 2, 255], False), ([0, 1, 100], False), ([0, 1, 2, 254, 255], False)],
+)  # fmt: skip
+def test_a_class_number_far_beyond_the_others_is_refused(labels, ok):
+    from nnviz.core.datasets.labels import labels_from_arrays
+
+    train = np.array(labels * 3, np.uint8)
+    if ok:
+        (y, _), names = labels_from_arrays([train, train], "f")
+        assert names == tuple(map(str, sorted(labels))) and y.max() == len(labels) - 1
+    else:
+        with pytest.raises(DatasetError, match=r"sample \d+ \(counting from 0\) has the label"):
+            labels_from_arrays([train, train], "f")
+
+
+def test_csv_header_rule():
+    from nnviz.core.datasets.csvfile import is_header
+
+    assert is_header(["label", "x", "y"], ["0", "1"])  # a word among the features
+    assert is_header(["label", "0", "1"], ["0", "1"])  # numbered columns, numeric labels
+    assert is_header(["species", "0", "1"], ["setosa", "virginica"])  # no row is labelled "species"
+    assert not is_header(["setosa", "5.1", "3.5"], ["setosa", "virginica"])  # a sample of a named class
+    assert not is_header(["0", "5.1", "3.5"], ["0", "1"])

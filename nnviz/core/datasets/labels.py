@@ -49,11 +49,11 @@ def check_label_range(
 ) -> None:
     """Refuse a class number far beyond the others (see LABEL_GAP), naming file, sample and value."""
     uniq = np.unique(np.concatenate([np.asarray(a, np.int64) for a in arrays]))
-    if len(uniq) < 2 or uniq[-1] <= 2 * max(int(uniq[-2]), 0) + LABEL_GAP:
+    # The first jump too far, from the bottom: what lies above it is stray (254 and 255 alike).
+    jumps = np.flatnonzero(uniq[1:] > 2 * np.maximum(uniq[:-1], 0) + LABEL_GAP)
+    if not jumps.size:
         return
-    keep = uniq[:-1]
-    while len(keep) >= 2 and keep[-1] > 2 * max(int(keep[-2]), 0) + LABEL_GAP:
-        keep = keep[:-1]  # 255 and 254 both stray: report against the classes below them
+    keep = uniq[: int(jumps[0]) + 1]
     limit = int(keep[-1])
     for a, where, sample in zip(arrays, wheres, samples):
         over = np.flatnonzero(np.asarray(a, np.int64) > limit)

@@ -62,7 +62,8 @@ def minmax_apply(x_tr, others, lo=None, hi=None):
     span = hi - lo
     # Constant features map to 0 instead of dividing by zero.
     span = np.where(span > 0, span, 1.0)
-    return [((a - lo) / span).astype(np.float32) for a in [x_tr, *others]]
+    with np.errstate(over="ignore"):  # an overflow to inf is refused by check_values in finish
+        return [((a - lo) / span).astype(np.float32) for a in [x_tr, *others]]
 
 
 def finish(
@@ -85,6 +86,13 @@ def finish(
         # preprocessing), taken before train_limit so the lesson knob "fewer samples"
         # doesn't also rescale every input.
         x_t, x_v, x_te = minmax_apply(x_t, [x_v, x_te])
+        # Test values far outside a nearly constant training feature can still overflow.
+        for split, x in (("validation", x_v), ("test", x_te)):
+            check_values(
+                x,
+                f"{spec.path or name}: the {split} data scaled to the training data's range",
+                lambda i: f"its sample {i} (counting from 0)",
+            )
     if spec.train_limit and spec.train_limit < len(x_t):
         x_t, y_t = x_t[: spec.train_limit], y_t[: spec.train_limit]
     return Dataset(
