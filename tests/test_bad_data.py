@@ -110,3 +110,18 @@ def test_a_diverged_run_still_saves_its_weights_and_prints_json(tmp_path, capsys
     assert data["steps"] == kept
     params, _, step = load_weights(weights)  # was: nothing written
     assert step == kept and params
+
+
+def test_a_network_without_weights_is_told_there_is_nothing_to_learn(tmp_path, capsys):
+    from nnviz.core.graph import Network
+    from nnviz.core.project import Project, TrainingConfig
+
+    net = Network.chain(
+        "Input", ("Activation", {"function": "softmax"}), ("Output", {"loss": "cross_entropy"})
+    )
+    config = TrainingConfig(l2=0.1, epochs=1)
+    path = Project(net, DatasetSpec("xor", n_samples=100), config, name="bare").save(tmp_path / "bare.json")
+    code = main(["train", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and "Traceback" not in out + err
+    assert "no weights, so there is nothing to learn" in err

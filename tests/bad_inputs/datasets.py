@@ -330,4 +330,8 @@ GOOD_DATASETS: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
     ),
     "csv-header-with-numbered-columns": (_good_csv(["label,0,1", *_CSV_OK]), ("0", "1")),
     "csv-header-with-a-quoted-comma": (_good_csv(['"class, name","x, mm",y', *_CSV_OK]), ("0", "1")),
+    "csv-semicolons-and-a-quoted-comma": (
+        _good_csv(['"class, name";x;y', *(r.replace(",", ";") for r in _CSV_OK)]),
+        ("0", "1"),
+    ),
 }

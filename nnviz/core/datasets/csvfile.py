@@ -9,6 +9,8 @@ so a quoted cell may hold the delimiter ("setosa, large").
 from __future__ import annotations
 
 import csv
+import itertools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,22 @@ from .labels import is_number, labels_from_strings
 from .splits import check_values, finish, split_single
 
 DELIMITERS = (",", ";", "\t")
+CSV_BLOCK = 4096  # rows turned into numbers at a time: a big file's cells never all live as strings
+
+
+def _numbers(block: list[list[str]], rows: list[int]) -> np.ndarray:
+    """The feature cells of some rows as float64; a DatasetError naming the first that is not a number."""
+    try:
+        return np.array(block, dtype=np.float64)
+    except ValueError:
+        for row, cells in zip(rows, block):
+            for col, cell in enumerate(cells, start=2):
+                if not is_number(cell):
+                    raise DatasetError(
+                        f"row {row}, column {col} holds '{cell.strip()[:40]}', which is not a number "
+                        f"(every column but the first must be numeric; write decimals with a point)."
+                    ) from None
+        raise
 
 
 def _rows(text: str, delim: str):
@@ -28,8 +46,7 @@ def _rows(text: str, delim: str):
     try:
         for cells in reader:
             start, line = line, reader.line_num + 1
-            cells = [c.strip() for c in cells]
-            if any(cells):
+            if any(c.strip() for c in cells):
                 yield start, cells
     except csv.Error as e:
         raise DatasetError(f"row {line}: {e}") from None
@@ -77,47 +94,55 @@ def read_csv(path):
     first_line = next((ln for ln in text.splitlines() if ln.strip()), None)
     if first_line is None:
         raise DatasetError(f"{path} is empty.")
-    delim = next((d for d in DELIMITERS if d in first_line), None)
+    unquoted = re.sub(r'"[^"]*"', "", first_line)  # a quoted cell may hold another delimiter
+    delim = next((d for d in DELIMITERS if d in unquoted), None)
     if delim is None:
         raise DatasetError(
             f"{path}: the first line has no comma, semicolon or tab; a dataset CSV needs a label "
             f"column followed by at least one feature column."
         )
+    records = _rows(text, delim)
     try:
-        records = list(_rows(text, delim))
+        first_row, first = next(records, (first_line, None))
+        if first is None:  # only empty quoted cells
+            raise DatasetError("it holds no values.")
+        first = [c.strip() for c in first]
+        ncol = len(first)
+        if ncol < 2:
+            raise DatasetError(
+                f"row {first_row} has one cell; a dataset CSV needs a label column followed by "
+                f"at least one feature column."
+            )
+        rows, labels, blocks = [], [], []
+        block: list[list[str]] = []
+        # A header by its feature cells is known at once; one by its label only at the end.
+        header = not all(is_number(c) for c in first[1:])
+        body = records if header else itertools.chain([(first_row, first)], records)
+        for row, cells in body:
+            if len(cells) != ncol:
+                raise DatasetError(
+                    f"row {row} has {len(cells)} cells but row {first_row} has {ncol} "
+                    f"(all rows must have the same number of columns)."
+                )
+            label = cells[0].strip()
+            if label == "":
+                raise DatasetError(f"row {row} has an empty label (column 1).")
+            rows.append(row)
+            labels.append(label)
+            block.append(cells[1:])
+            if len(block) == CSV_BLOCK:
+                blocks.append(_numbers(block, rows[-len(block) :]))
+                block = []
+        if block:
+            blocks.append(_numbers(block, rows[-len(block) :]))
     except DatasetError as e:
         raise DatasetError(f"{path}: {e}") from None
-    first_row, first = records[0]
-    ncol = len(first)
-    if ncol < 2:
-        raise DatasetError(
-            f"{path}: row {first_row} has one cell; a dataset CSV needs a label column followed by "
-            f"at least one feature column."
-        )
-    header = is_header(first, [cells[0] for _, cells in records[1:]])
-    body = records[1:] if header else records
-    if not body:
+    x = np.concatenate(blocks) if blocks else np.zeros((0, ncol - 1))
+    if not header and is_header(first, set(labels[1:])):
+        header, rows, labels, x = True, rows[1:], labels[1:], x[1:]
+    if not rows:
         raise DatasetError(f"{path} has a header row but no data rows.")
-    rows = np.array([r for r, _ in body], np.int64)
-    x = np.empty((len(body), ncol - 1), np.float64)
-    labels = []
-    for i, (row, cells) in enumerate(body):
-        if len(cells) != ncol:
-            raise DatasetError(
-                f"{path}: row {row} has {len(cells)} cells but row {first_row} has {ncol} "
-                f"(all rows must have the same number of columns)."
-            )
-        if cells[0] == "":
-            raise DatasetError(f"{path}: row {row} has an empty label (column 1).")
-        labels.append(cells[0])
-        try:
-            x[i] = cells[1:]
-        except ValueError:
-            col = next(j for j, c in enumerate(cells[1:], start=2) if not is_number(c))
-            raise DatasetError(
-                f"{path}: row {row}, column {col} holds '{cells[col - 1][:40]}', which is not a number "
-                f"(every column but the first must be numeric; write decimals with a point)."
-            ) from None
+    rows = np.array(rows, np.int64)
     check_values(x, str(path), lambda i: f"row {rows[i]}")
     return x, labels, rows
 
