@@ -23,27 +23,28 @@ START_FLOOR = 1e-3  # a start loss near 0 (already fitted) does not make any los
 class DivergenceWatch:
     """Follows one run's losses and says at which step they diverged, if they did."""
 
-    def __init__(self, factor: float | None = None, window: int | None = None) -> None:
+    def __init__(self, initial=None, factor: float | None = None, window: int | None = None) -> None:
+        """``initial``: what to keep if the very first loss diverges (the run's starting state)."""
         # Read at construction, not definition, so a test can lower the module's constants.
         self.factor = GROWTH_FACTOR if factor is None else factor
         self.window = WINDOW if window is None else window
         self.start: float | None = None  # the loss of the run's first step
         self._tail = np.zeros(0)  # the last window - 1 losses seen
-        self._finite: tuple = (None, 0)  # the newest (weights, step) whose loss was finite
-        self._bounded: tuple = (None, 0)  # ... and below the limit
-        self.good: tuple = (None, 0)  # which of the two to keep, once the run has diverged
+        self._finite = initial  # the newest state whose loss was finite
+        self._bounded = initial  # ... and below the limit
+        self.good = initial  # which of the two to keep, once the run has diverged
 
     @property
     def limit(self) -> float:
         return self.factor * max(self.start or 0.0, START_FLOOR)
 
-    def observe(self, losses: np.ndarray, weights=None, step: int = 0) -> int | None:
+    def observe(self, losses: np.ndarray, state=None) -> int | None:
         """The index into ``losses`` of the first step whose loss is not finite or has grown too far.
 
-        ``losses`` are a chunk's per-step losses, the first being that of ``weights``, the
-        chunk's starting weights at ``step``; once the run diverges, :attr:`good` holds
-        the newest weights to keep: whose loss was finite (after a NaN or inf) or also
-        below the limit (after growth). For growth, the index is
+        ``losses`` are a chunk's per-step losses, the first being that of ``state``, the
+        chunk's starting state (whatever the caller keeps: weights, optimizer state,
+        step); once the run diverges, :attr:`good` holds the newest state to keep: whose
+        loss was finite (after a NaN or inf) or also below the limit (after growth). For growth, the index is
         the first step of the ``window`` steps in a row above the limit that lies in this
         chunk (0 when that run of high losses began in an earlier chunk). None while the
         run is fine.
@@ -54,9 +55,9 @@ class DivergenceWatch:
         if self.start is None and np.isfinite(losses[0]):
             self.start = float(losses[0])
         if np.isfinite(losses[0]):
-            self._finite = (weights, step)
+            self._finite = state
             if losses[0] <= self.limit:
-                self._bounded = (weights, step)
+                self._bounded = state
         finite = np.isfinite(losses)
         if not finite.all():
             self.good = self._finite  # NaN or inf: the newest weights whose loss was finite

@@ -251,7 +251,8 @@ class TrainingRun:
         self.train_seconds = 0.0
         self.norms = None  # the last chunk's gradient norms, on the device
         self.good = (self.params, self.opt_state)  # the weights after the last chunk whose losses were finite
-        self.divergence = DivergenceWatch()  # NaN, inf or a loss grown far beyond its start
+        # NaN, inf or a loss grown far beyond its start; it keeps the newest state still fine.
+        self.divergence = DivergenceWatch((self.params, self.opt_state, self.step))
         # ``losses[i]`` of a chunk is the loss of the weights *before* its i-th update, so
         # a chunk's final weights are only known good once the next chunk's first loss
         # is finite. These are the newest weights whose own loss was seen to be finite.
@@ -358,9 +359,9 @@ class TrainingRun:
         losses, accs = np.asarray(losses_np)[:n], np.asarray(accs_np)[:n]
         p0, o0 = self.params, self.opt_state
         self.params, self.opt_state, self.key, self.norms = p, o, key, norms
-        bad = self.divergence.observe(losses, p0, self.step)
+        bad = self.divergence.observe(losses, (p0, o0, self.step))
         if bad is not None:
-            return self._diverged(losses, bad, o0)
+            return self._diverged(losses, bad)
         self.verified_params, self.verified_step = p0, self.step  # its loss, losses[0], was finite
         self.good = (self.params, self.opt_state)
         self.step += n
@@ -373,15 +374,15 @@ class TrainingRun:
         self.since_accs.append(accs)
         return None
 
-    def _diverged(self, losses: np.ndarray, bad: int, o0) -> Failed:
+    def _diverged(self, losses: np.ndarray, bad: int) -> Failed:
         """A chunk's loss diverged at ``bad``: keep the newest weights known good, and say why training stopped."""
-        # The newest weights whose own loss was finite and not grown (DivergenceWatch.good).
-        kept, kept_step = self.divergence.good
-        self.params, self.opt_state = kept, o0
+        # The newest weights whose own loss was finite and not grown, with their optimizer state.
+        kept, kept_opt, kept_step = self.divergence.good
+        self.params, self.opt_state = kept, kept_opt
         self.session.final_params = self._to_numpy(self.params)
         return Failed(
             divergence_message(
-                losses, bad, self.step + 1 + bad, self.divergence.start, self._lr_of(o0), kept_step
+                losses, bad, self.step + 1 + bad, self.divergence.start, self._lr_of(kept_opt), kept_step
             ),
             kept_step,
         )

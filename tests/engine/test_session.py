@@ -433,11 +433,21 @@ def test_divergence_inside_a_chunk_keeps_finite_weights():
 def test_divergence_watch_flags_nan_inf_and_lasting_growth_but_not_one_noisy_batch():
     from nnviz.engine.divergence import DivergenceWatch
 
+    w = DivergenceWatch("start", factor=100.0, window=4)
+    assert (
+        w.observe(np.array([np.nan]), "chunk 1") == 0 and w.good == "start"
+    )  # the first loss: keep the start
     w = DivergenceWatch(factor=100.0, window=4)
     assert w.observe(np.array([1.0, 0.9, 0.8])) is None and w.start == 1.0
     assert w.observe(np.array([0.7, 500.0, 0.6, 0.5])) is None  # one noisy batch
     assert w.observe(np.array([0.5, 200.0, 300.0])) is None  # high, but not 4 in a row yet
-    assert w.observe(np.array([400.0, 500.0, 0.4])) == 0  # the run of highs began in the last chunk
+    assert w.observe(np.array([400.0, 500.0, 0.4]), "chunk 4") == 0  # the run of highs began in chunk 3
+    assert w.good is None  # chunk 3's start was fine, but observed with no state
+    w = DivergenceWatch(factor=100.0, window=4)
+    assert w.observe(np.array([2.0, 1.0]), "chunk 1") is None
+    assert w.observe(np.array([300.0, 400.0, 500.0, 600.0]), "chunk 2") == 0 and w.good == "chunk 1"
+    w = DivergenceWatch(factor=100.0, window=4)
+    assert w.observe(np.array([1.0, np.inf]), "chunk 1") == 1 and w.good == "chunk 1"
     w = DivergenceWatch(factor=100.0, window=4)
     assert w.observe(np.array([2.0, 1.0, 300.0, 400.0, 500.0, 600.0])) == 2
     assert DivergenceWatch().observe(np.array([1.0, np.nan])) == 1
