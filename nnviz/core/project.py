@@ -407,7 +407,7 @@ def _check_values(data: dict, source: str) -> None:
     stack: list[tuple[Any, int, tuple | None]] = [(data, 0, None)]
     while stack:
         value, depth, link = stack.pop()
-        if isinstance(value, dict | list):
+        if isinstance(value, (dict, list)):
             if depth >= MAX_DEPTH:
                 raise ProjectError(
                     f"{source}: {_where(data, link)} holds lists or objects nested more than {MAX_DEPTH} "
@@ -416,7 +416,7 @@ def _check_values(data: dict, source: str) -> None:
             for key, item in value.items() if isinstance(value, dict) else enumerate(value):
                 if isinstance(key, str):
                     _check_text(data, key, (link, key), source, MAX_TEXT)
-                if isinstance(item, dict | list | str | int | float):
+                if isinstance(item, (dict, list, str, int, float)):
                     stack.append((item, depth + 1, (link, key)))
         elif isinstance(value, str):
             _check_text(
