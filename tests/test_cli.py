@@ -302,3 +302,16 @@ def test_an_internal_error_in_a_real_process_shows_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr + proc.stdout
     assert proc.stderr.count("\n") == 1 and "ZeroDivisionError" in proc.stderr
     assert "ZeroDivisionError: deep inside" in (tmp_path / "logs" / "nnviz.log").read_text()
+
+
+def test_the_log_file_keeps_its_newest_half_when_it_grows_large(log_dir):
+    from nnviz import logs
+
+    log_dir.mkdir()
+    log = log_dir / "nnviz.log"
+    lines = [f"line {i:07d} of an old run\n" for i in range(2 * logs.MAX_BYTES // 24)]
+    log.write_text("".join(lines))
+    assert logs.configure_logging() == log and logs.log_path() == log
+    text = log.read_text()
+    assert logs.MAX_BYTES // 4 < len(text) <= logs.MAX_BYTES // 2
+    assert text.endswith(lines[-1]) and text.startswith("line ")  # cut at a line's start

@@ -19,8 +19,8 @@ from typing import Any
 
 from .layers import LAYER_TYPES, Context, LayerType, Role, Shape, ShapeError, layer_type
 
-# The most nodes a loaded network may have: more cannot be edited or looked at sensibly,
-# and the editor draws every node. Project files and pasted nodes are refused beyond it.
+# The most nodes a network read from plain data (a project file) may have: more cannot be
+# edited or looked at sensibly, and the editor draws every node.
 MAX_NODES = 10_000
 
 
@@ -163,8 +163,7 @@ class Network:
         """Every node's inputs and outputs in edge order, built in one pass over the edges.
 
         Whole-network work (analysis, ordering) reads these instead of calling
-        ``inputs_of`` per node, which scans every edge and made a 10,000-node network
-        take minutes.
+        ``inputs_of`` per node, which scans every edge: analysing 8,000 nodes took seconds.
         """
         ins: dict[str, list[str]] = {nid: [] for nid in self.nodes}
         outs: dict[str, list[str]] = {nid: [] for nid in self.nodes}
