@@ -31,7 +31,7 @@ WEIGHTS_SUFFIX = ".weights.msgpack"
 
 # What a project file may hold. Far beyond any real project, each bounds the time and
 # memory a damaged or hostile file can cost before it is refused.
-MAX_FILE_BYTES = 32 * 1024 * 1024  # a 10,000-node project (graph.MAX_NODES) is about 4 MB
+MAX_FILE_BYTES = 32 * 1024 * 1024  # a 10,000-node project (graph.MAX_NODES) is about 3 MB
 MAX_DEPTH = 32  # objects and lists inside each other; a project needs 6
 MAX_TEXT = 1_000  # characters of any text but the description
 MAX_DESCRIPTION = 100_000
