@@ -1,13 +1,15 @@
 """The headless command line: train a project or preset, print a Keras-style summary, draw its loss surface.
 
 Every expected failure (invalid network, bad file, missing data) prints a message and
-exits with status 2; nothing here shows a traceback to the user.
+exits with status 2; an internal error prints one line naming the log file that holds
+its traceback and exits with status 1. Nothing here shows a traceback to the user.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import sys
@@ -15,6 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from . import logs
 from .core import datasets
 from .core.datasets import DatasetError, DatasetSpec, load_dataset
 from .core.graph import analyze
@@ -25,7 +28,10 @@ from .core.project import TRAINING_SETTINGS, Project, ProjectError
 from .engine.surface.results import METHODS
 from .subcommands import SUBCOMMANDS
 
-EXIT_USAGE = 2
+EXIT_USAGE = 2  # bad input: the message says what to change
+EXIT_INTERNAL = 1  # nnviz's own fault: one line, the traceback in the log file
+
+_log = logging.getLogger(__name__)
 
 
 class CliError(Exception):
@@ -579,28 +585,54 @@ def cmd_surface(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one sub-command: status 0, 2 for bad input (with its message), 1 for an internal error.
+
+    Nothing reaches the terminal as a traceback: an internal error prints one line and
+    the path of the log file that holds the traceback (nnviz.logs).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    handler = {
-        "train": cmd_train,
-        "summary": cmd_summary,
-        "presets": cmd_presets,
-        "datasets": cmd_datasets,
-        "surface": cmd_surface,
-    }[args.command]
-    from .engine.surface import SurfaceError  # numpy only until a surface is computed
-
+    log_file = logs.configure_logging()
+    errors_before = logs.errors_logged()
     try:
-        return handler(args)
-    except (CliError, ProjectError, DatasetError, SurfaceError) as exc:
-        print(f"nnviz: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        handler = {
+            "train": cmd_train,
+            "summary": cmd_summary,
+            "presets": cmd_presets,
+            "datasets": cmd_datasets,
+            "surface": cmd_surface,
+        }[args.command]
+        from .engine.surface import SurfaceError  # numpy only until a surface is computed
+
+        try:
+            return handler(args)
+        except (CliError, ProjectError, DatasetError, SurfaceError) as exc:
+            if logs.errors_logged() > errors_before:  # the engine caught (and logged) its own fault
+                print(f"nnviz: {exc} ({_details(log_file)})", file=sys.stderr)
+                return EXIT_INTERNAL
+            print(f"nnviz: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     except KeyboardInterrupt:
         print("\nnnviz: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # never a traceback in the user's face: it goes to the log
+        _log.exception("nnviz %s failed", args.command)
+        first = (str(exc).splitlines() or [""])[0]
+        what = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        if len(what) > 200:
+            what = what[:199] + "…"
+        print(
+            f"nnviz: {args.command} failed with an internal error ({what}); {_details(log_file)}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _details(log_file: Path | None) -> str:
+    return f"details in {log_file}" if log_file is not None else "no log file could be written for details"
 
 
 if __name__ == "__main__":  # pragma: no cover
