@@ -247,7 +247,7 @@ def _decode_array(path: Path, where: str, enc: Any, allowed: set[np.dtype]) -> n
     dtype_text, shape, data = enc["dtype"], enc["shape"], enc["data"]
     try:
         dtype = np.dtype(dtype_text) if isinstance(dtype_text, str) else None
-    except TypeError:
+    except (TypeError, ValueError):
         dtype = None
     if dtype is None or dtype.hasobject:
         raise WeightsError(f"{path}: {where} has an unknown number type {_short(dtype_text)}")
