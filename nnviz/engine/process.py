@@ -331,7 +331,7 @@ class Engine:
                         session.options,
                         session.dataset,
                         session.initial_params,
-                        session.resume,
+                        session.resume_state,
                         list(commands),
                     )
                 )
@@ -491,7 +491,7 @@ class ProcessSession(SessionMailbox):
         self.options = SessionOptions() if options is None else options
         self.dataset = dataset
         self.initial_params = initial_params
-        self.resume = self.run_state = resume  # run_state: the child's, once the run has ended
+        self.resume_state = self.run_state = resume  # run_state: the child's, once the run has ended
         if resume is not None:  # the earlier epochs, until the child sends its own at the end
             self.history = [EpochEnd.from_record(r) for r in resume.history]
         self.run_id: int | None = None

@@ -156,7 +156,7 @@ class TrainingSession(SessionMailbox):
             raise TypeError(f"resume must be a RunState, not {type(resume).__name__}")
         if resume is not None and initial_params is not None:
             raise TypeError("give resume or initial_params, not both")
-        self.resume = self.run_state = resume
+        self.resume_state = self.run_state = resume  # not "resume": that is Controls.resume()
         self.options = options
         self.config = project.training
         if options.epochs is not None:  # an explicit epoch count replaces a step limit

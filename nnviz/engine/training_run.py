@@ -172,7 +172,7 @@ class TrainingRun:
         params = nnx.to_pure_dict(state)
         session.node_types = {nid: network.nodes[nid].type for nid in params.get("layers", {})}
         self.fingerprint = training_fingerprint(session.project)
-        resume = session.resume
+        resume = session.resume_state
         if resume is not None and resume.fingerprint != self.fingerprint:
             raise WeightsError(
                 "The saved run cannot continue with this project: it was trained "
@@ -680,7 +680,7 @@ class TrainingRun:
 
     def _resume_position(self) -> int:
         """The step a resumed run goes on from (0 for a fresh one); its history goes back into the session."""
-        resume = self.session.resume
+        resume = self.session.resume_state
         if resume is None:
             return 0
         spe = self.steps_per_epoch

@@ -202,3 +202,6 @@ def test_resume_and_initial_params_do_not_mix():
         TrainingSession(base, resume=state, initial_params=({}, {}))
     with pytest.raises(TypeError):
         TrainingSession(base, resume=({}, {}))
+    # the state it resumes is resume_state: resume() still resumes a paused run
+    for session in (TrainingSession(base, resume=state), ProcessSession(base, resume=state)):
+        assert session.resume_state is session.run_state is state and callable(session.resume)
