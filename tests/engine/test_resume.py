@@ -96,6 +96,41 @@ def test_stop_then_train_again_continues_bit_identically():
     assert_same_weights(rest.final_params, whole.final_params)
 
 
+def test_stop_while_running_keeps_the_steps_it_took():
+    """Stopped while chunks run (one may be started ahead): whatever step it stopped at, going on from there ends as one run."""
+    base = project(dropout_net(), epochs=3)
+    whole, _, _ = train(base)
+    msgs: list = []
+    session = TrainingSession(base, SessionOptions(**CHUNKY), on_message=msgs.append)
+    session.start()
+    wait_for(msgs, lambda m: isinstance(m, Progress) and m.step >= 3)
+    session.stop()
+    assert session.join(60)
+    stopped_at = session.result.step
+    assert session.run_state.step == stopped_at
+    if stopped_at < 30:
+        assert session.result.reason == "stopped"
+    rest, result, _ = train(base, resume=session.run_state)
+    assert result.step == 30
+    assert_same_state(rest.run_state, whole.run_state)
+
+
+def test_stop_while_running_in_the_engine_process_then_go_on():
+    base = project(dropout_net(), epochs=3)
+    whole, _, _ = train(base)
+    seen: list = []
+    first = ProcessSession(base, SessionOptions(**CHUNKY), on_message=seen.append)
+    first.start()
+    assert wait_for(seen, lambda m: isinstance(m, Progress) and m.step >= 3)
+    first.stop()
+    assert first.join(120) and first.run_state is not None
+    assert first.run_state.step == first.result.step
+    rest = ProcessSession(base, SessionOptions(**CHUNKY), resume=first.run_state)
+    rest.start()
+    assert rest.join(120) and rest.result.step == 30
+    assert_same_state(rest.run_state, whole.run_state)
+
+
 def test_stopping_twice_and_the_file_between_change_nothing(tmp_path):
     """Resume from the disk twice, at chunk sizes that cut the run elsewhere each time."""
     base = project(epochs=3, optimizer="rmsprop")
