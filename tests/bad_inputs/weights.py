@@ -9,6 +9,7 @@ their fault are packed with ``weights.pack``, so each one tests the check it nam
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -80,6 +81,7 @@ def bad_weights_files(good: RunState) -> dict[str, BadWeights]:
     out["empty"] = BadWeights(b"", "damaged")
     out["garbage"] = BadWeights(bytes(range(256)) * 4, "")
     out["json-text"] = BadWeights(json.dumps({"format": "nnviz-weights"}).encode(), "")
+    out["deeply-nested"] = BadWeights(b"\x91" * 100_000 + b"\xc0", "damaged")
     out["project-json"] = BadWeights(b'{"format": "nnviz-project", "format_version": 1}', "")
 
     # ---- the envelope
@@ -93,6 +95,19 @@ def bad_weights_files(good: RunState) -> dict[str, BadWeights]:
     out["version-string"] = BadWeights(_envelope(format_version="2"), "format version")
     out["no-checksum"] = BadWeights(_envelope(sha256=_DROP), "damaged")
     out["payload-not-bytes"] = BadWeights(_envelope(payload="text"), "damaged")
+    nested = b"\x91" * 100_000 + b"\xc0"
+    out["payload-deeply-nested"] = BadWeights(
+        msgpack.packb(
+            {
+                "format": "nnviz-weights",
+                "format_version": 2,
+                "sha256": hashlib.sha256(nested).hexdigest(),
+                "payload": nested,
+            },
+            use_bin_type=True,
+        ),
+        "damaged",
+    )
     out["checksum-of-other-payload"] = BadWeights(
         _envelope(payload=msgpack.packb(doc, use_bin_type=True)), "checksum"
     )
