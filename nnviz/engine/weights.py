@@ -124,7 +124,8 @@ def state_document(state: RunState) -> dict:
         "fingerprint": str(state.fingerprint),
         "types": {nid: str(state.node_types[nid]) for nid in state.params},
         "params": {
-            nid: {k: encode_array(_as_array(v)) for k, v in p.items()} for nid, p in state.params.items()
+            nid: {k: encode_array(_weight_array(nid, k, v)) for k, v in p.items()}
+            for nid, p in state.params.items()
         },
         "opt_leaves": [encode_array(_as_array(v)) for v in state.opt_leaves],
         "history": [_plain_record(r) for r in state.history],
@@ -135,6 +136,14 @@ def _as_array(v) -> np.ndarray:
     if isinstance(v, np.ndarray | np.generic | int | float):
         return np.asarray(v)
     raise TypeError(f"not an array: {type(v).__name__}")
+
+
+def _weight_array(nid: str, key: str, v) -> np.ndarray:
+    """A weight as saved: float32 only, so that no file is written that loading would refuse."""
+    a = _as_array(v)
+    if a.dtype.kind != "f" or a.dtype.itemsize != 4:
+        raise TypeError(f"the {key} of node {nid} is {a.dtype.name}; weights are saved as float32")
+    return a
 
 
 def _plain_record(record: dict) -> dict:

@@ -240,3 +240,21 @@ def test_resume_and_initial_params_do_not_mix():
     # the state it resumes is resume_state: resume() still resumes a paused run
     for session in (TrainingSession(base, resume=state), ProcessSession(base, resume=state)):
         assert session.resume_state is session.run_state is state and callable(session.resume)
+
+
+def test_weights_saved_by_nnviz_train_continue_a_run(tmp_path, capsys):
+    from nnviz.cli import main
+
+    base = project(epochs=1)
+    path = base.save(tmp_path / "p.json")
+    weights = tmp_path / "p.weights.msgpack"
+    assert main(["train", str(path), "--save-weights", str(weights), "--json"]) == 0
+    capsys.readouterr()
+    state = load_run_state(weights)
+    assert (state.step, state.epoch, state.position) == (10, 1, 0) and len(state.history) == 1
+    saved = type(base).load(path)
+    assert state.fingerprint == training_fingerprint(saved)
+    more, result, _ = train(saved.with_training(epochs=2), resume=state)
+    straight, _, _ = train(saved.with_training(epochs=2))
+    assert result.step == 20
+    assert_same_weights(more.final_params, straight.final_params)

@@ -93,6 +93,8 @@ def test_a_failed_write_leaves_the_old_file(tmp_path):
         save_run_state(path, state(params={"a": {"kernel": object()}}))
     with pytest.raises(ValueError):
         save_run_state(path, state(node_types={}))
+    with pytest.raises(TypeError, match="float32"):  # no file is written that loading would refuse
+        save_run_state(path, state(params={"a": {"kernel": np.zeros((2, 2), np.float64)}}))
     assert path.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["w.msgpack"]
 
