@@ -40,7 +40,7 @@ class WeightsError(ProjectError):
     """A weights file that cannot be read, or does not fit the network."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity
 class RunState:
     """Everything a stopped or finished run needs to go on exactly as if it had never stopped."""
 
