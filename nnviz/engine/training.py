@@ -96,7 +96,8 @@ def compiled_steps(
         data_loss = head_losses(head, out, y).mean()
         loss = data_loss
         if l1 or l2:
-            loss = with_penalty(loss, [lp["kernel"] for lp in p["layers"].values()], l1, l2)
+            # A network without weights has no kernels (and no "layers"): its penalty is 0.
+            loss = with_penalty(loss, [lp["kernel"] for lp in p.get("layers", {}).values()], l1, l2)
         acc = jnp.mean(jnp.argmax(head_probabilities(head, out), axis=-1) == y)
         return loss, (data_loss, acc)
 

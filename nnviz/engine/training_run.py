@@ -30,6 +30,7 @@ from ..core.layers import Context, LayerType, Role
 from ..core.optimizers import optimizer
 from .chunking import ChunkSizer
 from .commands import Command, SessionCommand
+from .divergence import DivergenceWatch, divergence_message
 from .messages import (
     Compiling,
     EpochEnd,
@@ -270,10 +271,12 @@ class TrainingRun:
         self.train_seconds = 0.0
         self.norms = None  # the last chunk's gradient norms, on the device
         self.good = (self.params, self.opt_state)  # the weights after the last chunk whose losses were finite
+        # NaN, inf or a loss grown far beyond its start; it keeps the newest state still fine.
+        self.divergence = DivergenceWatch((self.params, self.opt_state, self.step))
         # ``losses[i]`` of a chunk is the loss of the weights *before* its i-th update, so
         # a chunk's final weights are only known good once the next chunk's first loss
         # is finite. These are the newest weights whose own loss was seen to be finite.
-        self.verified_params, self.verified_opt, self.verified_step = self.params, self.opt_state, self.step
+        self.verified_params, self.verified_step = self.params, self.step
         self.epoch_losses: list[np.ndarray] = []
         self.epoch_accs: list[np.ndarray] = []
         self.t_epoch = 0.0
@@ -376,10 +379,10 @@ class TrainingRun:
         losses, accs = np.asarray(losses_np)[:n], np.asarray(accs_np)[:n]
         p0, o0 = self.params, self.opt_state
         self.params, self.opt_state, self.key, self.norms = p, o, key, norms
-        if not np.all(np.isfinite(losses)):
-            return self._diverged(losses, p0, o0)
-        # its loss, losses[0], was finite
-        self.verified_params, self.verified_opt, self.verified_step = p0, o0, self.step
+        bad = self.divergence.observe(losses, (p0, o0, self.step))
+        if bad is not None:
+            return self._diverged(losses, bad)
+        self.verified_params, self.verified_step = p0, self.step  # its loss, losses[0], was finite
         self.good = (self.params, self.opt_state)
         self.step += n
         self.pos += n
@@ -391,22 +394,17 @@ class TrainingRun:
         self.since_accs.append(accs)
         return None
 
-    def _diverged(self, losses: np.ndarray, p0, o0) -> Failed:
-        """A chunk's loss was not finite: keep the newest weights known good, and say why training stopped."""
-        bad = int(np.argmin(np.isfinite(losses)))
-        # The chunk's starting weights are good only if their loss (the first) was
-        # finite; else fall back to the last verified ones.
-        kept, kept_opt, kept_step = (
-            (p0, o0, self.step) if bad > 0 else (self.verified_params, self.verified_opt, self.verified_step)
-        )
+    def _diverged(self, losses: np.ndarray, bad: int) -> Failed:
+        """A chunk's loss diverged at ``bad``: keep the newest weights known good, and say why training stopped."""
+        # The newest weights whose own loss was finite and not grown, with their optimizer state.
+        kept, kept_opt, kept_step = self.divergence.good
         self.params, self.opt_state = kept, kept_opt
         self.session.final_params = self._to_numpy(self.params)
         self.session.run_state = self._run_state(kept, kept_opt, kept_step)
         return Failed(
-            f"The loss became {'NaN' if np.isnan(losses[bad]) else 'infinite'} "
-            f"at step {self.step + 1 + bad}: training diverged, "
-            f"probably because the learning rate ({self._lr_of(self.opt_state):g}) is too high. "
-            f"Training stopped; the weights from step {kept_step} are kept.",
+            divergence_message(
+                losses, bad, self.step + 1 + bad, self.divergence.start, self._lr_of(kept_opt), kept_step
+            ),
             kept_step,
         )
 
