@@ -504,9 +504,13 @@ def cmd_surface(args) -> int:
     )
     trajectory = recorder.trajectory()
     if weights_path is not None:
-        from .engine.weights import load_weights
+        from .engine.weights import check_fits, load_weights
 
-        saved, _, step = load_weights(weights_path)
+        saved, saved_types, step = load_weights(weights_path)
+        expected: dict = {}
+        for (nid, key), (_, _, shape) in landscape.layer_slices.items():
+            expected.setdefault(nid, {})[key] = shape
+        check_fits(saved, saved_types, expected, project.network, str(weights_path))
         theta_end = landscape.flatten(saved)
         trained = {"steps": step, "weights": str(weights_path)}
     elif len(trajectory):

@@ -253,3 +253,31 @@ def batch_order(seed: int, n_train: int, batch: int, steps: int) -> np.ndarray:
     per_epoch = max(1, n_train // batch)
     orders = epoch_orders(seed, n_train, batch)
     return np.concatenate([next(orders) for _ in range(max(1, math.ceil(steps / per_epoch)))])
+
+
+def key_after(seed: int, steps: int):
+    """The random key ``train_steps`` carries after ``steps`` steps from ``PRNGKey(seed)``.
+
+    Each step splits the key and keeps the first half (the second drives Dropout), so a
+    run resumed at ``steps`` draws the same Dropout masks as one that never stopped.
+    """
+    import jax
+
+    key = jax.random.PRNGKey(seed)
+    if steps <= 0:
+        return key
+    return _advance_key(key, steps)
+
+
+@functools.cache
+def _advance_jitted():
+    import jax
+
+    def advance(key, n):
+        return jax.lax.fori_loop(0, n, lambda i, k: jax.random.split(k)[0], key)
+
+    return jax.jit(advance)
+
+
+def _advance_key(key, steps: int):
+    return _advance_jitted()(key, np.int32(steps))
