@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 
-from nnviz.core.graph import Edge, Network, analyze
+from nnviz.core.graph import Edge, GraphError, Network, analyze
 from nnviz.core.layers import LAYER_TYPES, Context, LayerType, Role, ShapeError
 from nnviz.core.optimizers import OPTIMIZERS
 from nnviz.core.project import INITIALIZERS
@@ -50,8 +50,8 @@ ADVICE = re.compile(
     re.IGNORECASE,
 )
 
-EXAMPLES = 300  # networks analysed, and built and traced when valid
-TRAINED = 15  # valid networks compiled and trained: a compilation takes a second or more
+EXAMPLES = 200  # networks analysed, and built and traced when valid
+TRAINED = 10  # valid networks compiled and trained: a compilation takes a second or more
 
 
 def test_the_strategy_knows_every_parameter_kind_and_every_role():
@@ -265,7 +265,7 @@ def cases(draw, wild: bool = True):
     n_classes = draw(st.integers(2, 4))
     n_samples = draw(st.integers(2, 6))
     ctx = Context(input_shape, n_classes, "random")
-    # One draft in three is "wild": types that may not fit, values out of range, breakages.
+    # With ``wild``, one draft in three is: types that may not fit, values out of range, breakages.
     wild = wild and draw(st.integers(0, 2)) == 0
     draft = Draft(draw, ctx, wild=wild)
     cur = draft.add(draw(st.sampled_from(INPUTS)), {}, [])
@@ -333,10 +333,18 @@ def as_code(net: Network) -> str:
     """The network as the lines that rebuild it, for hypothesis to print when an example fails."""
     names = {nid: f"n{i}" for i, nid in enumerate(net.nodes)}
     lines = ["net = Network()"]
+    replay = Network()
     for nid, node in net.nodes.items():
         lines.append(f"{names[nid]} = net.add_node({node.type!r}, {node.params!r}).id")
+        replay.add_node(node.type, node.params, node_id=nid)
     for e in net.edges:
-        lines.append(f"net.connect({names[e.source]}, {names[e.target]})")
+        a, b = names[e.source], names[e.target]
+        if replay.check_connection(e.source, e.target) is None:
+            replay.connect(e.source, e.target)
+            lines.append(f"net.connect({a}, {b})")
+        else:  # the edge that closes a cycle, which connect refuses
+            replay.edges.append(e)
+            lines.append(f"net.edges.append(Edge({a}, {b}))")
     return "\n".join(lines)
 
 
@@ -353,6 +361,18 @@ def check_problems(net: Network, analysis) -> None:
         if problem.node_id is not None:
             node = net.nodes[problem.node_id]
             assert text.startswith(f"{node.name} ({node.type}): "), text
+
+
+def check_round_trip(net: Network, analysis, ctx: Context) -> None:
+    """The network as plain data (what a project file holds) loads back to the same analysis, or is refused."""
+    try:
+        loaded = Network.from_dict(net.to_dict())
+    except GraphError as exc:  # a cycle, which only a hand-edited file can hold
+        assert str(exc).strip()
+        return
+    again = analyze(loaded, ctx)
+    assert again.messages(loaded) == analysis.messages(net)
+    assert again.shapes == analysis.shapes and again.param_counts == analysis.param_counts
 
 
 class Built:
@@ -478,6 +498,7 @@ def test_a_random_network_reports_what_to_fix_or_builds_with_the_inferred_shapes
     note(f"context={ctx}, samples={n_samples}, breakages={breakages}, training={training}")
     analysis = analyze(net, ctx)
     event("reports problems" if analysis.problems else "builds")
+    check_round_trip(net, analysis, ctx)
     if analysis.problems:
         check_problems(net, analysis)
         from nnviz.engine.model import ModelError, build_model
@@ -499,11 +520,15 @@ def test_a_random_valid_network_trains_one_compiled_step_with_a_finite_loss(case
     note(f"context={ctx}, samples={n_samples}, training={training}")
     analysis = analyze(net, ctx)
     assume(analysis.ok)
+    event(f"{len(net.nodes)} nodes")
+    for t in sorted({n.type for n in net.nodes.values()}):
+        event(f"trains a {t}")
     loss = Built(net, analysis, ctx, n_samples, penalty_if_it_works(net, training)).train()
     note(f"loss={loss}")
 
 
 @pytest.mark.xfail(
+    raises=KeyError,
     strict=False,
     reason="a network without weights and L1/L2 > 0 fails with KeyError 'layers' in the loss "
     "(nnviz/engine/training.py compiled_steps); fixed on another branch",
