@@ -200,10 +200,7 @@ class Draft:
         """Layers after ``src`` that give the Output what it accepts, found from the types' own shape rules."""
         out_type = self.draw(st.sampled_from(OUTPUTS))
         out_params = draw_params(self.draw, out_type, wild=False)
-        ok = lambda i: (  # noqa: E731
-            self.shapes[i] is not None and self.shape_of(out_type, out_params, [i]) is not None
-        )
-        if not ok(src):
+        if self.shape_of(out_type, out_params, [src]) is None:
             chain = self._head_chain(self.shapes[src], out_type, out_params, n_classes)
             for t, params in chain or []:
                 src = self.add(t, params, [src])
@@ -216,13 +213,15 @@ class Draft:
         order = self.draw(st.permutations(SINGLES))
         units = self.draw(st.sampled_from([n_classes, 1] if n_classes == 2 else [n_classes]))
 
-        def variants(t):
+        def variants_of(t):
             base = draw_params(self.draw, t, wild=False)
-            yield base
+            out = [base]
             for spec in t.params:
                 if spec.kind == "int" and (spec.maximum is None or units <= spec.maximum):
-                    yield {**base, spec.name: units}
-                    yield {**t.defaults(), spec.name: units}
+                    out += [{**base, spec.name: units}, {**t.defaults(), spec.name: units}]
+            return out
+
+        variants = {t.name: variants_of(t) for t in order}
 
         def fits(t, params, s):
             probe = Draft(self.draw, self.ctx, wild=False)
@@ -232,14 +231,14 @@ class Draft:
         def accepted(s):
             return fits(out_type, out_params, s) is not None
 
-        firsts = [(t, p, fits(t, p, shape)) for t in order for p in variants(t)]
+        firsts = [(t, p, fits(t, p, shape)) for t in order for p in variants[t.name]]
         firsts = [(t, p, s) for t, p, s in firsts if s is not None]
         for t, p, s in firsts:
             if accepted(s):
                 return [(t, p)]
         for t, p, s in firsts:
             for t2 in order:
-                for p2 in variants(t2):
+                for p2 in variants[t2.name]:
                     s2 = fits(t2, p2, s)
                     if s2 is not None and accepted(s2):
                         return [(t, p), (t2, p2)]
