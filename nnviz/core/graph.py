@@ -605,7 +605,14 @@ def analyze(network: Network, context: Context | None = None) -> Analysis:
             if t.min_inputs == 1:
                 problems.append(Problem(node.id, "has no input; connect a layer into it"))
             else:
-                problems.append(Problem(node.id, f"needs at least {t.min_inputs} inputs but has {n_in}"))
+                more = t.min_inputs - n_in
+                problems.append(
+                    Problem(
+                        node.id,
+                        f"needs at least {t.min_inputs} inputs but has {n_in}; connect {more} more "
+                        f"layer{'s' if more > 1 else ''} into it (the branches it joins)",
+                    )
+                )
         if t.has_output and not outs[node.id]:
             problems.append(Problem(node.id, "its output goes nowhere; connect it onward or delete it"))
 

@@ -149,6 +149,20 @@ def test_add_and_concatenate_shapes():
     assert any("concatenate_1" in m and "goes nowhere" in m for m in msgs)
 
 
+def test_a_merge_with_too_few_inputs_says_how_many_more_to_connect():
+    # Found by tests/test_random_graphs.py: "needs at least 2 inputs but has 0" said
+    # what was wrong but not what to do.
+    net = Network.chain("Input", ("Dense", {"units": 2}), "Add", "Output")
+    add = net.nodes_of_type("Add")[0]
+    assert analyze(net, TOY).problems_of(add.id) == [
+        "needs at least 2 inputs but has 1; connect 1 more layer into it (the branches it joins)"
+    ]
+    net.remove_node(net.inputs_of(add.id)[0])
+    assert analyze(net, TOY).problems_of(add.id) == [
+        "needs at least 2 inputs but has 0; connect 2 more layers into it (the branches it joins)"
+    ]
+
+
 def test_concatenate_images_along_channels():
     net = Network()
     i = net.add_node("Input")
