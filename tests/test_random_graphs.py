@@ -478,18 +478,6 @@ class Built:
         return loss
 
 
-def penalty_if_it_works(net: Network, training: dict) -> dict:
-    """The training settings, without L1/L2 for a network without weights.
-
-    Such a network with an L1/L2 penalty fails with KeyError 'layers'
-    (test_a_network_without_weights_trains_with_a_penalty below); until that is fixed
-    in training.py, draw such networks without the penalty.
-    """
-    if any(node.layer.has_weights for node in net.nodes.values()):
-        return training
-    return {**training, "l1": 0.0, "l2": 0.0}
-
-
 SETTINGS = dict(
     deadline=None,
     derandomize=True,
@@ -518,7 +506,7 @@ def test_a_random_network_reports_what_to_fix_or_builds_with_the_inferred_shapes
     assert all(analysis.shapes[nid] is not None for nid in net.nodes)
     for t in sorted({n.type for n in net.nodes.values()}):
         event(f"builds with a {t}")
-    Built(net, analysis, ctx, n_samples, penalty_if_it_works(net, training))
+    Built(net, analysis, ctx, n_samples, training)
 
 
 @settings(max_examples=TRAINED, **SETTINGS)
@@ -532,16 +520,10 @@ def test_a_random_valid_network_trains_one_compiled_step_with_a_finite_loss(case
     event(f"{len(net.nodes)} nodes")
     for t in sorted({n.type for n in net.nodes.values()}):
         event(f"trains a {t}")
-    loss = Built(net, analysis, ctx, n_samples, penalty_if_it_works(net, training)).train()
+    loss = Built(net, analysis, ctx, n_samples, training).train()
     note(f"loss={loss}")
 
 
-@pytest.mark.xfail(
-    raises=KeyError,
-    strict=False,
-    reason="a network without weights and L1/L2 > 0 fails with KeyError 'layers' in the loss "
-    "(nnviz/engine/training.py compiled_steps); fixed on another branch",
-)
 def test_a_network_without_weights_trains_with_a_penalty():
     net = Network.chain("Input", "Flatten", "Output")
     ctx = Context((2,), 2, "random")
