@@ -51,6 +51,8 @@ def make_window(qtbot, settings, tmp_path):
     yield make
     for w in made:
         w.document.undo_stack.setClean()  # no unsaved-changes prompt while tearing down
+        w.bridge.shutdown(2.0)
+        w.bridge.forget_run()  # nor an unsaved-run one
         w.close()
         w.bridge.shutdown(2.0)
         w.deleteLater()
