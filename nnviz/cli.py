@@ -1,13 +1,15 @@
 """The headless command line: train a project or preset, print a Keras-style summary, draw its loss surface.
 
 Every expected failure (invalid network, bad file, missing data) prints a message and
-exits with status 2; nothing here shows a traceback to the user.
+exits with status 2; an internal error prints one line naming the log file that holds
+its traceback and exits with status 1. Nothing here shows a traceback to the user.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import sys
@@ -15,6 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from . import logs
 from .core import datasets
 from .core.datasets import DatasetError, DatasetSpec, load_dataset
 from .core.graph import analyze
@@ -25,7 +28,10 @@ from .core.project import TRAINING_SETTINGS, Project, ProjectError
 from .engine.surface.results import METHODS
 from .subcommands import SUBCOMMANDS
 
-EXIT_USAGE = 2
+EXIT_USAGE = 2  # bad input: the message says what to change
+EXIT_INTERNAL = 1  # nnviz's own fault: one line, the traceback in the log file
+
+_log = logging.getLogger(__name__)
 
 
 class CliError(Exception):
@@ -298,28 +304,42 @@ def cmd_train(args) -> int:
     options = SessionOptions(
         data_dir=args.data_dir, download=not args.no_download, snapshot_interval=math.inf
     )
+    if analysis.total_params == 0:
+        raise CliError(
+            "the network has no weights, so there is nothing to learn: add a Dense or Conv2D layer "
+            "between the input and the output"
+        )
     session = TrainingSession(project, options, on_message=bar)
     result = session.run()
-    if isinstance(result, Failed):
+    failed = isinstance(result, Failed)
+    if failed and session.final_params is None:  # nothing was trained: nothing to keep
         raise CliError(result.reason)
-    if args.save_weights:
+    if args.save_weights:  # after a divergence: the last good weights, as the message says
         session.save_weights(args.save_weights)
+    history = [
+        {
+            "epoch": e.epoch,
+            "train_loss": e.train_loss,
+            "train_accuracy": e.train_accuracy,
+            "test_loss": e.test_loss,
+            "test_accuracy": e.test_accuracy,
+            "seconds": e.seconds,
+        }
+        for e in session.history
+    ]
+    if failed:  # diverged: say so, and still give what a script asked for
+        if args.json:
+            print(json.dumps({"project": project.name, "stopped": True, "error": result.reason,
+                              "steps": result.step, "history": history}))  # fmt: skip
+        if args.save_weights:
+            print(f"wrote the weights from step {result.step} to {args.save_weights}", file=sys.stderr)
+        raise CliError(result.reason)
     m = dict(result.metrics)
     if args.json:
         out = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
         out["project"] = project.name
         out["stopped"] = result.reason != "completed"
-        out["history"] = [
-            {
-                "epoch": e.epoch,
-                "train_loss": e.train_loss,
-                "train_accuracy": e.train_accuracy,
-                "test_loss": e.test_loss,
-                "test_accuracy": e.test_accuracy,
-                "seconds": e.seconds,
-            }
-            for e in session.history
-        ]
+        out["history"] = history
         print(json.dumps(out))
         return 0
     rows = [("train", m["train_loss"], m["train_accuracy"])]
@@ -484,9 +504,13 @@ def cmd_surface(args) -> int:
     )
     trajectory = recorder.trajectory()
     if weights_path is not None:
-        from .engine.weights import load_weights
+        from .engine.weights import check_fits, load_weights
 
-        saved, _, step = load_weights(weights_path)
+        saved, saved_types, step = load_weights(weights_path)
+        expected: dict = {}
+        for (nid, key), (_, _, shape) in landscape.layer_slices.items():
+            expected.setdefault(nid, {})[key] = shape
+        check_fits(saved, saved_types, expected, project.network, str(weights_path))
         theta_end = landscape.flatten(saved)
         trained = {"steps": step, "weights": str(weights_path)}
     elif len(trajectory):
@@ -565,28 +589,54 @@ def cmd_surface(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one sub-command: status 0, 2 for bad input (with its message), 1 for an internal error.
+
+    Nothing reaches the terminal as a traceback: an internal error prints one line and
+    the path of the log file that holds the traceback (nnviz.logs).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    handler = {
-        "train": cmd_train,
-        "summary": cmd_summary,
-        "presets": cmd_presets,
-        "datasets": cmd_datasets,
-        "surface": cmd_surface,
-    }[args.command]
-    from .engine.surface import SurfaceError  # numpy only until a surface is computed
-
+    log_file = logs.configure_logging()
+    errors_before = logs.errors_logged()
     try:
-        return handler(args)
-    except (CliError, ProjectError, DatasetError, SurfaceError) as exc:
-        print(f"nnviz: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        handler = {
+            "train": cmd_train,
+            "summary": cmd_summary,
+            "presets": cmd_presets,
+            "datasets": cmd_datasets,
+            "surface": cmd_surface,
+        }[args.command]
+        from .engine.surface import SurfaceError  # numpy only until a surface is computed
+
+        try:
+            return handler(args)
+        except (CliError, ProjectError, DatasetError, SurfaceError) as exc:
+            if logs.errors_logged() > errors_before:  # the engine caught (and logged) its own fault
+                print(f"nnviz: {exc} ({_details(log_file)})", file=sys.stderr)
+                return EXIT_INTERNAL
+            print(f"nnviz: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     except KeyboardInterrupt:
         print("\nnnviz: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # never a traceback in the user's face: it goes to the log
+        _log.exception("nnviz %s failed", args.command)
+        first = (str(exc).splitlines() or [""])[0]
+        what = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        if len(what) > 200:
+            what = what[:199] + "…"
+        print(
+            f"nnviz: {args.command} failed with an internal error ({what}); {_details(log_file)}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _details(log_file: Path | None) -> str:
+    return f"details in {log_file}" if log_file is not None else "no log file could be written for details"
 
 
 if __name__ == "__main__":  # pragma: no cover

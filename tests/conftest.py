@@ -1,9 +1,11 @@
 import os
+import tempfile
 
 # Before Qt or JAX is imported anywhere: headless Qt, CPU JAX, deterministic tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["JAX_PLATFORMS"] = "cpu"
 os.environ["NNVIZ_JIT_CACHE"] = "0"  # no compiled-code files left in the user's cache
+os.environ.setdefault("NNVIZ_LOG_DIR", tempfile.mkdtemp(prefix="nnviz-test-logs-"))  # nor a log file
 
 import pytest
 

@@ -237,3 +237,81 @@ def test_every_sub_command_is_in_both_helps_and_goes_to_the_cli(capsys, monkeypa
     for name in SUBCOMMANDS:
         assert entry.main([name]) == 0
     assert routed == list(SUBCOMMANDS)
+
+
+# ---------------------------------------------------------------- internal errors
+
+
+@pytest.fixture
+def log_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "logs"
+    monkeypatch.setenv("NNVIZ_LOG_DIR", str(folder))
+    return folder
+
+
+def test_an_internal_error_prints_one_line_and_logs_the_traceback(capsys, monkeypatch, log_dir):
+    import nnviz.cli
+
+    def broken(args):
+        raise KeyError("layers")  # as the loss once did for a weightless network with L2
+
+    monkeypatch.setattr(nnviz.cli, "cmd_summary", broken)
+    code, out, err = cli(capsys, "summary", "--preset", "xor-one-hidden")
+    log = log_dir / "nnviz.log"
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("nnviz: summary failed with an internal error")
+    assert "KeyError" in err and f"details in {log}" in err
+    text = log.read_text()
+    assert "Traceback" in text and "KeyError: 'layers'" in text and "in broken" in text
+
+
+def test_an_error_inside_training_exits_1_with_the_log_and_no_traceback(capsys, monkeypatch, log_dir):
+    from nnviz.engine.session import TrainingSession
+
+    def broken(self):
+        raise RuntimeError("XLA said no")
+
+    monkeypatch.setattr(TrainingSession, "_run", broken)
+    code, out, err = cli(capsys, "train", "--preset", "xor-one-hidden", "--json")
+    log = log_dir / "nnviz.log"
+    assert code == 1 and out == ""
+    assert "internal error" in err and "XLA said no" in err and f"details in {log}" in err
+    assert err.count("\n") == 1  # the session's logged traceback went to the file, not here
+    assert "Traceback" in log.read_text() and "RuntimeError: XLA said no" in log.read_text()
+
+
+def test_bad_input_is_still_status_2_after_an_internal_error(capsys, monkeypatch, log_dir, tmp_path):
+    import nnviz.cli
+
+    monkeypatch.setattr(nnviz.cli, "cmd_presets", lambda args: 1 / 0)
+    assert cli(capsys, "presets")[0] == 1
+    code, _, err = cli(capsys, "train", str(tmp_path / "nope.json"))
+    assert code == 2 and "no such file" in err and "details in" not in err
+
+
+def test_an_internal_error_in_a_real_process_shows_no_traceback(tmp_path):
+    code = (
+        "import sys, nnviz.cli as c\n"
+        "def broken(args): raise ZeroDivisionError('deep inside')\n"
+        "c.cmd_presets = broken\n"
+        "sys.exit(c.main(['presets']))\n"
+    )
+    env = {**os.environ, "NNVIZ_LOG_DIR": str(tmp_path / "logs"), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert proc.stderr.count("\n") == 1 and "ZeroDivisionError" in proc.stderr
+    assert "ZeroDivisionError: deep inside" in (tmp_path / "logs" / "nnviz.log").read_text()
+
+
+def test_the_log_file_keeps_its_newest_half_when_it_grows_large(log_dir):
+    from nnviz import logs
+
+    log_dir.mkdir()
+    log = log_dir / "nnviz.log"
+    lines = [f"line {i:07d} of an old run\n" for i in range(2 * logs.MAX_BYTES // 24)]
+    log.write_text("".join(lines))
+    assert logs.configure_logging() == log and logs.log_path() == log
+    text = log.read_text()
+    assert logs.MAX_BYTES // 4 < len(text) <= logs.MAX_BYTES // 2
+    assert text.endswith(lines[-1]) and text.startswith("line ")  # cut at a line's start

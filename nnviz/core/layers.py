@@ -199,7 +199,8 @@ class LayerType:
             if msg:
                 problems.append(msg)
         unknown = sorted(set(params) - {p.name for p in self.params})
-        problems += [f"unknown parameter {u!r}" for u in unknown]
+        known = f"{self.name} has " + (", ".join(p.name for p in self.params) or "no parameters")
+        problems += [f"unknown parameter {u!r} ({known}); remove it" for u in unknown]
         return problems
 
 

@@ -7,7 +7,8 @@ listener on another thread can read them without touching JAX.
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -65,6 +66,21 @@ class EpochEnd:
     # What the network gets wrong on the test split (the validation split without one);
     # None without either, and on messages made by hand.
     report: EvalReport | None = None
+
+    def record(self) -> dict:
+        """Its numbers as a plain dict (no report), as a RunState's history keeps them."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "report"}
+
+    @classmethod
+    def from_record(cls, record: dict) -> EpochEnd:
+        """An EpochEnd from ``record`` (its report None); a number it lacks is NaN (0 for epoch and step)."""
+        values = {
+            f.name: record.get(f.name, 0 if f.name in ("epoch", "step") else math.nan)
+            for f in fields(cls)
+            if f.name != "report"
+        }
+        values["epoch"], values["step"] = int(values["epoch"]), int(values["step"])
+        return cls(**{k: v if k in ("epoch", "step") else float(v) for k, v in values.items()})
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compared by identity

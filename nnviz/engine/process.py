@@ -15,8 +15,9 @@ two apart.
 Wire protocol on one duplex pipe (pickled tuples):
 
 - parent to child: ``("warm",)``,
-  ``("run", run_id, project, SessionOptions, dataset, initial_params, commands)`` (the
-  commands given before start, applied before the run can take its first step),
+  ``("run", run_id, project, SessionOptions, dataset, initial_params, resume, commands)``
+  (``resume`` a RunState or None; the commands given before start, applied before the
+  run can take its first step),
   ``("cmd", run_id, SessionCommand, value)`` and ``("quit",)``;
 - child to parent: ``("dataset", run_id, Dataset)`` once the run has loaded it,
   ``("end", run_id, attributes)`` just before the run's Finished or Failed, and
@@ -48,6 +49,7 @@ from .commands import Command, SessionCommand
 from .messages import EpochEnd, Failed, Finished, Progress, Snapshot, StateChanged
 from .options import SessionOptions
 from .session import Listener, SessionMailbox
+from .weights import RunState
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +140,13 @@ def _engine_main(conn) -> None:
                 return
             kind = item[0]
             if kind == "run":  # made here, so the commands right behind it find it
-                _, run_id, project, options, dataset, initial_params, commands = item
+                _, run_id, project, options, dataset, initial_params, resume, commands = item
                 try:
                     session = TrainingSession(
                         project,
                         options,
                         dataset=dataset,
+                        resume=resume,
                         initial_params=initial_params,
                         on_message=make_forward(run_id, dataset is not None),
                     )
@@ -190,6 +193,8 @@ def _engine_main(conn) -> None:
                             "param_count": session.param_count,
                             "chunk_steps": session.chunk_steps,
                             "trajectory": session.trajectory,
+                            "run_state": session.run_state,
+                            "history": session.history,  # a resumed run's begins with the earlier epochs
                         },
                     )
                 )
@@ -326,6 +331,7 @@ class Engine:
                         session.options,
                         session.dataset,
                         session.initial_params,
+                        session.resume_state,
                         list(commands),
                     )
                 )
@@ -472,14 +478,22 @@ class ProcessSession(SessionMailbox):
         *,
         engine: Engine | None = None,
         dataset: Dataset | None = None,
+        resume: RunState | None = None,
         initial_params: tuple[dict, dict] | None = None,
         on_message: Listener | None = None,
     ) -> None:
         super().__init__(project, on_message)
+        if resume is not None and not isinstance(resume, RunState):
+            raise TypeError(f"resume must be a RunState, not {type(resume).__name__}")
+        if resume is not None and initial_params is not None:
+            raise TypeError("give resume or initial_params, not both")
         self.engine = engine or shared_engine()
         self.options = SessionOptions() if options is None else options
         self.dataset = dataset
         self.initial_params = initial_params
+        self.resume_state = self.run_state = resume  # run_state: the child's, once the run has ended
+        if resume is not None:  # the earlier epochs, until the child sends its own at the end
+            self.history = [EpochEnd.from_record(r) for r in resume.history]
         self.run_id: int | None = None
         self._proc = None
         self._done = threading.Event()

@@ -26,6 +26,7 @@ from .commands import Command, Controls, SessionCommand
 from .messages import EpochEnd, Failed, Finished, Snapshot, StateChanged, drain
 from .options import SessionOptions
 from .training_run import StopRequested, TrainingRun
+from .weights import RunState
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ class SessionMailbox(Controls):
         self.result: Finished | Failed | None = None
         self.history: list[EpochEnd] = []
         self.final_params: dict[str, dict[str, np.ndarray]] | None = None
+        # What a later session continues from (weights.RunState): after the run has
+        # ended, however it ended; before, the state it resumes, if any.
+        self.run_state: RunState | None = None
         self.node_types: dict[str, str] = {}
         self.param_count = 0
         self.chunk_steps = 1
@@ -113,9 +117,12 @@ class SessionMailbox(Controls):
             self.on_message(msg)
 
     def save_weights(self, path) -> None:
-        """Write the final (or last good) weights beside a project; after the run has ended."""
-        from .weights import save_weights
+        """Write the final (or last good) weights, and what a run needs to continue, after the run has ended."""
+        from .weights import save_run_state, save_weights
 
+        if self.run_state is not None and self.final_params is not None:
+            save_run_state(path, self.run_state)
+            return
         if self.final_params is None:
             raise RuntimeError("there are no trained weights yet")
         save_weights(
@@ -132,16 +139,24 @@ class TrainingSession(SessionMailbox):
         options: SessionOptions | None = None,
         *,
         dataset: Dataset | None = None,
+        resume: RunState | None = None,
         initial_params: tuple[dict, dict] | None = None,
         on_message: Listener | None = None,
     ) -> None:
-        """``dataset``: train on it instead of loading the project's; ``initial_params``:
-        (weights, node types) as ``load_weights`` reads them, to start from instead of the
-        project's initialisation."""
+        """``dataset``: train on it instead of loading the project's; ``resume``: a RunState
+        to continue (the project's epochs or step limit are the run's total target, so a
+        target already reached trains nothing and shows the resumed weights);
+        ``initial_params``: (weights, node types) as ``load_weights`` reads them, to start
+        a fresh run from instead of the project's initialisation."""
         super().__init__(project, on_message)
         options = SessionOptions() if options is None else options
         if not isinstance(options, SessionOptions):
             raise TypeError(f"options must be SessionOptions, not {options!r}")
+        if resume is not None and not isinstance(resume, RunState):
+            raise TypeError(f"resume must be a RunState, not {type(resume).__name__}")
+        if resume is not None and initial_params is not None:
+            raise TypeError("give resume or initial_params, not both")
+        self.resume_state = self.run_state = resume  # not "resume": that is Controls.resume()
         self.options = options
         self.config = project.training
         if options.epochs is not None:  # an explicit epoch count replaces a step limit

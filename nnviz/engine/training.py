@@ -96,7 +96,8 @@ def compiled_steps(
         data_loss = head_losses(head, out, y).mean()
         loss = data_loss
         if l1 or l2:
-            loss = with_penalty(loss, [lp["kernel"] for lp in p["layers"].values()], l1, l2)
+            # A network without weights has no kernels (and no "layers"): its penalty is 0.
+            loss = with_penalty(loss, [lp["kernel"] for lp in p.get("layers", {}).values()], l1, l2)
         acc = jnp.mean(jnp.argmax(head_probabilities(head, out), axis=-1) == y)
         return loss, (data_loss, acc)
 
@@ -252,3 +253,31 @@ def batch_order(seed: int, n_train: int, batch: int, steps: int) -> np.ndarray:
     per_epoch = max(1, n_train // batch)
     orders = epoch_orders(seed, n_train, batch)
     return np.concatenate([next(orders) for _ in range(max(1, math.ceil(steps / per_epoch)))])
+
+
+def key_after(seed: int, steps: int):
+    """The random key ``train_steps`` carries after ``steps`` steps from ``PRNGKey(seed)``.
+
+    Each step splits the key and keeps the first half (the second drives Dropout), so a
+    run resumed at ``steps`` draws the same Dropout masks as one that never stopped.
+    """
+    import jax
+
+    key = jax.random.PRNGKey(seed)
+    if steps <= 0:
+        return key
+    return _advance_key(key, steps)
+
+
+@functools.cache
+def _advance_jitted():
+    import jax
+
+    def advance(key, n):
+        return jax.lax.fori_loop(0, n, lambda i, k: jax.random.split(k)[0], key)
+
+    return jax.jit(advance)
+
+
+def _advance_key(key, steps: int):
+    return _advance_jitted()(key, np.int32(steps))

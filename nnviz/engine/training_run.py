@@ -30,6 +30,7 @@ from ..core.layers import Context, LayerType, Role
 from ..core.optimizers import optimizer
 from .chunking import ChunkSizer
 from .commands import Command, SessionCommand
+from .divergence import DivergenceWatch, divergence_message
 from .messages import (
     Compiling,
     EpochEnd,
@@ -48,9 +49,11 @@ from .training import (
     compiled_steps,
     enable_compilation_cache,
     epoch_orders,
+    key_after,
     make_optimizer,
     padded_batches,
 )
+from .weights import RunState, WeightsError
 
 if TYPE_CHECKING:
     from .session import TrainingSession
@@ -102,7 +105,10 @@ class TrainingRun:
         self._start_loop()
         stopped = False
         try:
-            for epoch in range(1, self.n_epochs + 1):
+            # A resumed run goes on in the epoch it stopped in; one whose target is
+            # reached already trains nothing (its first snapshot showed its weights).
+            first = self.step // self.steps_per_epoch + 1
+            for epoch in range(first, self.n_epochs + 1) if self.step < self.total_steps else ():
                 self.epoch = epoch
                 failed = self._train_epoch()
                 if failed is not None:
@@ -112,6 +118,7 @@ class TrainingRun:
             self.params, self.opt_state = self.good
         session._set_state("stopping" if stopped else "running")
         session.final_params = self._to_numpy(self.params)
+        session.run_state = self._run_state(self.params, self.opt_state, self.step)
         metrics = self._final_metrics(stopped)
         metrics["seconds"] = time.perf_counter() - self.t_start
         metrics["train_seconds"] = self.train_seconds
@@ -159,33 +166,45 @@ class TrainingRun:
         from flax import nnx
 
         from .model import build_model
-        from .weights import check_compatible
+        from .weights import check_fits, training_fingerprint
 
         model = build_model(network, self.analysis, self.ctx, init=cfg.init, seed=cfg.seed)
         graphdef, state = nnx.split(model)
         params = nnx.to_pure_dict(state)
         session.node_types = {nid: network.nodes[nid].type for nid in params.get("layers", {})}
-        if session.initial_params is not None:
+        self.fingerprint = training_fingerprint(session.project)
+        resume = session.resume_state
+        if resume is not None and resume.fingerprint != self.fingerprint:
+            raise WeightsError(
+                "The saved run cannot continue with this project: it was trained "
+                + (
+                    "without the state a run needs to go on (weights only)"
+                    if not resume.fingerprint
+                    else "with another network, dataset or training settings (only the learning "
+                    "rate, the epochs and the step limit may change)"
+                )
+                + ". Reset to train this project from the start."
+            )
+        given = (resume.params, resume.node_types) if resume is not None else session.initial_params
+        if given is not None:
             layers = params.get("layers", {})  # absent when no node has weights
             expected = {nid: {k: v.shape for k, v in p.items()} for nid, p in layers.items()}
-            saved, saved_types = session.initial_params
-            check_compatible(
-                saved,
-                saved_types,
-                expected,
-                session.node_types,
-                {n.id: n.name for n in network.nodes.values()},
-                "the saved weights",
+            check_fits(
+                *given, expected, network, "the saved run" if resume is not None else "the saved weights"
             )
             if layers:
                 params = {
-                    "layers": {nid: {k: jnp.asarray(saved[nid][k]) for k in p} for nid, p in layers.items()}
+                    "layers": {
+                        nid: {k: jnp.asarray(given[0][nid][k]) for k in p} for nid, p in layers.items()
+                    }
                 }
         self.params = params
         self.layer_ids = list(params.get("layers", {}))
 
         tx = make_optimizer(cfg.optimizer, cfg.learning_rate, cfg.momentum)
         self.opt_state = tx.init(params)
+        if resume is not None:
+            self.opt_state = self._restored_opt_state(resume)
         self.fns = compiled_steps(
             graphdef,
             model.head,
@@ -238,22 +257,26 @@ class TrainingRun:
 
     def _start_loop(self) -> None:
         """The loop's state at step 0; the first snapshot, and evaluation compiled now, not in epoch 1."""
-        import jax
         import jax.numpy as jnp
 
         session, cfg = self.session, self.cfg
         self.orders = epoch_orders(cfg.seed, self.n_train, self.batch)
-        self.key = jax.random.PRNGKey(cfg.seed)
-        self.step = 0
-        self.epoch = 1
+        self.step = self._resume_position()
+        completed, self.resume_pos = divmod(self.step, self.steps_per_epoch)
+        for _ in range(completed):  # the epochs done already drew their batches: draw them again
+            next(self.orders)
+        self.key = key_after(cfg.seed, self.step)
+        self.epoch = completed + 1 if self.resume_pos or not completed else completed
         self.t_start = time.perf_counter()
         self.train_seconds = 0.0
         self.norms = None  # the last chunk's gradient norms, on the device
         self.good = (self.params, self.opt_state)  # the weights after the last chunk whose losses were finite
+        # NaN, inf or a loss grown far beyond its start; it keeps the newest state still fine.
+        self.divergence = DivergenceWatch((self.params, self.opt_state, self.step))
         # ``losses[i]`` of a chunk is the loss of the weights *before* its i-th update, so
         # a chunk's final weights are only known good once the next chunk's first loss
         # is finite. These are the newest weights whose own loss was seen to be finite.
-        self.verified_params, self.verified_step = self.params, 0
+        self.verified_params, self.verified_step = self.params, self.step
         self.epoch_losses: list[np.ndarray] = []
         self.epoch_accs: list[np.ndarray] = []
         self.t_epoch = 0.0
@@ -285,7 +308,7 @@ class TrainingRun:
         import jax.numpy as jnp
 
         self.order = jnp.asarray(next(self.orders))
-        self.pos = 0
+        self.pos, self.resume_pos = self.resume_pos, 0  # mid-epoch only in a resumed run's first epoch
         self.epoch_losses, self.epoch_accs = [], []
         self.t_epoch = 0.0
         while self.pos < self.steps_per_epoch and self.step < self.total_steps:
@@ -356,8 +379,9 @@ class TrainingRun:
         losses, accs = np.asarray(losses_np)[:n], np.asarray(accs_np)[:n]
         p0, o0 = self.params, self.opt_state
         self.params, self.opt_state, self.key, self.norms = p, o, key, norms
-        if not np.all(np.isfinite(losses)):
-            return self._diverged(losses, p0, o0)
+        bad = self.divergence.observe(losses, (p0, o0, self.step))
+        if bad is not None:
+            return self._diverged(losses, bad)
         self.verified_params, self.verified_step = p0, self.step  # its loss, losses[0], was finite
         self.good = (self.params, self.opt_state)
         self.step += n
@@ -370,19 +394,17 @@ class TrainingRun:
         self.since_accs.append(accs)
         return None
 
-    def _diverged(self, losses: np.ndarray, p0, o0) -> Failed:
-        """A chunk's loss was not finite: keep the newest weights known good, and say why training stopped."""
-        bad = int(np.argmin(np.isfinite(losses)))
-        # The chunk's starting weights are good only if their loss (the first) was
-        # finite; else fall back to the last verified ones.
-        kept, kept_step = (p0, self.step) if bad > 0 else (self.verified_params, self.verified_step)
-        self.params, self.opt_state = kept, o0
+    def _diverged(self, losses: np.ndarray, bad: int) -> Failed:
+        """A chunk's loss diverged at ``bad``: keep the newest weights known good, and say why training stopped."""
+        # The newest weights whose own loss was finite and not grown, with their optimizer state.
+        kept, kept_opt, kept_step = self.divergence.good
+        self.params, self.opt_state = kept, kept_opt
         self.session.final_params = self._to_numpy(self.params)
+        self.session.run_state = self._run_state(kept, kept_opt, kept_step)
         return Failed(
-            f"The loss became {'NaN' if np.isnan(losses[bad]) else 'infinite'} "
-            f"at step {self.step + 1 + bad}: training diverged, "
-            f"probably because the learning rate ({self._lr_of(self.opt_state):g}) is too high. "
-            f"Training stopped; the weights from step {kept_step} are kept.",
+            divergence_message(
+                losses, bad, self.step + 1 + bad, self.divergence.start, self._lr_of(kept_opt), kept_step
+            ),
             kept_step,
         )
 
@@ -629,6 +651,68 @@ class TrainingRun:
             "epochs": self.epoch,
             "params": self.session.param_count,
         }
+
+    # ------------------------------------------------------------ resuming
+
+    def _restored_opt_state(self, resume: RunState):
+        """The optimizer's state from ``resume``'s leaves, with the project's learning rate."""
+        import jax
+        import jax.numpy as jnp
+
+        leaves, treedef = jax.tree.flatten(self.opt_state)
+        saved = resume.opt_leaves
+        fits = len(saved) == len(leaves) and all(
+            np.shape(s) == np.shape(leaf) and np.asarray(s).dtype == np.asarray(leaf).dtype
+            for s, leaf in zip(saved, leaves)
+        )
+        if not fits:
+            raise WeightsError(
+                f"The saved run's optimizer state ({len(saved)} arrays) does not fit "
+                f"{optimizer(self.cfg.optimizer).title} ({len(leaves)} arrays). Reset to train this "
+                "project from the start."
+            )
+        state = jax.tree.unflatten(treedef, [jnp.asarray(s) for s in saved])
+        # The learning rate is the project's: one a run may change as it goes on.
+        state.hyperparams["learning_rate"] = jnp.asarray(self.cfg.learning_rate, dtype=jnp.float32)
+        return state
+
+    def _resume_position(self) -> int:
+        """The step a resumed run goes on from (0 for a fresh one); its history goes back into the session."""
+        resume = self.session.resume_state
+        if resume is None:
+            return 0
+        spe = self.steps_per_epoch
+        if resume.epoch * spe + resume.position != resume.step or resume.position >= spe:
+            raise WeightsError(
+                f"The saved run is damaged: step {resume.step} is not epoch {resume.epoch} and "
+                f"batch {resume.position} of {spe}. Reset to train this project from the start."
+            )
+        completed = resume.epoch
+        # An epoch cut short by a step limit was reported; when training goes on into
+        # it, it is reported again at its end, so the short report goes.
+        goes_on = resume.step < self.total_steps
+        self.session.history[:] = [
+            EpochEnd.from_record(r)
+            for r in resume.history
+            if not (goes_on and resume.position and r.get("epoch", 0) > completed)
+        ]
+        return resume.step
+
+    def _run_state(self, params, opt_state, step: int) -> RunState:
+        """What a later run continues from: these weights and optimizer state at ``step``."""
+        import jax
+
+        completed, position = divmod(step, self.steps_per_epoch)
+        return RunState(
+            params=self._to_numpy(params),
+            node_types=dict(self.session.node_types),
+            step=int(step),
+            epoch=int(completed),
+            position=int(position),
+            opt_leaves=tuple(np.array(leaf) for leaf in jax.tree.leaves(jax.device_get(opt_state))),
+            history=tuple(e.record() for e in self.session.history if e.step <= step),
+            fingerprint=self.fingerprint,
+        )
 
     @staticmethod
     def _to_numpy(params) -> dict[str, dict[str, np.ndarray]]:

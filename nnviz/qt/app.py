@@ -129,6 +129,9 @@ def make_application(argv0: str = "nnviz", qt_args: list[str] | None = None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ..logs import configure_logging
+
+    configure_logging()  # tracebacks of caught faults go to the log file, never to the terminal
     argv = list(sys.argv[1:] if argv is None else argv)
     existing = QApplication.instance() is not None
     app = make_application(sys.argv[0] if sys.argv else "nnviz", argv)

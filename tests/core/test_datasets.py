@@ -455,10 +455,10 @@ def test_npz_table_string_labels_and_toy2d(tmp_path):
         x_train=x_tr,
         y_train=np.array(["b", "a", "b", "a"]),
         x_test=np.array([[8.0, 10, 5]]),
-        y_test=np.array(["c"]),
+        y_test=np.array(["b"]),
     )
     d = load_dataset(DatasetSpec(name="files", path=str(p)))
-    assert d.kind == "table" and d.class_names == ("a", "b", "c")
+    assert d.kind == "table" and d.class_names == ("a", "b")
     assert d.x_train.min() == 0.0 and d.x_train.max() == 1.0
     np.testing.assert_allclose(d.x_test, [[2.0, 0.0, 0.0]])  # train stats only: test may leave [0, 1]
     p2 = tmp_path / "two.npz"
@@ -831,6 +831,53 @@ def test_download_cancel_over_http_removes_partial(tmp_path, fake_mirror, http_s
     assert list((tmp_path / "cache" / "mnist").iterdir()) == []
 
 
+def test_cancel_is_honoured_while_a_server_has_stopped_answering(tmp_path, fake_mirror, monkeypatch):
+    """A server sends part of a file, then nothing: Cancel returns at once, not after the read timeout."""
+    monkeypatch.setattr(download, "DOWNLOAD_TIMEOUT", 300.0)  # far longer than the guard below
+    sent, release = threading.Event(), threading.Event()
+
+    class Stalling(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"\x1f\x8b" + bytes(1000))
+            self.wfile.flush()
+            sent.set()
+            release.wait(60)  # stops answering until the test is over
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    cancel, outcome = threading.Event(), {}
+
+    def fetch():
+        try:
+            ensure_image_files(
+                "mnist", tmp_path / "cache", mirrors=[f"http://127.0.0.1:{srv.server_address[1]}/"],
+                cancel=cancel.is_set,
+            )  # fmt: skip
+        except Exception as e:
+            outcome["error"] = e
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    try:
+        worker.start()
+        assert sent.wait(30), "the server never got the request"
+        cancel.set()
+        worker.join(30)  # a guard against hanging, not a time limit: the old code waited 300 s
+        assert not worker.is_alive(), "cancel was not honoured while the server kept silent"
+        assert not release.is_set()  # the server was still holding the connection open
+        assert isinstance(outcome.get("error"), DownloadCancelled), outcome
+        assert list((tmp_path / "cache" / "mnist").iterdir()) == []  # no partial file left
+    finally:
+        release.set()
+        srv.shutdown()
+        srv.server_close()
+
+
 def test_progress_object_pooch_drives():
     """pooch sets total, updates by its chunk size, then resets and fills to the total."""
     calls = []
@@ -930,3 +977,50 @@ def test_core_datasets_imports_no_jax_or_qt():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------ values and labels refused on load
+
+
+def test_float_idx_with_nan_names_the_file_and_first_bad_sample(tmp_path):
+    imgs = np.zeros((6, 3, 3), np.float32)
+    imgs[4, 0, 0], imgs[5, 1, 1] = np.nan, np.inf
+    p = write_idx(tmp_path / "imgs-idx3-ubyte", imgs)
+    with pytest.raises(DatasetError, match=r"imgs-idx3-ubyte: sample 4 \(counting from 0\) holds NaN"):
+        load_idx(p)
+
+
+def test_scaling_that_would_overflow_is_refused(tmp_path):
+    """A nearly constant training feature scales test values beyond float32: refuse, not inf."""
+    p = tmp_path / "tiny.npz"
+    x_tr = np.array([[0.0, 1e-300], [1.0, 2e-300], [0.5, 1e-300]])
+    np.savez(p, x_train=x_tr, y_train=[0, 1, 0], x_test=np.array([[0.5, 1.0]]), y_test=[1])
+    with pytest.raises(DatasetError, match="tiny.npz: the test data scaled to the training data's range"):
+        load_dataset(DatasetSpec(name="files", path=str(p), validation_split=0.0))
+
+
+@pytest.mark.parametrize(
+    ("labels", "ok"),
+    [([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], True), ([3, 7], True), ([1, 2], True), ([0, 5], True),
+     ([0, 1, 2, 255], False), ([0, 1, 100], False), ([0, 1, 2, 254, 255], False)],
+)  # fmt: skip
+def test_a_class_number_far_beyond_the_others_is_refused(labels, ok):
+    from nnviz.core.datasets.labels import labels_from_arrays
+
+    train = np.array(labels * 3, np.uint8)
+    if ok:
+        (y, _), names = labels_from_arrays([train, train], "f")
+        assert names == tuple(map(str, sorted(labels))) and y.max() == len(labels) - 1
+    else:
+        with pytest.raises(DatasetError, match=r"sample \d+ \(counting from 0\) has the label"):
+            labels_from_arrays([train, train], "f")
+
+
+def test_csv_header_rule():
+    from nnviz.core.datasets.csvfile import is_header
+
+    assert is_header(["label", "x", "y"], ["0", "1"])  # a word among the features
+    assert is_header(["label", "0", "1"], ["0", "1"])  # numbered columns, numeric labels
+    assert is_header(["species", "0", "1"], ["setosa", "virginica"])  # no row is labelled "species"
+    assert not is_header(["setosa", "5.1", "3.5"], ["setosa", "virginica"])  # a sample of a named class
+    assert not is_header(["0", "5.1", "3.5"], ["0", "1"])

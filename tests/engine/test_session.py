@@ -430,6 +430,63 @@ def test_divergence_inside_a_chunk_keeps_finite_weights():
     assert path.steps[0] == 0 and path.steps[-1] <= session.result.step + 8
 
 
+def test_divergence_watch_flags_nan_inf_and_lasting_growth_but_not_one_noisy_batch():
+    from nnviz.engine.divergence import DivergenceWatch
+
+    w = DivergenceWatch("start", factor=100.0, window=4)
+    assert (
+        w.observe(np.array([np.nan]), "chunk 1") == 0 and w.good == "start"
+    )  # the first loss: keep the start
+    w = DivergenceWatch(factor=100.0, window=4)
+    assert w.observe(np.array([1.0, 0.9, 0.8])) is None and w.start == 1.0
+    assert w.observe(np.array([0.7, 500.0, 0.6, 0.5])) is None  # one noisy batch
+    assert w.observe(np.array([0.5, 200.0, 300.0])) is None  # high, but not 4 in a row yet
+    assert w.observe(np.array([400.0, 500.0, 0.4]), "chunk 4") == 0  # the run of highs began in chunk 3
+    assert w.good is None  # chunk 3's start was fine, but observed with no state
+    w = DivergenceWatch(factor=100.0, window=4)
+    assert w.observe(np.array([2.0, 1.0]), "chunk 1") is None
+    assert w.observe(np.array([300.0, 400.0, 500.0, 600.0]), "chunk 2") == 0 and w.good == "chunk 1"
+    w = DivergenceWatch(factor=100.0, window=4)
+    assert w.observe(np.array([1.0, np.inf]), "chunk 1") == 1 and w.good == "chunk 1"
+    w = DivergenceWatch(factor=100.0, window=4)
+    assert w.observe(np.array([2.0, 1.0, 300.0, 400.0, 500.0, 600.0])) == 2
+    assert DivergenceWatch().observe(np.array([1.0, np.nan])) == 1
+    assert DivergenceWatch().observe(np.array([np.inf])) == 0
+    near_zero = DivergenceWatch(factor=100.0, window=2)  # a start loss near 0 is floored
+    assert near_zero.observe(np.array([1e-9, 0.01, 0.02, 0.05])) is None
+
+
+def test_a_loss_that_grows_without_becoming_nan_stops_the_run(monkeypatch):
+    """At learning rate 100 a tanh/softmax net's loss grows ~100-fold yet stays finite: it "completed"."""
+    from nnviz.engine import divergence
+
+    proj = project(mlp(hidden=8, activation="tanh"), dataset="spiral", optimizer="sgd", learning_rate=100.0)
+    _, result, _ = run(proj)
+    assert isinstance(result, Finished)  # 100-fold is below the real factor (1e4)
+    monkeypatch.setattr(divergence, "GROWTH_FACTOR", 20.0)  # so a 100-fold growth counts
+    session, result, msgs = run(proj)
+    assert isinstance(result, Failed), result
+    assert "The loss grew from " in result.reason and "more than 20 times" in result.reason
+    assert "learning rate (100) is too high" in result.reason and "e.g. 10" in result.reason
+    kept_step = int(result.reason.split("weights from step ")[1].split()[0])
+    assert result.step == kept_step and not of(msgs, Finished)
+    snap = next(s for s in of(msgs, Snapshot) if s.step == kept_step)
+    assert snap.loss <= 20 * float(result.reason.split("grew from ")[1].split()[0])  # kept: not grown yet
+    for nid, p in session.final_params.items():
+        np.testing.assert_array_equal(p["kernel"], snap.params[nid]["kernel"])
+
+
+def test_l1_and_l2_on_a_network_without_weights_add_nothing():
+    net = Network.chain(
+        "Input", ("Activation", {"function": "softmax"}), ("Output", {"loss": "cross_entropy"})
+    )
+    plain = run(project(net, epochs=1))[1]
+    for kw in ({"l1": 0.1}, {"l2": 0.1}):
+        result = run(project(net, epochs=1, **kw))[1]
+        assert isinstance(result, Finished), result  # was: KeyError 'layers' in the loss
+        assert result.metrics["train_loss"] == plain.metrics["train_loss"]
+
+
 # ---------------------------------------------------------------- threaded mode
 
 

@@ -5,6 +5,11 @@ share one loader. Errors that a user can cause (missing, corrupt or odd files, f
 downloads) are raised as :class:`DatasetError` with a message that names the file and
 says what is wrong, because the GUI shows that message verbatim in a dialog.
 
+What a user's file may not hold, refused on load with the file and the first bad sample
+named: NaN, inf or values float32 cannot hold (also after scaling; ``splits.check_values``),
+a class number far beyond the others such as 255 among 0..9, and a test class no
+training sample has (``labels``). CSV rows are numbered as a spreadsheet shows them.
+
 Where things live:
 
 - ``catalogue``: every dataset nnviz knows (names, class names, files, checksums, mirrors);

@@ -1,14 +1,18 @@
 """Finding the official image-set files locally, and downloading the missing ones.
 
-Downloads go through pooch: it streams each file into a temporary file beside the
+Downloads go through pooch: it has each file streamed into a temporary file beside the
 target, checks the pinned sha256 and only then moves it into place, so a half-written
 or wrong file never appears under the final name. Around it, this module tries the
 mirrors in order, reports progress and lets the caller cancel (the progress object
-pooch drives raises :class:`DownloadCancelled`; pooch then deletes the partial file).
+raises :class:`DownloadCancelled`; pooch then deletes the partial file). The HTTP reads
+happen on a helper thread, so Cancel is answered within CANCEL_POLL seconds even while
+a server that stopped answering keeps a read waiting.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -24,6 +28,7 @@ CancelFn = Callable[[], bool]
 
 
 DOWNLOAD_TIMEOUT = 30.0  # seconds without data before a mirror counts as failed
+CANCEL_POLL = 0.1  # seconds between looks at cancel while a server keeps us waiting
 CHUNK = 1 << 16
 
 
@@ -115,14 +120,78 @@ def _download_file(name, file: DataFile, folder: Path, mirrors, progress, cancel
 
 
 def _downloader(url: str, bar: _Progress):
-    """pooch's HTTP(S) downloader, or for a file:// mirror a local copy that drives ``bar`` alike."""
+    """An HTTP(S) download that answers cancel at once, or for a file:// mirror a local copy that drives ``bar`` alike."""
     if urllib.parse.urlparse(url).scheme == "file":
         return lambda url, output_file, _pooch: _copy_file_url(url, output_file, bar)
-    from pooch import HTTPDownloader
+    return lambda url, output_file, _pooch: _http_download(url, output_file, bar)
 
-    return HTTPDownloader(
-        progressbar=bar, chunk_size=CHUNK, timeout=DOWNLOAD_TIMEOUT, headers={"User-Agent": "nnviz"}
-    )
+
+def _http_download(url: str, output_file: str, bar: _Progress) -> None:
+    """Stream ``url`` into ``output_file``, asking ``bar`` about cancel every CANCEL_POLL seconds.
+
+    The blocking reads (waiting for the server to answer, then for each chunk) run on a
+    helper thread, so a server that stops answering cannot hold a Cancel for the whole
+    DOWNLOAD_TIMEOUT: this thread waits on the helper's queue in short slices and checks
+    cancel between them. The helper is a daemon and ends within DOWNLOAD_TIMEOUT itself
+    (its socket timeout), or as soon as the server sends or closes.
+    """
+    chunks: queue.Queue = queue.Queue(maxsize=64)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        import requests
+
+        def put(item) -> bool:  # False once the download was given up
+            while not stop.is_set():
+                try:
+                    chunks.put(item, timeout=CANCEL_POLL)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        try:
+            with requests.get(
+                url, stream=True, timeout=DOWNLOAD_TIMEOUT, headers={"User-Agent": "nnviz"}
+            ) as response:
+                response.raise_for_status()
+                if not put(("total", int(response.headers.get("content-length") or 0))):
+                    return
+                for chunk in response.iter_content(chunk_size=CHUNK):
+                    if chunk and not put(("data", chunk)):
+                        return
+            put(("done", None))
+        except Exception as e:  # handed to the waiting thread, which raises it there
+            put(("error", e))
+
+    threading.Thread(target=fetch, name="nnviz-download", daemon=True).start()
+    try:
+        with open(output_file, "wb") as out:
+            waited = 0.0
+            while True:
+                bar.check_cancel()
+                try:
+                    kind, value = chunks.get(timeout=CANCEL_POLL)
+                except queue.Empty:
+                    waited += CANCEL_POLL
+                    if waited >= DOWNLOAD_TIMEOUT:
+                        raise OSError(f"the server sent nothing for {DOWNLOAD_TIMEOUT:g} s") from None
+                    continue
+                waited = 0.0
+                if kind == "total":
+                    bar.total = value
+                elif kind == "data":
+                    out.write(value)
+                    bar.update(len(value))
+                elif kind == "error":
+                    raise value
+                else:
+                    break
+    finally:
+        stop.set()
+    bar.reset()
+    bar.update(bar.total or bar.n)
+    bar.close()
 
 
 def _copy_file_url(url: str, output_file: str, bar: _Progress) -> None:
@@ -159,10 +228,14 @@ class _Progress:
         self._total = int(value or 0)
         self._report()
 
-    def update(self, n: int) -> None:
-        # Checked per chunk so the GUI's Cancel button answers within one chunk.
+    def check_cancel(self) -> None:
+        """Raise :class:`DownloadCancelled` when ``cancel()`` says so."""
         if self._cancel is not None and self._cancel():
             raise DownloadCancelled(f"Download of {self.filename} was cancelled.")
+
+    def update(self, n: int) -> None:
+        # Checked per chunk so the GUI's Cancel button answers within one chunk.
+        self.check_cancel()
         self.n += int(n)
         self._report()
 

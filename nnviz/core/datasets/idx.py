@@ -12,6 +12,7 @@ import numpy as np
 from .catalogue import IDX_FILES, DatasetEntry
 from .checksums import verified_paths
 from .errors import DatasetError
+from .splits import check_values
 
 _IDX_TYPES = {
     0x08: np.dtype("u1"),
@@ -45,7 +46,9 @@ def load_idx(path) -> np.ndarray:
     """Read a gz or raw IDX file into a native-endian, writeable numpy array.
 
     The header is checked strictly (magic, type code, dimension count, exact byte
-    length) so a truncated download or a wrong file gives a clear :class:`DatasetError`.
+    length) so a truncated download or a wrong file gives a clear :class:`DatasetError`;
+    float data with NaN, inf or values float32 cannot hold is refused, naming the first
+    such sample (the first axis).
     """
     path = Path(path)
     data = read_maybe_gz(path)
@@ -72,6 +75,7 @@ def load_idx(path) -> np.ndarray:
             f"{path} is {what}: dimensions {dims} need {expected} bytes, the file has {len(data)}."
         )
     arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    check_values(arr, str(path))
     return arr.astype(dtype.newbyteorder("="))  # copy: native order and writeable
 
 

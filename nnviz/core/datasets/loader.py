@@ -11,7 +11,7 @@ from .csvfile import dataset_from_csv
 from .dataset import Dataset
 from .download import CancelFn, ProgressFn, ensure_image_files
 from .errors import DatasetError
-from .idx import load_idx_folder
+from .idx import idx_paths, load_idx_folder
 from .labels import labels_from_arrays
 from .npz import dataset_from_npz
 from .spec import DatasetSpec
@@ -64,7 +64,10 @@ def load_files(spec: DatasetSpec, rng) -> Dataset:
     name = path.stem if path.suffix else path.name
     if path.is_dir():
         x_tr, y_tr, x_te, y_te = load_idx_folder(path)
-        (y_tr, y_te), names = labels_from_arrays([y_tr, y_te], str(path))
+        label_files = idx_paths(path)
+        (y_tr, y_te), names = labels_from_arrays(
+            [y_tr, y_te], str(path), [str(label_files[1]), str(label_files[3])]
+        )
         if x_tr.ndim == 2:
             return finish(
                 name,

@@ -11,7 +11,7 @@ import numpy as np
 from .dataset import Dataset
 from .errors import DatasetError
 from .labels import labels_from_arrays
-from .splits import finish, scale_images
+from .splits import check_values, finish, scale_images
 
 
 def load_npz(path):
@@ -56,9 +56,9 @@ def dataset_from_npz(path: Path, name, spec, rng) -> Dataset:
         raise DatasetError(
             f"{path}: x_train samples have shape {x_tr.shape[1:]} but x_test {x_te.shape[1:]}."
         )
-    if x_tr.dtype.kind == "f" and not (np.isfinite(x_tr).all() and np.isfinite(x_te).all()):
-        raise DatasetError(f"{path}: x_train/x_test contain NaN or infinite values.")
-    (y_tr, y_te), names = labels_from_arrays([y_tr, y_te], str(path))
+    check_values(x_tr, f"{path}: x_train")
+    check_values(x_te, f"{path}: x_test")
+    (y_tr, y_te), names = labels_from_arrays([y_tr, y_te], str(path), [f"{path}: y_train", f"{path}: y_test"])
     if x_tr.ndim in (3, 4):
         if x_tr.ndim == 3:
             x_tr, x_te = x_tr[..., None], x_te[..., None]

@@ -10,6 +10,33 @@ from .dataset import Dataset
 from .errors import DatasetError
 from .spec import DatasetSpec
 
+# The largest magnitude a feature may have: training runs in float32, so a value it cannot
+# hold (or whose scaling overflows on the way there) would turn into inf and then NaN.
+MAX_VALUE = float(np.finfo(np.float32).max)
+
+
+def check_values(x: np.ndarray, where: str, sample=lambda i: f"sample {i} (counting from 0)") -> None:
+    """Refuse NaN, infinite and values float32 cannot hold, naming the first bad sample.
+
+    ``sample(i)`` says which sample row ``i`` is in the user's terms (a CSV's row number).
+    Integer data always fits; only floats are looked at.
+    """
+    if x.dtype.kind != "f" or x.size == 0:
+        return
+    flat = x.reshape(len(x), -1)
+    with np.errstate(invalid="ignore"):
+        bad_rows = ~(np.abs(flat) <= MAX_VALUE).all(axis=1)  # NaN compares false: bad too
+    if not bad_rows.any():
+        return
+    i = int(np.flatnonzero(bad_rows)[0])
+    row = flat[i]
+    v = row[~(np.abs(row) <= MAX_VALUE)][0]
+    what = "NaN" if np.isnan(v) else ("an infinite value" if np.isinf(v) else f"the value {v:.3g}")
+    raise DatasetError(
+        f"{where}: {sample(i)} holds {what}; every value must be a finite number of magnitude "
+        f"at most {MAX_VALUE:.3g} (training uses 32-bit floats). Fix or remove that sample."
+    )
+
 
 def n_of(n: int, ratio: float) -> int:
     return int(math.floor(n * ratio + 0.5))
@@ -35,7 +62,8 @@ def minmax_apply(x_tr, others, lo=None, hi=None):
     span = hi - lo
     # Constant features map to 0 instead of dividing by zero.
     span = np.where(span > 0, span, 1.0)
-    return [((a - lo) / span).astype(np.float32) for a in [x_tr, *others]]
+    with np.errstate(over="ignore"):  # an overflow to inf is refused by check_values in finish
+        return [((a - lo) / span).astype(np.float32) for a in [x_tr, *others]]
 
 
 def finish(
@@ -58,6 +86,13 @@ def finish(
         # preprocessing), taken before train_limit so the lesson knob "fewer samples"
         # doesn't also rescale every input.
         x_t, x_v, x_te = minmax_apply(x_t, [x_v, x_te])
+        # Test values far outside a nearly constant training feature can still overflow.
+        for split, x in (("validation", x_v), ("test", x_te)):
+            check_values(
+                x,
+                f"{spec.path or name}: the {split} data scaled to the training data's range",
+                lambda i: f"its sample {i} (counting from 0)",
+            )
     if spec.train_limit and spec.train_limit < len(x_t):
         x_t, y_t = x_t[: spec.train_limit], y_t[: spec.train_limit]
     return Dataset(
