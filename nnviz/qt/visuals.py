@@ -302,6 +302,13 @@ class VisualsController(QObject):
     def _on_document_analysis_changed(self, analysis) -> None:
         if self.bridge.active:  # the run trains a copy; its pictures still describe it
             return
+        from .window.runs import fits
+
+        if fits(self.bridge.run_state, self.document.project):  # a rename: the kept run goes on
+            self.refresh_context(clear=False)
+            if self.current is not None:
+                self._deliver(self.current, throttle=False)
+            return
         self._forget_run()
         self.refresh_context(clear=True)
 

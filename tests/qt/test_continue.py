@@ -186,3 +186,13 @@ def test_a_structural_edit_asks_and_cancel_keeps_the_run(qtbot, make_window, mon
     assert len(asked) == 5 and dense.params["units"] == 9
     assert w.bridge.run_state is None and "new random weights" in w.statusBar().currentMessage()
     assert "new random weights" in w.action_train.toolTip()
+
+
+def test_a_rename_keeps_the_curves_and_the_timeline(qtbot, make_window, no_questions):
+    w = xor_window(make_window, qtbot, max_steps=30)
+    train_to_end(qtbot, w)
+    steps = list(w.visuals.history.steps)
+    dense = w.document.network.nodes_of_type("Dense")[0]
+    assert w.document.rename_node(dense.id, "hidden") is None
+    assert list(w.visuals.history.steps) == steps and w.visuals.latest is not None
+    assert w.kept_state() is w.bridge.run_state and not no_questions
