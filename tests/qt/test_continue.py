@@ -196,3 +196,18 @@ def test_a_rename_keeps_the_curves_and_the_timeline(qtbot, make_window, no_quest
     assert w.document.rename_node(dense.id, "hidden") is None
     assert list(w.visuals.history.steps) == steps and w.visuals.latest is not None
     assert w.kept_state() is w.bridge.run_state and not no_questions
+
+
+def test_step_goes_on_from_a_kept_run(qtbot, make_window, no_questions):
+    w = xor_window(make_window, qtbot, epochs=1)
+    train_to_end(qtbot, w)  # all its epochs: Step trains one more mini-batch all the same
+    kept = w.bridge.run_state
+    qtbot.keyClick(w, Qt.Key.Key_F10)
+    qtbot.waitUntil(
+        lambda: w.bridge.last_progress is not None and w.bridge.last_progress.step == kept.step + 1,
+        timeout=30000,
+    )
+    assert w.bridge.paused
+    w.action_stop.trigger()
+    qtbot.waitUntil(lambda: not w.bridge.active, timeout=10000)
+    assert w.bridge.run_state.step == kept.step + 1 and not no_questions
