@@ -5,6 +5,9 @@ NNVIZ_TRAINING_PROCESS=0 on a thread of this one) and never touches Qt. A QTimer
 (about 30 Hz) drains its small messages and takes only the newest heavy snapshot, then
 re-emits them as Qt signals, so widgets are only ever touched from the GUI thread and a
 fast training loop cannot flood the event queue.
+
+A run that ends leaves its ``run_state`` (weights, optimizer state, step, history) here, and
+the next ``start(..., resume=run_state)`` goes on from it; only ``reset`` forgets it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ..engine.options import SessionOptions
 if TYPE_CHECKING:  # importing the session module is light, but nothing needs it before Train
     from ..core.project import Project
     from ..engine.session import TrainingSession
+    from ..engine.weights import RunState
     from .document import ProjectDocument
 
 POLL_MS = 25  # 40 polls a second, so ~30 snapshots a second reach the panels (33 ms gave ~24)
@@ -60,6 +64,9 @@ class SessionBridge(QObject, Controls):
         self.run_dataset = None  # the dataset it loaded, kept after it ends (loss surfaces)
         self.run_trajectory = None  # the path it recorded, when it did (loss surfaces)
         self.speed: int | None = None  # steps per frame; None: full speed (kept across runs)
+        self.run_state: RunState | None = None  # where the last run ended: the next Train goes on from it
+        self.run_saved = True  # run_state is what the project's weights file holds (or there is none)
+        self.continuing = False  # the current (or last) run went on from a kept state
         self._session_factory = session_factory
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
@@ -110,27 +117,33 @@ class SessionBridge(QObject, Controls):
         download: bool = True,
         paused: bool = False,
         options: SessionOptions | None = None,
+        resume: RunState | None = None,
     ) -> None:
         """Train ``project`` (a snapshot: later edits of the document cannot reach it).
 
-        ``options`` (the window's ``LIVE_SESSION``) with ``data_dir`` and ``download`` in them.
+        ``options`` (the window's ``LIVE_SESSION``) with ``data_dir`` and ``download`` in them;
+        ``resume``: the state to go on from (``run_state``), instead of new random weights.
         """
         if self.active:
             raise RuntimeError("a training session is already running; stop it first")
         options = replace(options or SessionOptions(), data_dir=data_dir, download=download)
+        extra = {} if resume is None else {"resume": resume}
         if self._session_factory is not None:
-            session = self._session_factory(project, options=options)
+            session = self._session_factory(project, options=options, **extra)
         elif self.uses_process():
             from ..engine.process import ProcessSession  # light: no jax in this process
 
-            session = ProcessSession(project, options)
+            session = ProcessSession(project, options, **extra)
         else:
             from ..engine.session import TrainingSession  # light: jax is imported on its thread
 
-            session = TrainingSession(project, options)
+            session = TrainingSession(project, options, **extra)
         self.session = session
+        self.continuing = resume is not None
         self.run_project, self.run_dataset, self.run_trajectory = project, None, None
-        self.last_progress = self.last_epoch = self.result = None
+        self.last_progress = self.result = None
+        if resume is None:  # a continued run keeps the last epoch's numbers until its next epoch ends
+            self.last_epoch = None
         self.state = "paused" if paused else "running"
         if self.document is not None:
             self.document.set_training_lock(True)
@@ -162,9 +175,30 @@ class SessionBridge(QObject, Controls):
     def reset(self, timeout: float = 2.0) -> None:
         """Stop any run and forget its results: the next Train starts from fresh weights."""
         self.shutdown(timeout)
+        self.forget_run()
         self.last_progress = self.last_epoch = self.result = None
         self.run_project = self.run_dataset = self.run_trajectory = None
         self.reset_done.emit()
+
+    def forget_run(self) -> None:
+        """No kept state any more (another document, Reset): the next run starts from scratch."""
+        self.run_state = None
+        self.run_saved = True
+        self.continuing = False
+
+    def keep_run(self, state: RunState, saved: bool) -> None:
+        """Go on from ``state`` (read from a file): ``saved`` when the project's weights file holds it."""
+        self.run_state = state
+        self.run_saved = saved
+
+    @property
+    def unsaved_run(self) -> bool:
+        """A run trained (or is training) steps that no weights file holds."""
+        p = self.last_progress
+        kept = self.run_state.step if self.run_state is not None else 0
+        if self.active and p is not None and p.step > kept:
+            return True
+        return self.run_state is not None and not self.run_saved
 
     def shutdown(self, timeout: float = 2.0) -> bool:
         """Stop the session and wait up to ``timeout`` s for its thread; True when it ended."""
@@ -226,6 +260,11 @@ class SessionBridge(QObject, Controls):
         if self.session is not session:
             return
         self.session = None
+        state = getattr(session, "run_state", None)
+        if state is not None:
+            if self.run_state is None or state.step != self.run_state.step:
+                self.run_saved = False
+            self.run_state = state
         self.run_dataset = getattr(session, "dataset", None)
         self.run_trajectory = getattr(session, "trajectory", None)
         self._timer.stop()

@@ -3,14 +3,19 @@
 Views never change the project directly: they call the methods here, which check the
 edit, push a QUndoCommand, and tell everyone through Qt signals. While a training run
 holds the document (``training_lock``), structural edits are refused with a reason.
+
+Every edit (and every undo and redo) passes ``before_edit`` first, when the window set one:
+it is given the project as the edit would leave it and says whether to go on, so an edit
+that would discard a trained run can ask first (``CANCELLED`` when the answer was no).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
 from ..core import datasets
@@ -22,6 +27,21 @@ from ..core.project import Project, TrainingConfig
 from . import commands as cmd
 
 LOCKED = "Stop training before changing the network's structure."
+CANCELLED = "Edit cancelled: the trained weights are kept."
+
+
+class _Scratch:
+    """A stand-in document a command can be tried on, to see the project it would leave."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    @property
+    def network(self) -> Network:
+        return self.project.network
+
+    def _apply_settings(self, dataset: DatasetSpec, training: TrainingConfig) -> None:
+        self.project.dataset, self.project.training = dataset, training
 
 
 def context_for(
@@ -56,6 +76,12 @@ class ProjectDocument(QObject):
         self.undo_stack.cleanChanged.connect(self._on_undo_stack_clean_changed)
         self.path: Path | None = Path(path) if path else None
         self.training_lock = False
+        # Asked before an edit with the project it would leave: False keeps things as they are.
+        self.before_edit: Callable[[Project], bool] | None = None
+        self._declined = False  # the user said no during this turn of the event loop
+        self._index = 0  # the undo index the project is at
+        self._reverting = False
+        self.undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
         self._files_shape: tuple | None = None
         self._files_classes: int | None = None
         self.project = project or Project()
@@ -110,6 +136,47 @@ class ProjectDocument(QObject):
     def _locked(self) -> str | None:
         return self._refuse(LOCKED) if self.training_lock else None
 
+    def _push(self, command) -> str | None:
+        """Push ``command`` unless ``before_edit`` declines the project it would leave (CANCELLED)."""
+        if self.before_edit is not None:
+            if self._declined:  # one answer for a paste or delete made of several edits
+                return self._refuse(CANCELLED)
+            scratch = _Scratch(self.snapshot_project())
+            command.doc = scratch
+            try:
+                command.redo()
+            finally:
+                command.doc = self
+            if not self.before_edit(scratch.project):
+                self._declined = True
+                QTimer.singleShot(0, self._forget_declined)
+                return self._refuse(CANCELLED)
+        self._reverting = True  # asked already: the index change that follows needs no question
+        try:
+            self.undo_stack.push(command)
+        finally:
+            self._reverting = False
+        self._index = self.undo_stack.index()
+        return None
+
+    def _forget_declined(self) -> None:
+        self._declined = False
+
+    def _on_undo_stack_index_changed(self, index: int) -> None:
+        # Undo and redo change the project before anyone can ask; a "no" puts it back.
+        if self._reverting or index == self._index:
+            self._index = index
+            return
+        if self.before_edit is not None and not self.before_edit(self.snapshot_project()):
+            self._reverting = True
+            try:
+                self.undo_stack.setIndex(self._index)
+            finally:
+                self._reverting = False
+            self._refuse(CANCELLED)
+            return
+        self._index = index
+
     # ------------------------------------------------------------ edits (each one undoable)
 
     def add_node(
@@ -119,16 +186,15 @@ class ProjectDocument(QObject):
         if self._locked():
             return None
         node = self.network.make_node(type_name, params, position)
-        self.undo_stack.push(cmd.AddNodeCommand(self, node))
+        if self._push(cmd.AddNodeCommand(self, node)):
+            return None
         return self.network.nodes[node.id]
 
     def remove_nodes(self, node_ids: list[str]) -> str | None:
         if self._locked():
             return LOCKED
         ids = [i for i in node_ids if i in self.network.nodes]
-        if ids:
-            self.undo_stack.push(cmd.RemoveNodesCommand(self, ids))
-        return None
+        return self._push(cmd.RemoveNodesCommand(self, ids)) if ids else None
 
     def connect(self, source: str, target: str) -> str | None:
         """Add an edge; returns the reason (and emits ``refused``) when the core refuses it."""
@@ -137,16 +203,14 @@ class ProjectDocument(QObject):
         reason = self.network.check_connection(source, target)
         if reason:
             return self._refuse(reason)
-        self.undo_stack.push(cmd.ConnectCommand(self, source, target))
-        return None
+        return self._push(cmd.ConnectCommand(self, source, target))
 
     def disconnect(self, source: str, target: str) -> str | None:
         if self._locked():
             return LOCKED
         if not self.network.has_edge(source, target):
             return self._refuse("those nodes are not connected")
-        self.undo_stack.push(cmd.DisconnectCommand(self, source, target))
-        return None
+        return self._push(cmd.DisconnectCommand(self, source, target))
 
     def move_nodes(self, moves: dict[str, tuple[tuple[float, float], tuple[float, float]]]) -> None:
         """Record moves that already happened on the canvas (old, new) as one undo step.
@@ -167,7 +231,7 @@ class ProjectDocument(QObject):
         if msg:
             return self._refuse(f"{node.name}: {msg}")
         if node.params.get(name) != value:
-            self.undo_stack.push(cmd.SetParamCommand(self, node_id, name, value))
+            return self._push(cmd.SetParamCommand(self, node_id, name, value))
         return None
 
     def rename_node(self, node_id: str, name: str) -> str | None:
@@ -176,7 +240,7 @@ class ProjectDocument(QObject):
         if not name or taken:
             return self._refuse("a node needs a name of its own" if name else "a node needs a name")
         if self.network.nodes[node_id].name != name:
-            self.undo_stack.push(cmd.RenameNodeCommand(self, node_id, name))
+            return self._push(cmd.RenameNodeCommand(self, node_id, name))
         return None
 
     def apply_layout(self) -> None:
@@ -194,7 +258,7 @@ class ProjectDocument(QObject):
         if self.training_lock and spec != self.project.dataset:
             return self._refuse("Stop training before changing the dataset.")
         if spec != self.project.dataset:
-            self.undo_stack.push(cmd.SetSettingsCommand(self, "Change dataset", dataset=spec))
+            return self._push(cmd.SetSettingsCommand(self, "Change dataset", dataset=spec))
         return None
 
     def set_training(self, config: TrainingConfig) -> str | None:
@@ -202,7 +266,7 @@ class ProjectDocument(QObject):
         if problems:
             return self._refuse("; ".join(problems))
         if config != self.project.training:
-            self.undo_stack.push(cmd.SetSettingsCommand(self, "Change training settings", training=config))
+            return self._push(cmd.SetSettingsCommand(self, "Change training settings", training=config))
         return None
 
     def _apply_settings(self, dataset: DatasetSpec, training: TrainingConfig) -> None:

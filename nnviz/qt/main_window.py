@@ -16,12 +16,20 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core.layers import shape_text
 from ..core.optimizers import OPTIMIZERS
 from ..core.presets import load_preset
-from ..core.project import ProjectError
+from ..core.project import Project, ProjectError
 from ..engine.options import SessionOptions
 from .bridge import SessionBridge
 from .document import ProjectDocument
@@ -34,6 +42,15 @@ from .window.banner import MessageBanner
 from .window.files import AUTOSAVE_MS, FILE_FILTER, ProjectFiles, file_stem, new_project
 from .window.layer_reference import LayerReferenceDialog
 from .window.menus import SPEEDS, build_actions, build_menus, build_toolbar
+from .window.runs import (
+    WEIGHTS_FILTER,
+    fits,
+    last_epoch_of,
+    read_state,
+    target_reached,
+    weights_path_for,
+    write_state,
+)
 from .window.status import TrainingStatus
 
 # A run started from the window: short chunks and frequent snapshots, so the panels
@@ -43,6 +60,8 @@ from .window.status import TrainingStatus
 # path_points: the session records the weights of every snapshot it makes for the loss
 # surface's path; a toy run of 4,650 steps in 1.5 s left only 2-12 in the window's history.
 LIVE_SESSION = SessionOptions(chunk_seconds=0.025, snapshot_interval=0.025, path_points=240)
+MORE_EPOCHS = 5  # what Train > Train N More Epochs offers first
+RESET_MESSAGE = "Reset: the next Train starts from new random weights"
 
 
 class MainWindow(QMainWindow):
@@ -134,6 +153,7 @@ class MainWindow(QMainWindow):
         b.state_changed.connect(self._on_bridge_state_changed)
         b.failed.connect(self._on_bridge_failed)
         b.active_changed.connect(self._on_bridge_active_changed)
+        self._restoring = False  # the current session only shows a state read from a file
 
         self._autosave_timer = QTimer(self)
         self._autosave_timer.setInterval(AUTOSAVE_MS)
@@ -166,7 +186,9 @@ class MainWindow(QMainWindow):
             return
         if self.bridge.active:
             self.bridge.shutdown(2.0)
+        self.bridge.forget_run()  # a kept run belongs to the document it trained
         if old is not None:
+            old.before_edit = None
             for sig, slot in self._document_connections(old):
                 try:
                     sig.disconnect(slot)
@@ -174,6 +196,7 @@ class MainWindow(QMainWindow):
                     pass
             self.undo_group.removeStack(old.undo_stack)
         self.document = doc
+        doc.before_edit = self._confirm_edit
         if doc.parent() is None:
             doc.setParent(self)
         self.undo_group.addStack(doc.undo_stack)
@@ -234,6 +257,7 @@ class MainWindow(QMainWindow):
         active, paused = b.active, b.paused
         running = active and not paused
         can_start = not problem
+        kept = self.kept_state()
         self.action_train.setEnabled((not active and can_start) or paused)
         self.action_train.setText("&Resume" if paused else "&Train")
         if problem and not active:
@@ -242,34 +266,65 @@ class MainWindow(QMainWindow):
             tip = "Resume training (F5)"
         elif running:
             tip = "Training is running"
+        elif kept is not None and target_reached(kept, doc.project):
+            tip = f"The run has trained its {self._target_text(kept)}: train more epochs from step {kept.step:,} (F5)"
+        elif kept is not None:
+            tip = f"Go on training from step {kept.step:,} (F5)"
         else:
-            tip = "Train the network (F5)"
+            tip = "Train the network from new random weights (F5)"
         self.action_train.setToolTip(tip)
         self.action_train.setStatusTip(tip)
+        self.action_train_more.setEnabled(not active and can_start and kept is not None)
         self.action_pause.setEnabled(running)
         self.action_step.setEnabled(paused or (not active and can_start))
         self.action_stop.setEnabled(active)
-        self.action_reset.setEnabled(active or b.result is not None or b.last_progress is not None)
+        self.action_reset.setEnabled(
+            active or b.run_state is not None or b.result is not None or b.last_progress is not None
+        )
+        self.action_export_weights.setEnabled(not active and b.run_state is not None)
+        self.action_import_weights.setEnabled(not active)
         self.status.show_network(doc, problem)
 
     # ================================================================ files
 
     def maybe_save(self) -> bool:
-        """Before losing unsaved changes: ask Save / Discard / Cancel. False means: do not go on."""
-        if self.document is None or not self.document.modified:
+        """Before losing unsaved edits or an unsaved trained run: ask Save / Discard / Cancel.
+
+        False means: do not go on. A run trained since the last save is unsaved work too,
+        and so is a run still training (Save stops it first, to keep where it got to).
+        """
+        if self.document is None:
             return True
+        edits, run = self.document.modified, self.bridge.unsaved_run
+        if not edits and not run:
+            return True
+        title = self.document.title
+        if run:
+            step = self._run_step()
+            what = f"a trained run (step {step:,}) that is not saved"
+            text = f"“{title}” has {'unsaved changes and ' if edits else ''}{what}.\nSave before closing it?"
+        else:
+            text = f"“{title}” has unsaved changes.\nSave them before closing it?"
         answer = QMessageBox.warning(
             self,
-            "Unsaved changes",
-            f"“{self.document.title}” has unsaved changes.\nSave them before closing it?",
+            "Unsaved work",
+            text,
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Save,
         )
         if answer == QMessageBox.StandardButton.Save:
+            if self.bridge.active:
+                self.bridge.shutdown(2.0)  # the run ends where it got to, and leaves its state
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
+
+    def _run_step(self) -> int:
+        b = self.bridge
+        if b.active and b.last_progress is not None:
+            return b.last_progress.step
+        return b.run_state.step if b.run_state is not None else 0
 
     def new_document(self) -> bool:
         if not self.maybe_save():
@@ -295,8 +350,34 @@ class MainWindow(QMainWindow):
         self.set_document(doc)
         self.banner.hide()
         self.add_recent(Path(path))
+        self._restore_saved_run(Path(path))
         QTimer.singleShot(0, self.editor.fit_to_view)
         return True
+
+    def _restore_saved_run(self, path: Path) -> None:
+        """The trained state saved beside the project, when there is one and it fits; else a message."""
+        from ..engine.weights import WeightsError
+
+        weights = weights_path_for(path)
+        if not weights.exists():
+            return
+        try:
+            state = read_state(weights, self.document.project)
+        except WeightsError as exc:
+            self.show_error(f"The project opened untrained: {exc}")
+            return
+        self.bridge.keep_run(state, saved=True)
+        self._show_kept_run()
+
+    def _show_kept_run(self) -> None:
+        """A session that trains no step from the kept state, so every panel shows the trained network."""
+        state = self.bridge.run_state
+        if state is None or self.problem_text():
+            self._update_actions()
+            return
+        self.bridge.last_epoch = last_epoch_of(state)
+        project = self.document.snapshot_project().with_training(max_steps=max(1, state.step))
+        self._start(paused=False, resume=state, project=project, restoring=True)
 
     def open_preset(self, name: str) -> bool:
         """Open an example as a new, unsaved project."""
@@ -331,14 +412,73 @@ class MainWindow(QMainWindow):
         return self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
+        """The project, and the trained run beside it when there is one (each written atomically)."""
+        state = self.bridge.run_state
+        weights = weights_path_for(path)
         try:
+            if state is not None:
+                write_state(weights, state)
             self.document.save(path)
+        except ProjectError as exc:  # WeightsError too
+            self.show_error(str(exc))
+            return False
+        if state is not None and self.bridge.run_state is state:
+            self.bridge.run_saved = True
+        self.add_recent(path)
+        extra = (
+            f" and the trained weights (step {state.step:,}) in {weights.name}" if state is not None else ""
+        )
+        self.statusBar().showMessage(f"Saved {path}{extra}", 5000)
+        self._update_title()
+        return True
+
+    def import_weights(self, path: str | Path | None = None) -> bool:
+        """Go on from a trained state saved in a file (it must fit this network and its settings)."""
+        from ..engine.weights import WeightsError
+
+        if self.bridge.active:
+            self.statusBar().showMessage("Stop training before importing weights.", 8000)
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import weights", self.files.last_dir(), WEIGHTS_FILTER
+            )
+            if not path:
+                return False
+        if self.bridge.unsaved_run and not self._ask_discard_run("Importing weights"):
+            return False
+        try:
+            state = read_state(path, self.document.project)
+        except WeightsError as exc:
+            self.show_error(f"Weights not imported: {exc}")
+            return False
+        self.banner.hide()
+        self.bridge.reset()
+        self.bridge.keep_run(state, saved=False)
+        self.statusBar().showMessage(
+            f"Imported the weights of step {state.step:,} from {Path(path).name}", 8000
+        )
+        self._show_kept_run()
+        return True
+
+    def export_weights(self, path: str | Path | None = None) -> bool:
+        """Write the trained state to a file of the user's choosing."""
+        state = self.bridge.run_state
+        if state is None:
+            self.statusBar().showMessage("There are no trained weights to export yet: train first.", 8000)
+            return False
+        if path is None:
+            stem = self.document.path.stem if self.document.path else file_stem(self.document.title)
+            start = str(weights_path_for(Path(self.files.last_dir()) / f"{stem}.json"))
+            path, _ = QFileDialog.getSaveFileName(self, "Export weights", start, WEIGHTS_FILTER)
+            if not path:
+                return False
+        try:
+            write_state(path, state)
         except ProjectError as exc:
             self.show_error(str(exc))
             return False
-        self.add_recent(path)
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        self._update_title()
+        self.statusBar().showMessage(f"Exported the weights of step {state.step:,} to {path}", 8000)
         return True
 
     @property
@@ -465,7 +605,11 @@ class MainWindow(QMainWindow):
     # ================================================================ training
 
     def train(self) -> None:
-        """Train (or resume) the network as it is now; later edits do not reach the run."""
+        """Train (or resume) the network as it is now; later edits do not reach the run.
+
+        A kept run (stopped, finished, or opened with the project) goes on from where it
+        got to; one that has trained all its epochs asks how many more.
+        """
         b = self.bridge
         if b.active:
             if b.paused:
@@ -476,16 +620,63 @@ class MainWindow(QMainWindow):
         if problem:
             self.statusBar().showMessage(f"Cannot train yet: {problem}", 8000)
             return
-        self._start(paused=False)
+        state = self.kept_state()
+        if state is not None and target_reached(state, self.document.project):
+            self.train_more()
+            return
+        self._start(paused=False, resume=state)
 
-    def _start(self, paused: bool) -> None:
-        project = self.document.snapshot_project()
+    def train_more(self, epochs: int | None = None) -> bool:
+        """Train a kept run ``epochs`` more epochs (asked for when None); False if nothing started."""
+        state = self.kept_state()
+        if self.bridge.active or state is None or self.problem_text():
+            return False
+        if epochs is None:
+            epochs, ok = QInputDialog.getInt(
+                self,
+                "Train more epochs",
+                f"The run has trained {self._target_text(state)} (step {state.step:,}).\n"
+                "How many more epochs should it train?",
+                MORE_EPOCHS,
+                1,
+                100_000,
+            )
+            if not ok:
+                return False
+        target = state.epoch + max(1, int(epochs))
+        self._start(paused=False, resume=state, epochs=target)
+        return True
+
+    def kept_state(self):
+        """The run state the next Train goes on from, or None (a fresh start)."""
+        state = self.bridge.run_state
+        return state if state is not None and fits(state, self.document.project) else None
+
+    @staticmethod
+    def _target_text(state) -> str:
+        return f"{state.epoch} epoch{'s' if state.epoch != 1 else ''}"
+
+    def _start(
+        self,
+        paused: bool,
+        resume=None,
+        *,
+        epochs: int | None = None,
+        project: Project | None = None,
+        restoring: bool = False,
+    ) -> None:
+        project = project or self.document.snapshot_project()
+        if epochs is not None:
+            project = project.with_training(epochs=epochs, max_steps=0)
+        self._restoring = restoring
         self.status.run_config = project.training
         self.banner.hide()
-        self.status_label.setText("Starting…")
+        self.status_label.setText("Starting…" if resume is None else f"Going on from step {resume.step:,}…")
         self.progress_bar.setRange(0, 0)
         self.progress_bar.show()
-        self.bridge.start(project, self.data_dir, download=self.download, paused=paused, options=LIVE_SESSION)
+        self.bridge.start(
+            project, self.data_dir, download=self.download, paused=paused, options=LIVE_SESSION, resume=resume
+        )
 
     def pause(self) -> None:
         self.bridge.pause()
@@ -521,7 +712,9 @@ class MainWindow(QMainWindow):
         if not b.active:
             if self.problem_text():
                 return
-            self._start(paused=True)
+            state = self.kept_state()
+            done = state is not None and target_reached(state, self.document.project)
+            self._start(paused=True, resume=state, epochs=state.epoch + 1 if done else None)
         b.step(1)
 
     def stop(self) -> None:
@@ -530,19 +723,61 @@ class MainWindow(QMainWindow):
             self.bridge.stop()
 
     def reset(self) -> None:
+        """Forget the run: the only way to start over from new random weights."""
         self.bridge.reset()
         self.status.show_idle()
-        self.statusBar().showMessage("Reset: the next Train starts from fresh weights.", 5000)
+        self.statusBar().showMessage(RESET_MESSAGE, 8000)
         self._update_actions()
+
+    def _confirm_edit(self, after: Project) -> bool:
+        """The document asks before every edit: one that discards a kept run asks the user first."""
+        b = self.bridge
+        trained = b.run_project if b.active else b.run_state
+        if trained is None:
+            return True
+        try:
+            if b.active:
+                from .window.runs import fingerprint
+
+                if fingerprint(after) == fingerprint(b.run_project):
+                    return True
+            elif fits(b.run_state, after):
+                return True
+        except Exception:  # a project the fingerprint cannot read: the edit's own check refuses it
+            return True
+        if not self._ask_discard_run("This edit"):
+            return False
+        self.reset()
+        self.statusBar().showMessage(f"The trained weights were discarded. {RESET_MESSAGE}.", 8000)
+        return True
+
+    def _ask_discard_run(self, what: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Discard the trained weights?",
+            f"{what} discards the trained weights (step {self._run_step():,}). Continue?",
+            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Ok
 
     def _on_bridge_state_changed(self, state: str) -> None:
         self._update_actions()
 
     def _on_bridge_active_changed(self, active: bool) -> None:
+        if not active:
+            from ..engine.messages import Failed
+
+            if self._restoring and isinstance(self.bridge.result, Failed):
+                self.bridge.forget_run()
+            self._restoring = False
         self._update_actions()
 
     def _on_bridge_failed(self, f) -> None:
-        self.show_error(f.reason)
+        if self._restoring:  # the saved state did not fit after all: the project stays, untrained
+            self.show_error(f"The project opened untrained: the saved weights could not be used: {f.reason}")
+        else:
+            self.show_error(f.reason)
 
     def _on_settings_learning_rate_changed(self, lr: float) -> None:
         if self.bridge.active:

@@ -302,6 +302,13 @@ class VisualsController(QObject):
     def _on_document_analysis_changed(self, analysis) -> None:
         if self.bridge.active:  # the run trains a copy; its pictures still describe it
             return
+        from .window.runs import fits
+
+        if fits(self.bridge.run_state, self.document.project):  # a rename: the kept run goes on
+            self.refresh_context(clear=False)
+            if self.current is not None:
+                self._deliver(self.current, throttle=False)
+            return
         self._forget_run()
         self.refresh_context(clear=True)
 
@@ -320,7 +327,12 @@ class VisualsController(QObject):
         ]
 
     def _on_bridge_active_changed(self, active: bool) -> None:
-        if active:  # a new run: fresh curves and pictures
+        if active and self.bridge.continuing:  # a run goes on: curves, timeline and pictures too
+            if (
+                self.latest is None and not self._metrics
+            ):  # shown for the first time (opened with the project)
+                self.replay_history(getattr(self.bridge.run_state, "history", None) or [])
+        elif active:  # a new run: fresh curves and pictures
             self._forget_run()
             self._run_info_checked = False
             self.refresh_context(clear=True)
@@ -339,6 +351,16 @@ class VisualsController(QObject):
     def _on_bridge_reset_done(self) -> None:
         self._forget_run()
         self.refresh_context(clear=True)
+
+    def replay_history(self, records) -> None:
+        """Give the curves a kept run's epochs (a state's history records), as if they had just ended."""
+        from .window.runs import epoch_end
+
+        for record in records:
+            try:
+                self._on_bridge_metrics(epoch_end(record))
+            except (TypeError, ValueError, KeyError):
+                continue  # a record this version cannot read: the curves go without it
 
     def _forget_run(self) -> None:
         self._metrics = []

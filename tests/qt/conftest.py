@@ -14,6 +14,18 @@ def _collect_between_tests():
     gc.collect()
 
 
+@pytest.fixture(autouse=True)
+def _dialogs_answer_go_on(monkeypatch):
+    """A question no test answers would block the run: unsaved work is discarded, a kept run too.
+
+    Tests about the questions patch QMessageBox themselves, over this.
+    """
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Ok)
+
+
 @pytest.fixture
 def doc(qapp):
     """A document holding the xor-one-hidden preset, for panel and document tests."""
@@ -51,6 +63,8 @@ def make_window(qtbot, settings, tmp_path):
     yield make
     for w in made:
         w.document.undo_stack.setClean()  # no unsaved-changes prompt while tearing down
+        w.bridge.shutdown(2.0)
+        w.bridge.forget_run()  # nor an unsaved-run one
         w.close()
         w.bridge.shutdown(2.0)
         w.deleteLater()

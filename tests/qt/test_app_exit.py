@@ -81,6 +81,7 @@ TRAIN_SCRIPT = textwrap.dedent("""
         print("RESULT", seen.get("session"), seen.get("pid"), os.getpid(), getattr(b.result, "reason", b.result),
               flush=True)
         window().document.undo_stack.setClean()
+        b.forget_run()  # nothing unsaved: quitting asks nothing
         QApplication.quit()
 
     app.make_application("nnviz", [])

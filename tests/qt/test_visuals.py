@@ -218,9 +218,12 @@ def scene_item_count(panel) -> int:
     return len(panel.graphics.scene().items())
 
 
-def test_panels_rebuild_many_times_without_crashing_or_leaking_items(qtbot, make_window):
+def test_panels_rebuild_many_times_without_crashing_or_leaking_items(qtbot, make_window, monkeypatch):
     """Change the network while the window is open, train a little, change it again, with collections between."""
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    # each edit discards the last run's weights: it asks, and the answer is yes
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Ok)
 
     project = load_preset("xor-one-hidden").with_training(epochs=1, max_steps=12)
     w = shown_window(make_window, qtbot, project, size=(1300, 850))

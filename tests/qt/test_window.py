@@ -120,14 +120,20 @@ def test_train_from_the_window_pause_step_stop(qtbot, xor_window):
     assert w.status_label.text() == "Ready" and not w.action_reset.isEnabled()
 
 
-def test_close_during_training_stops_the_run(qtbot, make_window):
+def test_close_during_training_stops_the_run(qtbot, make_window, monkeypatch):
     w = make_window(ProjectDocument(load_preset("xor-one-hidden").with_training(epochs=100000)))
     w.show()
     ended = []
     w.bridge.finished.connect(ended.append)
     w.train()
-    qtbot.waitUntil(lambda: w.bridge.last_progress is not None, timeout=30000)
-    assert w.close()
+    qtbot.waitUntil(
+        lambda: w.bridge.last_progress is not None and w.bridge.last_progress.step > 0, timeout=30000
+    )
+    asked = []  # a run that trained steps is unsaved work: closing asks first
+    monkeypatch.setattr(
+        QMessageBox, "warning", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Discard
+    )
+    assert w.close() and len(asked) == 1 and "trained run" in asked[0]
     assert [r.reason for r in ended] == ["stopped"] and ended[0].step >= w.bridge.last_progress.step
     assert not w.isVisible() and not w.bridge.active and not training_threads()
 
@@ -207,8 +213,12 @@ def test_divergence_is_reported_and_training_can_go_on(qtbot, xor_window):
         w.train()
     assert "diverged" in w.banner.text.text() and w.banner.isVisible()
     assert "diverged" in w.statusBar().currentMessage() and doc.project.to_dict() == before
+    # The weights from before the loss blew up are kept to go on from; wild as they are,
+    # the message says to Reset, and a Reset run with a lower rate trains.
+    assert w.bridge.run_state is not None and "Reset" in w.banner.text.text()
     panel.learning_rate.setValue(0.05)
     panel.max_steps.setValue(20)
+    w.action_reset.trigger()
     with qtbot.waitSignal(w.bridge.finished, timeout=30000):
         w.train()
     assert not w.banner.isVisible() and "Finished after 20 steps" in w.status_label.text()

@@ -49,6 +49,14 @@ def build_actions(w: MainWindow) -> None:
     w.action_open = A("&Open…", w.open_file, SK.Open, "Open a project file", SP.SP_DialogOpenButton)
     w.action_save = A("&Save", w.save, SK.Save, "Save the project", SP.SP_DialogSaveButton)
     w.action_save_as = A("Save &As…", w.save_as, SK.SaveAs, "Save the project under a new name")
+    w.action_import_weights = A(
+        "&Import Weights…",
+        w.import_weights,
+        tip="Go on training from weights saved for this network (a .weights.msgpack file)",
+    )
+    w.action_export_weights = A(
+        "&Export Weights…", w.export_weights, tip="Save the trained weights and optimizer state to a file"
+    )
     w.action_quit = A("&Quit", w.close, SK.Quit, "Quit nnviz")
     w.action_undo = w.undo_group.createUndoAction(w, "&Undo")
     w.action_undo.setShortcut(QKeySequence(SK.Undo))
@@ -73,16 +81,26 @@ def build_actions(w: MainWindow) -> None:
     w.action_zoom_out = A("Zoom &Out", lambda: w.editor.zoom_out(), SK.ZoomOut)
     w.action_fit = A("&Fit to Window", lambda: w.editor.fit_to_view(), "Ctrl+0", "Show the whole network")
     w.action_train = A("&Train", w.train, "F5", "Train the network", SP.SP_MediaPlay)
+    w.action_train_more = A(
+        "Train N &More Epochs…",
+        w.train_more,
+        "Ctrl+F5",
+        "Go on training the kept run for as many more epochs as you say",
+    )
     w.action_pause = A("&Pause", w.pause, "F6", "Pause training", SP.SP_MediaPause)
     w.action_step = A("&Step", w.step, "F10", "Train one mini-batch, then pause", SP.SP_MediaSkipForward)
     w.action_stop = A(
-        "St&op", w.stop, "Shift+F5", "Stop training (the weights so far are kept)", SP.SP_MediaStop
+        "St&op",
+        w.stop,
+        "Shift+F5",
+        "Stop training (the weights so far are kept: Train goes on from them)",
+        SP.SP_MediaStop,
     )
     w.action_reset = A(
         "&Reset",
         w.reset,
         "Ctrl+Shift+R",
-        "Forget the trained weights: the next Train starts from scratch",
+        "Reset: forget the trained weights; the next Train starts from new random weights",
         SP.SP_BrowserReload,
     )
     w.action_back = A(
@@ -121,6 +139,8 @@ def build_menus(w: MainWindow) -> None:
     m.addSeparator()
     m.addActions([w.action_save, w.action_save_as])
     m.addSeparator()
+    m.addActions([w.action_import_weights, w.action_export_weights])
+    m.addSeparator()
     m.addAction(w.action_quit)
     w.file_menu = m
     w.rebuild_recent_menu()
@@ -143,7 +163,7 @@ def build_menus(w: MainWindow) -> None:
     w.view_menu = m
 
     m = mb.addMenu("&Train")
-    m.addActions([w.action_train, w.action_pause, w.action_step, w.action_stop])
+    m.addActions([w.action_train, w.action_train_more, w.action_pause, w.action_step, w.action_stop])
     w.speed_menu = m.addMenu("Spee&d")
     w.speed_group = QActionGroup(w)
     w.speed_actions = []

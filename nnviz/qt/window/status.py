@@ -131,6 +131,9 @@ class TrainingStatus(QObject):
         self.cancel_button.hide()
         m = f.metrics
         acc = m.get("test_accuracy", math.nan)
+        e = self.bridge.last_epoch
+        if not (isinstance(acc, float) and not math.isnan(acc)) and e is not None:
+            acc = float(e.test_accuracy)  # a run that trained no step: its last epoch's numbers
         acc_text = (
             f", test accuracy {100 * acc:.1f} %" if isinstance(acc, float) and not math.isnan(acc) else ""
         )
