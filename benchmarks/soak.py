@@ -336,6 +336,16 @@ def main() -> int:
                 growth_engine_since_first_period_after_full_mb=final["rss_engine_mb"]
                 - after_full["rss_engine_mb"],
             )
+    later = [s for s in samples if full is not None and s["t_s"] >= full["t_s"]]
+    if len(later) >= 4:
+        # medians of the first and last few periods: the engine's RSS swings ~200 MB at every
+        # epoch's evaluation, so one sample on either side says little
+        n = min(5, len(later) // 2)
+        for side in ("window", "engine"):
+            first = statistics.median(s[f"rss_{side}_mb"] for s in later[:n])
+            last = statistics.median(s[f"rss_{side}_mb"] for s in later[-n:])
+            summary[f"growth_{side}_median_mb"] = last - first
+        summary["growth_median_periods"] = n
     if samples:
         trips = [s["round_trip_max_ms"] for s in samples]
         summary.update(
@@ -379,6 +389,12 @@ def main() -> int:
                 f"since the first period after it ({after_full['t_s'] / 60:.1f} min): window "
                 f"{summary['growth_window_since_first_period_after_full_mb']:+,.0f} MB, engine "
                 f"{summary['growth_engine_since_first_period_after_full_mb']:+,.0f} MB"
+            )
+        if "growth_median_periods" in summary:
+            print(
+                f"median of the last {summary['growth_median_periods']} periods against the first "
+                f"{summary['growth_median_periods']} after it: window {summary['growth_window_median_mb']:+,.0f} MB, "
+                f"engine {summary['growth_engine_median_mb']:+,.0f} MB"
             )
     else:
         print("the history never reached its budget")
