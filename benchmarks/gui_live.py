@@ -144,6 +144,22 @@ def slope_per_1000(points: list[tuple[int, float]]) -> float:
     return 1000 * sxy / sxx if sxx else float("nan")
 
 
+def float_every_panel(window, width: int) -> list[str]:
+    """Float every training panel that applies (but the curves, docked) into a grid beside the window.
+
+    None is then behind a tab, so every one of them draws each snapshot. Returns their keys.
+    """
+    v = window.visuals
+    floating = [k for k in v.docks if k != "curves" and v.applicable.get(k)]
+    for i, key in enumerate(floating):
+        dock = v.docks[key]
+        dock.setFloating(True)
+        dock.resize(760, 560)
+        dock.move(width + (i % 3) * 780, (i // 3) * 580)
+        dock.show()
+    return floating
+
+
 def headless(project, ds, options=None) -> float:
     from dataclasses import replace
 
@@ -240,14 +256,8 @@ def main() -> int:
     w.show()
     w.build_visuals()
     v = w.visuals
-    # every panel that applies in view: float the tabbed ones into a grid beside the window
-    floating = [] if args.default_layout else [k for k in v.docks if k != "curves" and v.applicable.get(k)]
-    for i, key in enumerate(floating):
-        dock = v.docks[key]
-        dock.setFloating(True)
-        dock.resize(760, 560)
-        dock.move(width + (i % 3) * 780, (i // 3) * 580)
-        dock.show()
+    if not args.default_layout:
+        float_every_panel(w, width)
     app.processEvents()
     in_view = v.visible_keys()
 
