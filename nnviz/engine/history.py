@@ -48,8 +48,9 @@ class SnapshotHistory:
 
     Older snapshots are kept on a stride (every k-th to arrive), and the stride doubles
     whenever the budget is reached, so the older part of the run stays evenly covered.
-    The first snapshot and the ``keep_recent`` newest are always kept, so the last
-    moments before a pause can be stepped through one by one.
+    The first snapshot and the ``keep_recent`` newest are always kept (fewer when that
+    many would fill more than half of ``max_bytes``), so the last moments before a pause
+    can be stepped through one by one while the older half still covers the whole run.
     """
 
     def __init__(
@@ -117,17 +118,24 @@ class SnapshotHistory:
         self._arrivals.append(self._count)
         self._count += 1
         self.nbytes += size
-        aged = len(self._items) - 1 - self.keep_recent  # the one that just left the recent part
+        recent = self._recent(size)
+        aged = len(self._items) - 1 - recent  # the one that just left the recent part
         if aged > 0 and self._arrivals[aged] % self.stride:
             self._drop([aged])
         while len(self._items) > self.max_items or (self.nbytes > self.max_bytes and len(self._items) > 2):
-            self.stride *= 2
-            end = len(self._items) - self.keep_recent
-            drop = [i for i in range(1, end) if self._arrivals[i] % self.stride]
-            if not drop and len(self._items) > 2:
-                # only recent ones left (huge snapshots): let the oldest of them go
-                drop = [1]
-            self._drop(drop)
+            end = len(self._items) - recent
+            if end > 1:  # thin the older part: every other one of those on the stride
+                self.stride *= 2
+                self._drop([i for i in range(1, end) if self._arrivals[i] % self.stride])
+            else:  # only the first and the recent ones are left: let the oldest recent one go
+                self._drop([1])
+
+    def _recent(self, size: int) -> int:
+        """How many of the newest snapshots stay unthinned: ``keep_recent``, or fewer when
+        snapshots are so large (a CNN's feature maps) that they would take more than half
+        the byte budget, which belongs to the older part of the run."""
+        fits = int(self.max_bytes // 2 // max(size, 1))
+        return max(1, min(self.keep_recent, fits))
 
     def _drop(self, indices: list[int]) -> None:
         for i in reversed(indices):

@@ -74,3 +74,23 @@ def test_same_step_replaces_and_lookup_by_step():
         h.index_at_step(0)
     with pytest.raises(ValueError):
         SnapshotHistory(max_items=3)
+
+
+def test_snapshots_so_large_that_the_recent_ones_fill_the_budget_still_cover_the_whole_run():
+    """A CNN's snapshots (~3.5 MB): 32 recent ones overflowed 96 MiB, so the history held
+    the first and the newest few seconds only, and its stride doubled on every arrival."""
+    units = 3_500_000 // (10 * 4)
+    size = snapshot_bytes(snap(0, units), {id(PROBE), id(PROBE_Y)})
+    h = SnapshotHistory(max_bytes=96 * 2**20, keep_recent=32)
+    for step in range(1, 301):
+        h.append(snap(step, units))
+    assert h.nbytes <= 96 * 2**20
+    steps = h.steps
+    assert steps[0] == 1 and steps[-1] == 300
+    recent = int(96 * 2**20 // 2 // size)
+    assert steps[-recent:] == list(range(301 - recent, 301))  # the newest, one by one
+    older = steps[1:-recent]
+    assert len(older) >= 5 and older[0] < 100  # the run's early part is still there
+    gaps = np.diff([1, *older])
+    assert gaps.max() <= 2 * gaps.min() + 1  # evenly thinned
+    assert h.stride < 300
