@@ -440,6 +440,8 @@ def main() -> int:
         profiler.dump_stats(args.profile)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     w.document.undo_stack.setClean()
+    w.bridge.shutdown(2.0)
+    w.bridge.forget_run()  # a benchmark's run is not work to save: closing asks nothing
     w.close()
     QApplication.processEvents()
     # The machine's other load drifts: the headless run again after the window, and the

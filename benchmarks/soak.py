@@ -414,6 +414,8 @@ def main() -> int:
             json.dumps({"summary": summary, "samples": samples}, indent=1, default=str)
         )
     w.document.undo_stack.setClean()
+    w.bridge.shutdown(2.0)
+    w.bridge.forget_run()  # a benchmark's run is not work to save: closing asks nothing
     w.close()
     QApplication.processEvents()
     growth = summary.get("growth_window_mb", float("nan")) + summary.get("growth_engine_mb", float("nan"))
