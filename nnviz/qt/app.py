@@ -149,14 +149,13 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow(data_dir=args.data_dir, download=not args.no_download)
     error = ""
-    try:
-        if args.project:
-            window.set_document(ProjectDocument.open(args.project))
-            window.add_recent(args.project)
-        elif args.preset:
+    if args.project:
+        window.load_file(args.project)  # with its saved run, as File > Open does; says why if it cannot
+    elif args.preset:
+        try:
             window.set_document(ProjectDocument(load_preset(args.preset)))
-    except ProjectError as exc:
-        error = str(exc)
+        except ProjectError as exc:
+            error = str(exc)
     probe = os.environ.get(PROBE_ENV) == "1"
     if probe:
         window.winId()  # create the native window now, to watch its first exposure

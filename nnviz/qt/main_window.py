@@ -342,6 +342,11 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getOpenFileName(self, "Open a project", self.files.last_dir(), FILE_FILTER)
             if not path:
                 return False
+        return self.load_file(path)
+
+    def load_file(self, path: str | Path) -> bool:
+        """Open ``path`` without asking anything, with the trained run saved beside it; a
+        file that cannot be opened leaves the current document and says why."""
         try:
             doc = ProjectDocument.open(path)
         except ProjectError as exc:

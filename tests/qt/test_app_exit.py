@@ -102,3 +102,53 @@ def test_the_app_trains_in_its_engine_process_and_leaves_none_behind(tmp_path):
     except ProcessLookupError:
         alive = False
     assert not alive, f"the engine process {pid} outlived the app"
+
+
+OPEN_SCRIPT = textwrap.dedent("""
+    import os, sys
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    import nnviz.qt.app as app
+
+    def window():
+        return next(w for w in QApplication.topLevelWidgets() if w.isVisible() and hasattr(w, "editor"))
+
+    def watch():
+        w = window()
+        latest = w.visuals.latest
+        if latest is None or w.bridge.active:
+            QTimer.singleShot(50, watch)
+            return
+        state = w.bridge.run_state
+        print("RESULT", latest.step, state.step if state else None, w.bridge.unsaved_run, flush=True)
+        w.bridge.forget_run()
+        QApplication.quit()
+
+    app.make_application("nnviz", [])
+    QTimer.singleShot(200, watch)
+    sys.exit(app.main([sys.argv[1]]))
+""")
+
+
+def test_a_project_given_on_the_command_line_opens_with_its_trained_run(tmp_path):
+    """``nnviz PROJECT.json`` shows the run saved beside it at once, as File > Open does
+    (it once opened the project alone, untrained)."""
+    from nnviz.core.presets import load_preset
+    from nnviz.engine.options import SessionOptions
+    from nnviz.engine.session import TrainingSession
+    from nnviz.engine.weights import save_run_state
+    from nnviz.qt.window.runs import weights_path_for
+
+    project = load_preset("xor-one-hidden").with_training(epochs=2)
+    path = tmp_path / "xor.json"
+    project.save(path)
+    session = TrainingSession(project, SessionOptions(download=False, snapshot_interval=1e9))
+    session.run()
+    save_run_state(weights_path_for(path), session.run_state)
+    env_script = OPEN_SCRIPT.replace("sys.argv[1]", repr(str(path)))
+    result = run_app(env_script, tmp_path, 120)
+    line = next(s for s in result.stdout.splitlines() if s.startswith("RESULT"))
+    _, shown, kept, unsaved = line.split()
+    assert int(shown) == int(kept) == session.run_state.step > 0, line
+    assert unsaved == "False"  # it is the saved run
