@@ -215,6 +215,8 @@ class VisualsController(QObject):
         self.built.emit()
         if self.current is not None:  # a run started before the docks existed
             self._deliver(self.current)
+        if self._metrics:  # ... and its metrics so far
+            self._flush_metrics()
 
     def _side_docks(self) -> list:
         w = self.window
@@ -377,8 +379,10 @@ class VisualsController(QObject):
         self._metrics.append(message)
 
     def _flush_metrics(self) -> None:
+        if not self.is_built:
+            return  # kept: build() hands them to the curves (a run restored before the window showed)
         messages, self._metrics = self._metrics, []
-        if not self.is_built or not messages:
+        if not messages:
             return
         self.panels["curves"].add_many(messages)
         report = next((m for m in reversed(messages) if getattr(m, "report", None) is not None), None)

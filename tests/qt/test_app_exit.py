@@ -121,7 +121,8 @@ OPEN_SCRIPT = textwrap.dedent("""
             QTimer.singleShot(50, watch)
             return
         state = w.bridge.run_state
-        print("RESULT", latest.step, state.step if state else None, w.bridge.unsaved_run, flush=True)
+        curves = w.visuals.panels["curves"].series["train_loss"].n
+        print("RESULT", latest.step, state.step if state else None, w.bridge.unsaved_run, curves, flush=True)
         w.bridge.forget_run()
         QApplication.quit()
 
@@ -149,6 +150,7 @@ def test_a_project_given_on_the_command_line_opens_with_its_trained_run(tmp_path
     env_script = OPEN_SCRIPT.replace("sys.argv[1]", repr(str(path)))
     result = run_app(env_script, tmp_path, 120)
     line = next(s for s in result.stdout.splitlines() if s.startswith("RESULT"))
-    _, shown, kept, unsaved = line.split()
+    _, shown, kept, unsaved, curves = line.split()
     assert int(shown) == int(kept) == session.run_state.step > 0, line
     assert unsaved == "False"  # it is the saved run
+    assert int(curves) == len(session.run_state.history) == 2  # its curves, one point per epoch

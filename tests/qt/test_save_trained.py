@@ -67,8 +67,10 @@ def test_save_close_reopen_shows_the_trained_network(qtbot, make_window, tmp_pat
     assert snap is not None and snap.step == saved.step
     for nid, p in saved.params.items():
         assert all(np.array_equal(snap.params[nid][k], p[k]) for k in p)
-    epochs = w2.visuals.panels["curves"]
-    assert epochs is not None and len(w2.visuals.history) >= 1
+    curves = w2.visuals.panels["curves"]  # the curves of the saved run, one point per epoch
+    qtbot.waitUntil(lambda: curves.series["test_loss"].n == len(saved.history), timeout=5000)
+    assert curves.series["train_loss"].n == len(saved.history) == saved.epoch
+    assert len(w2.visuals.history) >= 1
     assert not w2.banner.isVisible()
     # Train goes on from it (the run has trained its epochs: how many more is asked)
     assert w2.train_more(1)
