@@ -674,6 +674,7 @@ class MainWindow(QMainWindow):
         if epochs is not None:
             project = project.with_training(epochs=epochs, max_steps=0)
         self._restoring = restoring
+        self.status.restoring = restoring
         self.status.run_config = project.training
         self.banner.hide()
         self.status_label.setText("Starting…" if resume is None else f"Going on from step {resume.step:,}…")

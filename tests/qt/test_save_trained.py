@@ -63,6 +63,9 @@ def test_save_close_reopen_shows_the_trained_network(qtbot, make_window, tmp_pat
     state = w2.bridge.run_state
     assert state is not None and state.step == saved.step and not w2.bridge.unsaved_run
     assert f"test accuracy {100 * accuracy:.1f} %" in w2.status_label.text()
+    assert w2.status_label.text().startswith(
+        f"Opened the trained run: step {saved.step:,}, epoch {saved.epoch}"
+    )
     snap = w2.visuals.latest  # every panel shows the trained network: its weights, at its step
     assert snap is not None and snap.step == saved.step
     for nid, p in saved.params.items():

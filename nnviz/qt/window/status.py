@@ -22,6 +22,7 @@ class TrainingStatus(QObject):
         self.bar = bar
         self.bridge = bridge
         self.run_config = None  # TrainingConfig of the running session
+        self.restoring = False  # the running session only shows a run read from a file
         self.status_label = QLabel("Ready")
         self.status_label.setObjectName("trainingStatus")
         self.progress_bar = QProgressBar()
@@ -138,7 +139,12 @@ class TrainingStatus(QObject):
             f", test accuracy {100 * acc:.1f} %" if isinstance(acc, float) and not math.isnan(acc) else ""
         )
         verb = "Stopped" if f.reason == "stopped" else "Finished"
-        self.status_label.setText(f"{verb} after {f.step:,} steps ({f.seconds:.1f} s){acc_text}")
+        if self.restoring and f.reason == "completed":  # it trained nothing: say what was opened
+            epoch = f", epoch {e.epoch:,}" if e is not None else ""
+            self.status_label.setText(f"Opened the trained run: step {f.step:,}{epoch}{acc_text}")
+        else:
+            self.status_label.setText(f"{verb} after {f.step:,} steps ({f.seconds:.1f} s){acc_text}")
+        self.restoring = False
         if f.reason == "completed":
             self.progress_bar.setRange(0, 1)
             self.progress_bar.setValue(1)
