@@ -315,3 +315,9 @@ def test_the_log_file_keeps_its_newest_half_when_it_grows_large(log_dir):
     text = log.read_text()
     assert logs.MAX_BYTES // 4 < len(text) <= logs.MAX_BYTES // 2
     assert text.endswith(lines[-1]) and text.startswith("line ")  # cut at a line's start
+
+
+def test_an_override_hundreds_of_digits_long_is_shortened_in_the_message(capsys):
+    code, _, err = cli(capsys, "train", "--preset", "xor-one-hidden", "--seed", "1" + "0" * 400)
+    assert code == 2 and "seed must be a whole number" in err and "(401 digits)" in err
+    assert len(err) < 300  # not the number in full

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .layers import LAYER_TYPES, Context, LayerType, Role, Shape, ShapeError, layer_type
+from .settings import value_text
 
 # The most nodes a network read from plain data (a project file) may have: more cannot be
 # edited or looked at sensibly, and the editor draws every node.
@@ -36,16 +37,6 @@ def node_count_problem(count: int, limit: int | None = MAX_NODES) -> str | None:
         f"it has {count:,} nodes; nnviz opens networks of at most {limit:,} nodes. "
         "Build a smaller network, or remove nodes from the file"
     )
-
-
-def value_text(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` for a message, cut in the middle when long: a 309-digit number stays readable."""
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    what = f"{len(str(value)):,} digits" if isinstance(value, int) else f"{len(text):,} characters"
-    half = (limit - 3) // 2
-    return f"{text[:half]}…{text[-half:]} ({what})"
 
 
 @dataclass

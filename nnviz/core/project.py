@@ -21,9 +21,9 @@ from types import MappingProxyType
 from typing import Any
 
 from .datasets import DatasetError, DatasetSpec
-from .graph import MAX_NODES, GraphError, Network, node_count_problem, value_text
+from .graph import MAX_NODES, GraphError, Network, node_count_problem
 from .optimizers import OPTIMIZERS
-from .settings import Setting, is_whole
+from .settings import Setting, is_whole, value_text
 
 FORMAT = "nnviz-project"
 FORMAT_VERSION = 1

@@ -7,6 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def value_text(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut in the middle when long: a 309-digit number stays readable."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    what = f"{len(str(value)):,} digits" if isinstance(value, int) else f"{len(text):,} characters"
+    half = (limit - 3) // 2
+    return f"{text[:half]}…{text[-half:]} ({what})"
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting of a project: what values it may hold, how a box steps it, what it means.
@@ -62,7 +72,7 @@ class Setting:
                 ok = value > self.minimum if self.above_minimum else value >= self.minimum
             if ok and self.maximum is not None:
                 ok = value < self.maximum if self.below_maximum else value <= self.maximum
-        return None if ok else f"{self.label} must be {self.rule()} (got {value!r})"
+        return None if ok else f"{self.label} must be {self.rule()} (got {value_text(value)})"
 
 
 def is_number(v: Any) -> bool:

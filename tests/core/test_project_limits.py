@@ -8,10 +8,11 @@ import sys
 
 import pytest
 
-from nnviz.core.graph import MAX_NODES, GraphError, Network, analyze, value_text
+from nnviz.core.graph import MAX_NODES, GraphError, Network, analyze
 from nnviz.core.layers import Context
 from nnviz.core.presets import load_preset
 from nnviz.core.project import Project, ProjectError
+from nnviz.core.settings import value_text
 from tests.bad_inputs.projects import big_project, valid
 
 CTX = Context((2,), 2, "xor")
