@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 from PySide6.QtCore import QPoint
 
@@ -14,11 +12,10 @@ from nnviz.core.project import Project, TrainingConfig
 from ..engine.test_global_pool import bright_or_dark
 from .helpers import front, shown_window
 from .test_editor import drag, drop, port_pos
+from .test_visuals import train_on
 
 
 def test_dropped_wired_trained_and_drawn_in_every_panel(qtbot, make_window):
-    from nnviz.engine.session import TrainingSession
-
     net = Network()
     inp = net.add_node("Input", position=(0, 0)).id
     conv = net.add_node("Conv2D", {"filters": 3}, position=(240, 0)).id
@@ -52,9 +49,7 @@ def test_dropped_wired_trained_and_drawn_in_every_panel(qtbot, make_window):
     assert doc.analysis.param_counts[dense] == 3 * 2 + 2  # one input per map, no Flatten
 
     ds = bright_or_dark(120, size=10)
-    w.bridge._session_factory = lambda p, options: TrainingSession(
-        p, dataclasses.replace(options, probe_size=8), dataset=ds
-    )
+    train_on(w, ds)
     v = w.visuals
     w.train()
     qtbot.waitUntil(lambda: w.bridge.active, timeout=2000)

@@ -140,6 +140,15 @@ def test_hidden_panels_are_not_updated_while_training(qtbot, make_window):
     w.showNormal()
 
 
+def train_on(w, dataset, probe_size: int = 8) -> None:
+    """The window's sessions train on ``dataset`` (no download) with a small probe batch."""
+    from nnviz.engine.session import TrainingSession
+
+    w.bridge._session_factory = lambda p, options: TrainingSession(
+        p, dataclasses.replace(options, probe_size=probe_size), dataset=dataset
+    )
+
+
 def tiny_digits(n=96, seed=0):
     """28 x 28 images in two classes (a bright top or bottom half), so no download is needed."""
     rng = np.random.default_rng(seed)
@@ -153,8 +162,6 @@ def tiny_digits(n=96, seed=0):
 
 
 def test_small_cnn_shows_the_convolution_panels(qtbot, make_window):
-    from nnviz.engine.session import TrainingSession
-
     net = Network.chain(
         "Input",
         ("Conv2D", {"filters": 4}),
@@ -174,9 +181,7 @@ def test_small_cnn_shows_the_convolution_panels(qtbot, make_window):
     w.document.set_loaded_dataset_shape((28, 28, 1), 2)
     assert not w.problem_text()
     ds = tiny_digits()
-    w.bridge._session_factory = lambda p, options: TrainingSession(
-        p, dataclasses.replace(options, probe_size=8), dataset=ds
-    )
+    train_on(w, ds)
     v = w.visuals
     assert not v.docks["conv"].isHidden() and v.docks["decision"].isHidden()
     qtbot.waitUntil(lambda: v.panels["conv"].isVisible(), timeout=2000)  # convolution leads for a CNN
@@ -378,8 +383,6 @@ def test_at_most_two_heavy_panels_are_drawn_per_tick_while_training(qtbot, make_
 def test_a_cnn_run_started_before_the_docks_exist_reaches_them_when_they_are_built(qtbot, make_window):
     """Laying out the new docks toggles their visibility; a snapshot that is already there
     must wait until every panel has its network (it once reached the convolution panel first)."""
-    from nnviz.engine.session import TrainingSession
-
     net = Network.chain(
         "Input",
         ("Conv2D", {"filters": 2}),
@@ -394,9 +397,7 @@ def test_a_cnn_run_started_before_the_docks_exist_reaches_them_when_they_are_bui
     w = make_window(ProjectDocument(project))
     w.document.set_loaded_dataset_shape((28, 28, 1), 2)
     ds = tiny_digits()
-    w.bridge._session_factory = lambda p, options: TrainingSession(
-        p, dataclasses.replace(options, probe_size=8), dataset=ds
-    )
+    train_on(w, ds)
     v = w.visuals
     w.train()  # the window is not on screen yet: no docks
     qtbot.waitUntil(lambda: v.latest is not None and not w.bridge.active, timeout=60000)
